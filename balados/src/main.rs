@@ -1,0 +1,2 @@
+//! balados
+fn main() {}

@@ -1,0 +1,141 @@
+//! Small helpers to build and read `apache_avro::types::Value` records by hand. Hand-written
+//! mapping (rather than serde) keeps union branch indexes explicit and matching the `.avsc` files.
+
+use apache_avro::types::Value;
+use chrono::{DateTime, TimeZone as _, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+#[error("Avro value does not match the contract: {0}")]
+pub struct ShapeError(pub String);
+
+pub fn record(fields: Vec<(&str, Value)>) -> Value {
+    Value::Record(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+pub fn opt_string(value: Option<&str>) -> Value {
+    match value {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(s) => Value::Union(1, Box::new(Value::String(s.to_owned()))),
+    }
+}
+
+pub fn opt_millis(value: Option<DateTime<Utc>>) -> Value {
+    match value {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(t) => Value::Union(1, Box::new(Value::TimestampMillis(t.timestamp_millis()))),
+    }
+}
+
+pub fn millis(value: DateTime<Utc>) -> Value {
+    Value::TimestampMillis(value.timestamp_millis())
+}
+
+/// Field access on a decoded record.
+#[derive(Debug)]
+pub struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    pub fn of(value: Value) -> Result<Self, ShapeError> {
+        match value {
+            Value::Record(fields) => Ok(Self(fields)),
+            other => Err(ShapeError(format!("expected a record, found {other:?}"))),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Result<Value, ShapeError> {
+        let index = self
+            .0
+            .iter()
+            .position(|(k, _)| k == name)
+            .ok_or_else(|| ShapeError(format!("missing field {name}")))?;
+        Ok(self.0.swap_remove(index).1)
+    }
+
+    pub fn string(&mut self, name: &str) -> Result<String, ShapeError> {
+        match self.take(name)? {
+            Value::String(s) => Ok(s),
+            Value::Uuid(u) => Ok(u.to_string()),
+            other => Err(ShapeError(format!("{name}: expected a string, found {other:?}"))),
+        }
+    }
+
+    pub fn uuid(&mut self, name: &str) -> Result<Uuid, ShapeError> {
+        match self.take(name)? {
+            Value::Uuid(u) => Ok(u),
+            Value::String(s) => Uuid::parse_str(&s).map_err(|e| ShapeError(format!("{name}: {e}"))),
+            other => Err(ShapeError(format!("{name}: expected a uuid, found {other:?}"))),
+        }
+    }
+
+    pub fn long(&mut self, name: &str) -> Result<i64, ShapeError> {
+        match self.take(name)? {
+            Value::Long(n) | Value::TimestampMillis(n) => Ok(n),
+            Value::Int(n) => Ok(n.into()),
+            other => Err(ShapeError(format!("{name}: expected a long, found {other:?}"))),
+        }
+    }
+
+    pub fn int(&mut self, name: &str) -> Result<i32, ShapeError> {
+        match self.take(name)? {
+            Value::Int(n) => Ok(n),
+            other => Err(ShapeError(format!("{name}: expected an int, found {other:?}"))),
+        }
+    }
+
+    pub fn boolean(&mut self, name: &str) -> Result<bool, ShapeError> {
+        match self.take(name)? {
+            Value::Boolean(b) => Ok(b),
+            other => Err(ShapeError(format!("{name}: expected a boolean, found {other:?}"))),
+        }
+    }
+
+    pub fn millis(&mut self, name: &str) -> Result<DateTime<Utc>, ShapeError> {
+        let ms = self.long(name)?;
+        to_time(name, ms)
+    }
+
+    pub fn opt_string(&mut self, name: &str) -> Result<Option<String>, ShapeError> {
+        match unwrap_union(self.take(name)?) {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            other => Err(ShapeError(format!("{name}: expected a string, found {other:?}"))),
+        }
+    }
+
+    pub fn opt_millis(&mut self, name: &str) -> Result<Option<DateTime<Utc>>, ShapeError> {
+        match unwrap_union(self.take(name)?) {
+            Value::Null => Ok(None),
+            Value::Long(ms) | Value::TimestampMillis(ms) => to_time(name, ms).map(Some),
+            other => Err(ShapeError(format!("{name}: expected a timestamp, found {other:?}"))),
+        }
+    }
+
+    /// A union field: the branch index and its value.
+    pub fn union(&mut self, name: &str) -> Result<(u32, Value), ShapeError> {
+        match self.take(name)? {
+            Value::Union(index, value) => Ok((index, *value)),
+            other => Err(ShapeError(format!("{name}: expected a union, found {other:?}"))),
+        }
+    }
+
+    pub fn array(&mut self, name: &str) -> Result<Vec<Value>, ShapeError> {
+        match self.take(name)? {
+            Value::Array(items) => Ok(items),
+            other => Err(ShapeError(format!("{name}: expected an array, found {other:?}"))),
+        }
+    }
+}
+
+fn unwrap_union(value: Value) -> Value {
+    match value {
+        Value::Union(_, inner) => *inner,
+        other => other,
+    }
+}
+
+fn to_time(name: &str, ms: i64) -> Result<DateTime<Utc>, ShapeError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| ShapeError(format!("{name}: timestamp {ms} out of range")))
+}

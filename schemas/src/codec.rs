@@ -1,0 +1,167 @@
+//! Encoding and decoding of the contracts in the Confluent wire format, with the writer's schema
+//! fetched from the registry by id (cached) and resolved against the reader's schema.
+
+use crate::registry_client::{RegistryClient, RegistryError};
+use crate::topics::Topics;
+use crate::wire::{self, WireError};
+use apache_avro::Schema;
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::types::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// One of the Avro contracts in `schemas/avro/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Contract {
+    Command,
+    Event,
+    UserState,
+    CommandResult,
+}
+
+impl Contract {
+    pub const ALL: [Contract; 4] = [Self::Command, Self::Event, Self::UserState, Self::CommandResult];
+
+    /// The `.avsc` text, as released.
+    pub fn schema_text(self) -> &'static str {
+        match self {
+            Self::Command => include_str!("../avro/command.avsc"),
+            Self::Event => include_str!("../avro/event.avsc"),
+            Self::UserState => include_str!("../avro/user-state.avsc"),
+            Self::CommandResult => include_str!("../avro/command-result.avsc"),
+        }
+    }
+
+    /// Topic-name strategy: `{topic}-value`.
+    pub fn subject(self, topics: &Topics) -> String {
+        let topic = match self {
+            Self::Command => &topics.commands,
+            Self::Event => &topics.events,
+            Self::UserState => &topics.user_state,
+            Self::CommandResult => &topics.command_results,
+        };
+        format!("{topic}-value")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("writer schema id {0} is not known yet")]
+    UnknownSchema(u32),
+    #[error("contract {0:?} has no registered writer id in this codec")]
+    NotRegistered(Contract),
+    #[error("Avro error: {0}")]
+    Avro(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+#[derive(Debug)]
+struct ReaderSchema {
+    schema: Schema,
+    writer_id: Option<u32>,
+}
+
+/// Cheap to clone; shared by all tasks of a process.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    client: RegistryClient,
+    readers: Arc<HashMap<Contract, ReaderSchema>>,
+    writers: Arc<RwLock<HashMap<u32, Arc<Schema>>>>,
+}
+
+impl Codec {
+    /// Parses every contract and obtains a writer id for each of `writes` — registering it when
+    /// `auto_register`, else looking it up (the registry must already hold it).
+    pub async fn connect(
+        client: RegistryClient,
+        topics: &Topics,
+        writes: &[Contract],
+        auto_register: bool,
+    ) -> Result<Self, CodecError> {
+        let mut readers = HashMap::new();
+        for contract in Contract::ALL {
+            let text = contract.schema_text();
+            let schema = Schema::parse_str(text).map_err(|e| CodecError::Avro(e.to_string()))?;
+            let writer_id = if writes.contains(&contract) {
+                let subject = contract.subject(topics);
+                Some(if auto_register {
+                    client.register(&subject, text).await?
+                } else {
+                    client.lookup(&subject, text).await?
+                })
+            } else {
+                None
+            };
+            readers.insert(contract, ReaderSchema { schema, writer_id });
+        }
+        Ok(Self { client, readers: Arc::new(readers), writers: Arc::default() })
+    }
+
+    fn reader(&self, contract: Contract) -> &ReaderSchema {
+        // Every contract is inserted by `connect`.
+        &self.readers[&contract]
+    }
+
+    pub fn encode(&self, contract: Contract, value: Value) -> Result<Vec<u8>, CodecError> {
+        let reader = self.reader(contract);
+        let id = reader.writer_id.ok_or(CodecError::NotRegistered(contract))?;
+        let datum = write_datum(&reader.schema, value)?;
+        Ok(wire::frame(id, &datum))
+    }
+
+    /// Decodes without I/O; `UnknownSchema` means [`Codec::fetch_schema`] must run first.
+    pub fn decode_cached(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
+        let (id, mut datum) = wire::unframe(bytes)?;
+        let reader = self.reader(contract);
+        if reader.writer_id == Some(id) {
+            return read_datum(&reader.schema, None, &mut datum);
+        }
+        let writer = self.cached_writer(id).ok_or(CodecError::UnknownSchema(id))?;
+        read_datum(&writer, Some(&reader.schema), &mut datum)
+    }
+
+    pub async fn decode(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
+        match self.decode_cached(contract, bytes) {
+            Err(CodecError::UnknownSchema(id)) => {
+                self.fetch_schema(id).await?;
+                self.decode_cached(contract, bytes)
+            }
+            other => other,
+        }
+    }
+
+    fn cached_writer(&self, id: u32) -> Option<Arc<Schema>> {
+        self.writers.read().ok()?.get(&id).cloned()
+    }
+
+    /// Fetches and caches the writer schema with this id.
+    pub async fn fetch_schema(&self, id: u32) -> Result<(), CodecError> {
+        let text = self.client.schema_by_id(id).await?;
+        let schema = Schema::parse_str(&text).map_err(|e| CodecError::Avro(format!("schema {id}: {e}")))?;
+        if let Ok(mut writers) = self.writers.write() {
+            writers.insert(id, Arc::new(schema));
+        }
+        Ok(())
+    }
+}
+
+/// Avro binary encoding of `value` (validated against `schema`).
+pub fn write_datum(schema: &Schema, value: Value) -> Result<Vec<u8>, CodecError> {
+    GenericDatumWriter::builder(schema)
+        .build()
+        .and_then(|w| w.write_value_to_vec(value))
+        .map_err(|e| CodecError::Avro(e.to_string()))
+}
+
+/// Decodes a datum written with `writer`, resolved to `reader` when given.
+pub fn read_datum(writer: &Schema, reader: Option<&Schema>, datum: &mut &[u8]) -> Result<Value, CodecError> {
+    GenericDatumReader::builder(writer)
+        .maybe_reader_schema(reader)
+        .build()
+        .and_then(|r| r.read_value(datum))
+        .map_err(|e| CodecError::Avro(e.to_string()))
+}

@@ -1,0 +1,22 @@
+//! The contracts of Balados Sync: the Avro schemas in `avro/`, typed commands, events, state
+//! records and results, their Avro codec in the Confluent wire format, the topic catalogue and the
+//! id encodings used in URLs. Depends on no service.
+
+pub mod avro;
+pub mod codec;
+pub mod command;
+pub mod event;
+pub mod ids;
+pub mod registry_client;
+pub mod result;
+pub mod state;
+pub mod topics;
+pub mod wire;
+
+pub use codec::{Codec, CodecError, Contract};
+pub use command::{CommandEnvelope, CommandPayload};
+pub use event::{EventEnvelope, EventPayload};
+pub use ids::{FeedUrl, IdError, UserId};
+pub use result::CommandResult;
+pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
+pub use topics::Topics;

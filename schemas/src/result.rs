@@ -1,0 +1,48 @@
+//! Command outcomes, on `command-results`.
+
+use crate::avro::{Fields, ShapeError, opt_string, record};
+use crate::ids::UserId;
+use apache_avro::types::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandResult {
+    pub command_id: Uuid,
+    pub user_id: UserId,
+    pub rejection_code: Option<String>,
+    pub message: Option<String>,
+    pub duplicate: bool,
+    pub first_sequence: u64,
+    pub event_count: u32,
+    pub events_partition: i32,
+}
+
+impl CommandResult {
+    pub fn to_avro(&self) -> Value {
+        record(vec![
+            ("command_id", Value::Uuid(self.command_id)),
+            ("user_id", Value::String(self.user_id.as_str().to_owned())),
+            ("rejection_code", opt_string(self.rejection_code.as_deref())),
+            ("message", opt_string(self.message.as_deref())),
+            ("duplicate", Value::Boolean(self.duplicate)),
+            ("first_sequence", Value::Long(i64::try_from(self.first_sequence).unwrap_or(i64::MAX))),
+            ("event_count", Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX))),
+            ("events_partition", Value::Int(self.events_partition)),
+        ])
+    }
+
+    pub fn from_avro(value: Value) -> Result<Self, ShapeError> {
+        let mut f = Fields::of(value)?;
+        let user = f.string("user_id")?;
+        Ok(Self {
+            command_id: f.uuid("command_id")?,
+            user_id: UserId::parse(&user).map_err(|e| ShapeError(format!("user_id: {e}")))?,
+            rejection_code: f.opt_string("rejection_code")?,
+            message: f.opt_string("message")?,
+            duplicate: f.boolean("duplicate")?,
+            first_sequence: u64::try_from(f.long("first_sequence")?).unwrap_or(0),
+            event_count: u32::try_from(f.int("event_count")?).unwrap_or(0),
+            events_partition: f.int("events_partition")?,
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! The `.avsc` files are the contract: every current schema must read data written with every
+//! released version (`avro/history/<name>.v<N>.avsc`), i.e. be BACKWARD_TRANSITIVE-compatible, and
+//! every typed value must round-trip through its schema.
+
+use apache_avro::Schema;
+use apache_avro::schema_compatibility::SchemaCompatibility;
+use balados_schemas::{
+    CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl, RecentCommand,
+    StateEntity, UserId, UserStateRecord,
+};
+use chrono::{TimeZone as _, Utc};
+use std::path::Path;
+use uuid::Uuid;
+
+fn avro_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/avro"))
+}
+
+/// Released versions of `name`, oldest first.
+fn history(name: &str) -> Vec<(u32, Schema)> {
+    let mut versions = Vec::new();
+    for entry in std::fs::read_dir(avro_dir().join("history")).expect("history dir") {
+        let path = entry.expect("entry").path();
+        let file = path.file_name().and_then(|f| f.to_str()).expect("utf-8 name").to_owned();
+        let Some(rest) = file.strip_prefix(&format!("{name}.v")) else { continue };
+        let Some(version) = rest.strip_suffix(".avsc").and_then(|v| v.parse::<u32>().ok()) else { continue };
+        let text = std::fs::read_to_string(&path).expect("readable");
+        versions.push((version, Schema::parse_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))));
+    }
+    versions.sort_by_key(|(v, _)| *v);
+    versions
+}
+
+#[test]
+fn every_schema_is_backward_transitive_compatible_with_its_released_versions() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(avro_dir()).expect("avro dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("avsc") {
+            continue;
+        }
+        let name = path.file_stem().and_then(|s| s.to_str()).expect("name").to_owned();
+        let current = Schema::parse_str(&std::fs::read_to_string(&path).expect("readable")).expect("parses");
+        let released = history(&name);
+        assert!(!released.is_empty(), "{name}.avsc has no released version in avro/history/");
+        for (version, old) in &released {
+            SchemaCompatibility::can_read(old, &current)
+                .unwrap_or_else(|e| panic!("{name}.avsc cannot read data written with v{version}: {e}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= Contract::ALL.len(), "checked only {checked} schema pairs");
+}
+
+#[test]
+fn an_incompatible_change_is_detected() {
+    // Guards the test above against passing vacuously: a field added without a default breaks
+    // BACKWARD compatibility and must be reported.
+    let (_, old) = history("command-result").pop().expect("released");
+    let text = Contract::CommandResult.schema_text().replacen(
+        "\"fields\": [",
+        "\"fields\": [{\"name\": \"added_without_default\", \"type\": \"string\"},",
+        1,
+    );
+    let broken = Schema::parse_str(&text).expect("parses");
+    assert!(SchemaCompatibility::can_read(&old, &broken).is_err());
+}
+
+fn round_trip(contract: Contract, value: apache_avro::types::Value) -> apache_avro::types::Value {
+    let schema = Schema::parse_str(contract.schema_text()).expect("parses");
+    let datum = balados_schemas::codec::write_datum(&schema, value).expect("encodes");
+    balados_schemas::codec::read_datum(&schema, None, &mut datum.as_slice()).expect("decodes")
+}
+
+fn at(ms: i64) -> chrono::DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().expect("in range")
+}
+
+#[test]
+fn typed_values_round_trip_through_their_schemas() {
+    let user = UserId::parse("user-1").expect("valid");
+    let feed = FeedUrl::parse("https://example.com/feed.xml").expect("valid");
+    let command = CommandEnvelope {
+        command_id: Uuid::new_v4(),
+        user_id: user.clone(),
+        occurred_at: at(1_700_000_000_000),
+        received_at: at(1_700_000_000_500),
+        app_id: Some("app".into()),
+        device_id: None,
+        device_name: Some("phone".into()),
+        reply_to: Some("ingest-1".into()),
+        payload: CommandPayload::Subscribe { feed: feed.clone(), source_id: Some("src".into()) },
+    };
+    assert_eq!(CommandEnvelope::from_avro(round_trip(Contract::Command, command.to_avro())).expect("typed"), command);
+
+    let event = EventEnvelope {
+        event_id: Uuid::new_v4(),
+        command_id: command.command_id,
+        user_id: user.clone(),
+        sequence: 7,
+        occurred_at: at(1),
+        recorded_at: at(2),
+        app_id: None,
+        device_id: Some("d".into()),
+        device_name: None,
+        payload: EventPayload::Unsubscribed { feed: feed.clone(), unsubscribed_at: at(3) },
+    };
+    assert_eq!(EventEnvelope::from_avro(round_trip(Contract::Event, event.to_avro())).expect("typed"), event);
+
+    for entity in [
+        StateEntity::Meta {
+            sequence: 9,
+            recent_commands: vec![RecentCommand {
+                command_id: Uuid::new_v4(),
+                rejection_code: Some("not_found".into()),
+                first_sequence: 0,
+                event_count: 0,
+            }],
+        },
+        StateEntity::Subscription { feed, source_id: None, subscribed_at: Some(at(5)), unsubscribed_at: None },
+    ] {
+        let record = UserStateRecord { user_id: user.clone(), source_offset: 42, entity };
+        let back = UserStateRecord::from_avro(round_trip(Contract::UserState, record.to_avro())).expect("typed");
+        assert_eq!(back, record);
+    }
+
+    let result = CommandResult {
+        command_id: Uuid::new_v4(),
+        user_id: user,
+        rejection_code: None,
+        message: None,
+        duplicate: true,
+        first_sequence: 3,
+        event_count: 1,
+        events_partition: 2,
+    };
+    assert_eq!(CommandResult::from_avro(round_trip(Contract::CommandResult, result.to_avro())).expect("typed"), result);
+}

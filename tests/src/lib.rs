@@ -1,0 +1,1 @@
+//! balados-e2e
