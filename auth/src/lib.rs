@@ -1,1 +1,79 @@
-//! balados-auth
+//! Authentication shared by the APIs: verification of the RS256 JWTs that client apps sign
+//! (DESIGN.md §10), behind the [`TokenVerifier`] interface so that the full app-authorization
+//! model (keys and scopes stored per user and app) can replace the static key set later.
+
+mod keys;
+mod mint;
+
+pub use keys::StaticKeyVerifier;
+pub use mint::{MintError, mint_token};
+
+use serde::{Deserialize, Serialize};
+
+/// What a verified token says about the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub app_id: String,
+    pub device_id: Option<String>,
+    pub device_name: Option<String>,
+}
+
+/// The JWT claims the API reads. `exp` is required and checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub exp: i64,
+    #[serde(default)]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("token expired")]
+    Expired,
+    #[error("token signed by an unknown app")]
+    UnknownApp,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token is missing a required claim or uses a forbidden algorithm")]
+    InvalidClaims,
+}
+
+impl AuthError {
+    /// A stable machine-readable code for API error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing_token",
+            Self::Malformed => "malformed_token",
+            Self::Expired => "token_expired",
+            Self::UnknownApp => "unknown_app",
+            Self::BadSignature => "invalid_signature",
+            Self::InvalidClaims => "invalid_token",
+        }
+    }
+}
+
+/// Verifies a bearer token and says who is calling.
+pub trait TokenVerifier: Send + Sync + std::fmt::Debug {
+    fn verify(&self, token: &str) -> Result<Caller, AuthError>;
+}
+
+/// Extracts the token from an `Authorization: Bearer …` header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+    let value = header.ok_or(AuthError::Missing)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
