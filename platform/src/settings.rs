@@ -1,0 +1,191 @@
+//! One typed configuration: built-in defaults, then an optional file, then `BALADOS__*`
+//! environment variables; validated at start-up with messages that name the setting.
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub kafka: KafkaSettings,
+    pub schema_registry: RegistrySettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub aggregator: AggregatorSettings,
+    pub materializer: MaterializerSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub addr: String,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KafkaSettings {
+    pub bootstrap: String,
+    pub topic_prefix: String,
+    pub partitions: i32,
+    pub session_timeout_ms: u32,
+    #[serde(default)]
+    pub client: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegistrySettings {
+    pub url: String,
+    pub auto_register: bool,
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub app_keys_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AggregatorSettings {
+    pub instance_id: String,
+    pub transactional: bool,
+    pub commit_interval_ms: u64,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MaterializerSettings {
+    pub batch_max: usize,
+    pub batch_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+impl Settings {
+    /// Defaults, then `file` if given, then `BALADOS__*` variables from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`] with an explicit environment (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let vars: config::Map<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with("BALADOS__")).collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("BALADOS")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, reason: &str| Err(SettingsError::Invalid { key, reason: reason.to_owned() });
+        if self.http.addr.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("http.addr", "expected host:port with an IP address, e.g. 127.0.0.1:8080");
+        }
+        if self.schema_registry.listen.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("schema_registry.listen", "expected host:port with an IP address");
+        }
+        if self.kafka.bootstrap.trim().is_empty() {
+            return invalid("kafka.bootstrap", "empty");
+        }
+        if self.kafka.partitions < 1 {
+            return invalid("kafka.partitions", "must be at least 1");
+        }
+        let prefix_ok = !self.kafka.topic_prefix.is_empty()
+            && self.kafka.topic_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !prefix_ok {
+            return invalid("kafka.topic_prefix", "use letters, digits, '.', '_' or '-'");
+        }
+        if url::Url::parse(&self.schema_registry.url).is_err() {
+            return invalid("schema_registry.url", "not a URL");
+        }
+        match url::Url::parse(self.database.url.expose_secret()) {
+            Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => {}
+            _ => return invalid("database.url", "expected postgres://user:password@host:port/database"),
+        }
+        let id_ok = !self.aggregator.instance_id.is_empty()
+            && self.aggregator.instance_id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !id_ok {
+            return invalid("aggregator.instance_id", "use letters, digits, '.', '_' or '-'");
+        }
+        if self.aggregator.max_batch == 0 || self.materializer.batch_max == 0 {
+            return invalid("aggregator.max_batch / materializer.batch_max", "must be at least 1");
+        }
+        if self.http.body_limit_bytes == 0 {
+            return invalid("http.body_limit_bytes", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn topics(&self) -> balados_schemas::Topics {
+        balados_schemas::Topics::new(&self.kafka.topic_prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults are valid");
+        assert_eq!(s.kafka.topic_prefix, "balados");
+        assert_eq!(s.http.body_limit_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn environment_variables_override_defaults() {
+        let s = Settings::load_from(
+            None,
+            env(&[("BALADOS__KAFKA__BOOTSTRAP", "b:9093"), ("BALADOS__KAFKA__PARTITIONS", "12"), ("OTHER", "x")]),
+        )
+        .expect("valid");
+        assert_eq!((s.kafka.bootstrap.as_str(), s.kafka.partitions), ("b:9093", 12));
+    }
+
+    #[test]
+    fn an_invalid_value_names_the_setting() {
+        let err = Settings::load_from(None, env(&[("BALADOS__HTTP__ADDR", "nowhere")])).expect_err("invalid");
+        assert!(err.to_string().contains("http.addr"), "{err}");
+        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")])).expect_err("invalid");
+        assert!(err.to_string().contains("partitions"), "{err}");
+    }
+}
