@@ -1,5 +1,13 @@
-//! The aggregator: owns all per-user state, enforces the invariants (pure `domain`), restores
-//! state from the compacted `user-state` topic (`store`, `restore`) and runs the exactly-once
-//! consume-transform-produce loop (`runner`).
+//! The aggregator: owns all per-user state, enforces the invariants (pure `domain` and `handle`),
+//! restores state from the compacted `user-state` topic (`store`, `restore`) and runs the
+//! exactly-once consume-transform-produce loop (`runner`, `batch`).
 
+mod batch;
 pub mod domain;
+pub mod handle;
+mod kafka_error;
+pub mod restore;
+pub mod runner;
+pub mod store;
+
+pub use runner::run;

@@ -1,0 +1,104 @@
+//! One command, start to end, without I/O: decide, apply, and say what must be written — the
+//! events, the changed state records and the outcome.
+
+use crate::domain::{Decision, UserState, decide};
+use crate::store::{apply_and_collect, meta_record};
+use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand, StateKey, UserStateRecord};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub events: Vec<EventEnvelope>,
+    pub records: Vec<(StateKey, UserStateRecord)>,
+    pub result: CommandResult,
+}
+
+/// Handles `command`, read at `offset` of `partition`, against `state` (updated in place).
+pub fn handle(state: &mut UserState, command: &CommandEnvelope, partition: i32, offset: i64) -> Handled {
+    let user = &command.user_id;
+    let mut result = CommandResult {
+        command_id: command.command_id,
+        user_id: user.clone(),
+        rejection_code: None,
+        message: None,
+        duplicate: false,
+        first_sequence: 0,
+        event_count: 0,
+        events_partition: partition,
+    };
+    match decide(state, command) {
+        Decision::Duplicate(previous) => {
+            result.duplicate = true;
+            result.rejection_code = previous.rejection_code;
+            result.first_sequence = previous.first_sequence;
+            result.event_count = previous.event_count;
+            Handled { events: vec![], records: vec![], result }
+        }
+        Decision::Rejected(rejection) => {
+            state.remember(RecentCommand {
+                command_id: command.command_id,
+                rejection_code: Some(rejection.code.to_owned()),
+                first_sequence: 0,
+                event_count: 0,
+            });
+            result.rejection_code = Some(rejection.code.to_owned());
+            result.message = Some(rejection.message);
+            Handled { events: vec![], records: vec![meta_record(state, user, offset)], result }
+        }
+        Decision::Accepted(events) => {
+            let mut records = apply_and_collect(state, user, &events, offset);
+            result.first_sequence = events.first().map_or(0, |e| e.sequence);
+            result.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            state.remember(RecentCommand {
+                command_id: command.command_id,
+                rejection_code: None,
+                first_sequence: result.first_sequence,
+                event_count: result.event_count,
+            });
+            records.push(meta_record(state, user, offset));
+            Handled { events, records, result }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use balados_schemas::{CommandPayload, FeedUrl, UserId};
+    use chrono::Utc;
+
+    fn subscribe() -> CommandEnvelope {
+        CommandEnvelope {
+            command_id: uuid::Uuid::new_v4(),
+            user_id: UserId::parse("u").expect("valid"),
+            occurred_at: Utc::now(),
+            received_at: Utc::now(),
+            app_id: None,
+            device_id: None,
+            device_name: None,
+            reply_to: None,
+            payload: CommandPayload::Subscribe { feed: FeedUrl::parse("https://e.com/f").expect("valid"), source_id: None },
+        }
+    }
+
+    #[test]
+    fn an_accepted_command_writes_its_events_the_entity_and_the_meta_record() {
+        let mut state = UserState::default();
+        let h = handle(&mut state, &subscribe(), 3, 41);
+        assert_eq!(h.events.len(), 1);
+        assert_eq!(h.records.len(), 2);
+        assert!(h.records.iter().all(|(_, r)| r.source_offset == 41));
+        assert_eq!((h.result.first_sequence, h.result.event_count, h.result.events_partition), (1, 1, 3));
+    }
+
+    #[test]
+    fn a_retried_command_writes_nothing_and_repeats_its_outcome() {
+        let mut state = UserState::default();
+        let command = subscribe();
+        let first = handle(&mut state, &command, 0, 1);
+        let again = handle(&mut state, &command, 0, 2);
+        assert!(again.events.is_empty() && again.records.is_empty());
+        assert!(again.result.duplicate);
+        assert_eq!(again.result.first_sequence, first.result.first_sequence);
+        assert_eq!(state.sequence, 1);
+    }
+}

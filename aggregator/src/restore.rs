@@ -1,0 +1,122 @@
+//! Restoring the users of one partition from `user-state`, without trusting the broker to compact
+//! nor its high watermark: a marker is produced to the partition and the partition is read from
+//! the beginning until the marker; the last value per key wins; records written by commands at
+//! or beyond the committed offset of `commands` (work of an aborted or unfinished transaction,
+//! which some brokers show to read_committed consumers) are ignored — those commands will be
+//! processed again, and produce the same records.
+
+use crate::domain::UserState;
+use crate::store::apply_record;
+use balados_platform::settings::KafkaSettings;
+use balados_schemas::{Codec, Contract, StateKey, Topics, UserId, UserStateRecord};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Keys of restore markers; never a user id (those cannot contain '/': see `UserId`).
+const MARKER_PREFIX: &str = "__restore-marker__/";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("undecodable state record at offset {offset}: {reason}")]
+    Decode { offset: i64, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreStats {
+    pub records: u64,
+    pub ignored_uncommitted: u64,
+    pub users: usize,
+    pub duration: Duration,
+}
+
+pub struct Restorer {
+    kafka: KafkaSettings,
+    topic: String,
+    codec: Codec,
+    marker_producer: FutureProducer,
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for Restorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Restorer").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl Restorer {
+    pub fn new(kafka: &KafkaSettings, topics: &Topics, codec: Codec, runtime: tokio::runtime::Handle) -> Result<Self, RestoreError> {
+        let mut config = balados_platform::kafka::client_config(kafka, "balados-aggregator-restore");
+        config.set("enable.idempotence", "true").set("acks", "all");
+        Ok(Self { kafka: kafka.clone(), topic: topics.user_state.clone(), codec, marker_producer: config.create()?, runtime })
+    }
+
+    /// Users of `partition`, as of `committed` (the committed offset of `commands` there).
+    pub fn restore(&self, partition: i32, committed: i64) -> Result<(HashMap<UserId, UserState>, RestoreStats), RestoreError> {
+        let started = Instant::now();
+        let marker_key = format!("{MARKER_PREFIX}{}", uuid::Uuid::new_v4());
+        // A tombstone: compaction removes markers, so they cost nothing in the long run.
+        let record = FutureRecord::<str, [u8]>::to(&self.topic).partition(partition).key(&marker_key);
+        let delivery = self.runtime.block_on(self.marker_producer.send(record, Duration::from_secs(30)));
+        let marker_offset = delivery.map_err(|(e, _)| e)?.offset;
+
+        let mut config = balados_platform::kafka::client_config(&self.kafka, "balados-aggregator-restore");
+        config
+            .set("group.id", format!("{}-restore", self.topic))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed");
+        let consumer: BaseConsumer = config.create()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, partition, Offset::Beginning)?;
+        consumer.assign(&tpl)?;
+
+        let mut users = HashMap::new();
+        let mut stats = RestoreStats::default();
+        let mut last_report = Instant::now();
+        loop {
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                if last_report.elapsed() > Duration::from_secs(10) {
+                    tracing::warn!(kafka.partition = partition, marker.offset = marker_offset, "restore still waiting for its marker");
+                    last_report = Instant::now();
+                }
+                continue;
+            };
+            let message = message?;
+            let offset = message.offset();
+            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok())
+                && let Some(key) = StateKey::decode(key)
+            {
+                stats.records += 1;
+                let record = match message.payload() {
+                    None => None,
+                    Some(bytes) => Some(self.decode(bytes).map_err(|reason| RestoreError::Decode { offset, reason })?),
+                };
+                match record {
+                    Some(r) if r.source_offset >= committed => stats.ignored_uncommitted += 1,
+                    record => apply_record(&mut users, key, record),
+                }
+            }
+            if offset >= marker_offset {
+                break;
+            }
+        }
+        stats.users = users.len();
+        stats.duration = started.elapsed();
+        Ok((users, stats))
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<UserStateRecord, String> {
+        let value = match self.codec.decode_cached(Contract::UserState, bytes) {
+            Err(balados_schemas::CodecError::UnknownSchema(_)) => {
+                self.runtime.block_on(self.codec.decode(Contract::UserState, bytes)).map_err(|e| e.to_string())?
+            }
+            other => other.map_err(|e| e.to_string())?,
+        };
+        UserStateRecord::from_avro(value).map_err(|e| e.to_string())
+    }
+}

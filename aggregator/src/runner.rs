@@ -1,0 +1,147 @@
+//! The consume-transform-produce loop.
+//!
+//! Delivery guarantee: exactly-once in effect. Commands are read from `commands` (group
+//! `{prefix}.aggregator`, read_committed, no auto-commit). Per batch, in one Kafka transaction:
+//! the events, the changed state records, the outcomes, and the input offsets (last processed + 1)
+//! sent with the consumer group metadata, so zombies are fenced (KIP-447). On an abortable error
+//! the transaction is aborted, the in-memory state dropped and the partitions rewound to their
+//! committed offsets; a fatal error also recreates the producer. Because `decide` is
+//! deterministic and every event carries its per-user sequence, a replay yields byte-identical
+//! events that consumers drop — so the result stays exactly-once even on a broker that shows
+//! aborted records. Without transactions (`aggregator.transactional = false`): events and
+//! outcomes are flushed, then state records, then the offsets are committed.
+
+use crate::batch::{BatchError, BatchWriter};
+use crate::kafka_error::{ErrorClass, classify};
+use crate::restore::Restorer;
+use crate::store::StateStore;
+use balados_platform::Settings;
+use balados_platform::metrics::Metrics;
+use balados_schemas::Codec;
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
+use rdkafka::message::{Message as _, OwnedMessage};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Records the partitions the group takes away, so the loop drops their state.
+#[derive(Debug, Default)]
+pub struct RebalanceContext {
+    revoked: Mutex<Vec<i32>>,
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance
+            && let Ok(mut revoked) = self.revoked.lock()
+        {
+            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
+        }
+    }
+}
+
+impl RebalanceContext {
+    fn take_revoked(&self) -> Vec<i32> {
+        self.revoked.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
+    }
+}
+
+pub type CommandConsumer = BaseConsumer<RebalanceContext>;
+
+/// Runs the aggregator on the calling (blocking) thread until `shutdown` is set.
+pub fn run(settings: &Settings, codec: Codec, metrics: Metrics, runtime: tokio::runtime::Handle, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let topics = settings.topics();
+    let group = format!("{}.aggregator", settings.kafka.topic_prefix);
+    let client_id = format!("balados-aggregator-{}", settings.aggregator.instance_id);
+    let consumer: CommandConsumer = balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
+        .create_with_context(RebalanceContext::default())?;
+    consumer.subscribe(&[&topics.commands])?;
+    let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
+    let mut writer = BatchWriter::new(settings, codec, runtime, metrics.clone())?;
+    let mut store = StateStore::default();
+    let interval = Duration::from_millis(settings.aggregator.commit_interval_ms);
+    tracing::info!(kafka.group = %group, transactional = settings.aggregator.transactional, "aggregator started");
+
+    while !shutdown.load(Ordering::Relaxed) {
+        let mut batch = poll_batch(&consumer, settings.aggregator.max_batch, interval);
+        for partition in consumer.context().take_revoked() {
+            store.drop_partition(partition);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        // Messages polled before a revocation belong to their new owner now.
+        let owned: HashSet<i32> = consumer.assignment()?.elements().iter().map(|e| e.partition()).collect();
+        batch.retain(|m| owned.contains(&m.partition()));
+        let started = Instant::now();
+        match writer.write(&consumer, &restorer, &mut store, &batch) {
+            Ok(()) => {
+                metrics.add("balados_aggregator_commands_total", "Commands processed.", &[], batch.len() as f64);
+                metrics.add("balados_aggregator_batches_total", "Batches committed.", &[], 1.0);
+                tracing::debug!(batch.size = batch.len(), duration_ms = started.elapsed().as_millis() as u64, "batch committed");
+            }
+            Err(error) => recover(&consumer, &mut writer, &mut store, &metrics, error)?,
+        }
+    }
+    tracing::info!("aggregator stopping");
+    consumer.unsubscribe();
+    Ok(())
+}
+
+fn recover(consumer: &CommandConsumer, writer: &mut BatchWriter, store: &mut StateStore, metrics: &Metrics, error: BatchError) -> anyhow::Result<()> {
+    let class = match &error {
+        BatchError::Kafka(e) => classify(e),
+        BatchError::Restore(_) | BatchError::Codec(_) => ErrorClass::Abort,
+    };
+    tracing::warn!(error = %error, class = ?class, "batch failed; aborting and replaying from the committed offsets");
+    metrics.add("balados_aggregator_transaction_aborts_total", "Batches aborted and replayed.", &[], 1.0);
+    if class == ErrorClass::Fatal {
+        writer.recreate_producer()?;
+    } else {
+        writer.abort();
+    }
+    store.drop_all();
+    rewind(consumer)?;
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(())
+}
+
+/// Seeks every assigned partition back to its committed offset.
+fn rewind(consumer: &CommandConsumer) -> anyhow::Result<()> {
+    let assignment = consumer.assignment()?;
+    if assignment.count() == 0 {
+        return Ok(());
+    }
+    let committed = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
+    let mut seek = TopicPartitionList::new();
+    for element in committed.elements() {
+        let offset = match element.offset() {
+            Offset::Offset(o) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        seek.add_partition_offset(element.topic(), element.partition(), offset)?;
+    }
+    consumer.seek_partitions(seek, Duration::from_secs(10))?;
+    Ok(())
+}
+
+fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec<OwnedMessage> {
+    let deadline = Instant::now() + interval;
+    let mut batch = Vec::new();
+    while batch.len() < max {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        match consumer.poll(remaining) {
+            Some(Ok(message)) => batch.push(message.detach()),
+            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            None => {}
+        }
+    }
+    batch
+}
