@@ -1,1 +1,12 @@
-//! balados-materializer
+//! The materializer: events → PostgreSQL read models. `apply` is the pure part (which rows a
+//! batch of events changes, replays dropped by per-user sequence); `sink` writes a batch and its
+//! offsets in one transaction; `runner` is the consumer loop.
+
+pub mod apply;
+pub mod runner;
+pub mod sink;
+
+pub use runner::run;
+
+/// The read-model migrations (schemas `users` and `materializer`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -98,3 +98,14 @@ impl<T: Serialize> IntoResponse for Json<T> {
 pub async fn fallback() -> ApiError {
     ApiError::not_found("no such route")
 }
+
+/// Verifies the `Authorization: Bearer` token of a request.
+pub fn authenticate(
+    headers: &axum::http::HeaderMap,
+    verifier: &dyn balados_auth::TokenVerifier,
+) -> Result<balados_auth::Caller, ApiError> {
+    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    balados_auth::bearer(header)
+        .and_then(|token| verifier.verify(token))
+        .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))
+}

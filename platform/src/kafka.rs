@@ -35,8 +35,7 @@ pub fn group_consumer_config(settings: &KafkaSettings, client_id: &str, group: &
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 10).max(500).to_string())
-        .set("partition.assignment.strategy", "cooperative-sticky");
+        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 10).max(500).to_string());
     config
 }
 

@@ -1,0 +1,56 @@
+//! `POST /api/v1/subscriptions` and `DELETE /api/v1/subscriptions/{feed}`.
+
+use super::{caller, submit};
+use crate::IngestState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use balados_platform::http::{ApiError, Json};
+use balados_schemas::{CommandPayload, FeedUrl, IdError};
+use serde::Deserialize;
+
+/// Longest accepted `rss_source_id`.
+const MAX_SOURCE_ID_LEN: usize = 512;
+
+#[derive(Debug, Deserialize)]
+pub struct SubscribeBody {
+    /// base64url (or base64) of the feed URL.
+    rss_source_feed: String,
+    #[serde(default)]
+    rss_source_id: Option<String>,
+}
+
+pub(crate) fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
+    FeedUrl::from_id(id).map_err(|e| match e {
+        IdError::InvalidBase64 | IdError::InvalidUtf8 => {
+            ApiError::validation("invalid_feed_id", format!("feed id must be base64url of the feed URL: {e}"))
+        }
+        other => ApiError::validation("invalid_feed_url", format!("feed URL is invalid: {other}")),
+    })
+}
+
+pub async fn subscribe(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    body: Result<Json<SubscribeBody>, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    // The token is checked before the body, so an anonymous caller learns nothing about it.
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    let feed = parse_feed(&body.rss_source_feed)?;
+    let source_id = body.rss_source_id.filter(|s| !s.trim().is_empty());
+    if source_id.as_ref().is_some_and(|s| s.len() > MAX_SOURCE_ID_LEN) {
+        return Err(ApiError::validation("invalid_source_id", format!("rss_source_id is longer than {MAX_SOURCE_ID_LEN} bytes")));
+    }
+    submit(&state, caller, user, CommandPayload::Subscribe { feed, source_id }).await
+}
+
+pub async fn unsubscribe(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(feed): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let feed = parse_feed(&feed)?;
+    submit(&state, caller, user, CommandPayload::Unsubscribe { feed }).await
+}

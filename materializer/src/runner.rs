@@ -1,0 +1,182 @@
+//! The consumer loop.
+//!
+//! Delivery guarantee: exactly-once in effect into PostgreSQL. Events are read from `events`
+//! (group `{prefix}.materializer`, read_committed). The offsets that count are the ones stored in
+//! PostgreSQL in the same transaction as the rows (next offset = last applied + 1); on
+//! (re)assignment each partition resumes from them, whatever the group's committed offsets say.
+//! The group offsets are committed afterwards, asynchronously, only so that lag tools see
+//! progress. Replays (redeliveries, or copies from aborted transactions on brokers that show
+//! them) are dropped by per-user sequence, so applying any event any number of times leaves the
+//! same rows.
+
+use crate::sink::{Quarantined, stored_offsets, write_batch};
+use balados_platform::Settings;
+use balados_platform::metrics::Metrics;
+use balados_schemas::{Codec, Contract, EventEnvelope};
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{Message as _, OwnedMessage};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use sqlx::PgPool;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(Debug, Default)]
+pub struct RevokeLog {
+    revoked: Mutex<Vec<i32>>,
+}
+
+impl ClientContext for RevokeLog {}
+
+impl ConsumerContext for RevokeLog {
+    fn pre_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance
+            && let Ok(mut revoked) = self.revoked.lock()
+        {
+            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
+        }
+    }
+}
+
+pub async fn run(settings: Settings, pool: PgPool, codec: Codec, metrics: Metrics, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let topic = settings.topics().events;
+    let group = format!("{}.materializer", settings.kafka.topic_prefix);
+    let consumer: StreamConsumer<RevokeLog> =
+        balados_platform::kafka::group_consumer_config(&settings.kafka, "balados-materializer", &group)
+            .create_with_context(RevokeLog::default())?;
+    consumer.subscribe(&[&topic])?;
+    let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
+    // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
+    let mut next: HashMap<i32, i64> = HashMap::new();
+    tracing::info!(kafka.group = %group, "materializer started");
+    loop {
+        let batch = tokio::select! {
+            batch = collect(&consumer, settings.materializer.batch_max, interval) => batch,
+            _ = shutdown.changed() => break,
+        };
+        if let Ok(mut revoked) = consumer.context().revoked.lock() {
+            for partition in revoked.drain(..) {
+                next.remove(&partition);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if batch.iter().any(|m| !next.contains_key(&m.partition())) {
+            let stored = stored_offsets(&pool, &group, &topic).await?;
+            for message in &batch {
+                let p = message.partition();
+                if !next.contains_key(&p) {
+                    let resume = stored.get(&p).copied().unwrap_or(0);
+                    next.insert(p, resume);
+                    if message.offset() < resume {
+                        // Skip ahead instead of reading what PostgreSQL already holds.
+                        consumer.seek(&topic, p, Offset::Offset(resume), Duration::from_secs(10))?;
+                    }
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut quarantined = Vec::new();
+        let mut reached: BTreeMap<i32, i64> = BTreeMap::new();
+        for message in batch.iter().filter(|m| m.offset() >= next[&m.partition()]) {
+            reached.insert(message.partition(), message.offset() + 1);
+            match decode(&codec, message).await {
+                Ok(event) => events.push(event),
+                Err(reason) => {
+                    tracing::warn!(kafka.partition = message.partition(), kafka.offset = message.offset(), reason, "event quarantined");
+                    quarantined.push(Quarantined { partition: message.partition(), offset: message.offset(), reason, payload: message.payload().map(<[u8]>::to_vec) });
+                }
+            }
+        }
+        if reached.is_empty() {
+            continue;
+        }
+        let changes = write_with_retry(&pool, &group, &topic, &events, &quarantined, &reached, &mut shutdown).await;
+        let Some(changes) = changes else { break };
+        next.extend(reached.iter().map(|(p, o)| (*p, *o)));
+        if !changes.gaps.is_empty() {
+            tracing::error!(gaps = changes.gaps.len(), "event sequence gap: an event is missing upstream");
+            metrics.add("balados_materializer_sequence_gaps_total", "Users whose event sequence jumped.", &[], changes.gaps.len() as f64);
+        }
+        record_metrics(&metrics, &changes, &events, quarantined.len());
+        tracing::debug!(batch.size = events.len(), duration_ms = started.elapsed().as_millis() as u64, "batch materialized");
+        commit_group_offsets(&consumer, &topic, &reached);
+    }
+    tracing::info!("materializer stopping");
+    consumer.unsubscribe();
+    Ok(())
+}
+
+/// PostgreSQL errors are retried with back-off: the batch is never dropped.
+async fn write_with_retry(
+    pool: &PgPool,
+    group: &str,
+    topic: &str,
+    events: &[EventEnvelope],
+    quarantined: &[Quarantined],
+    reached: &BTreeMap<i32, i64>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<crate::apply::BatchChanges> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match write_batch(pool, group, topic, events, quarantined, reached).await {
+            Ok(changes) => return Some(changes),
+            Err(e) => tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return None,
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn record_metrics(metrics: &Metrics, changes: &crate::apply::BatchChanges, events: &[EventEnvelope], quarantined: usize) {
+    metrics.add("balados_materializer_events_applied_total", "Events applied to read models.", &[], changes.applied as f64);
+    metrics.add("balados_materializer_events_replayed_total", "Replayed events dropped by sequence.", &[], changes.replays as f64);
+    metrics.add("balados_materializer_quarantined_total", "Events quarantined.", &[], quarantined as f64);
+    if let Some(latest) = events.iter().map(|e| e.recorded_at).max() {
+        let lag = (chrono::Utc::now() - latest).num_milliseconds().max(0) as f64 / 1000.0;
+        metrics.set("balados_materializer_projection_lag_seconds", "Event time to committed in PostgreSQL, last batch.", &[], lag);
+    }
+}
+
+fn commit_group_offsets(consumer: &StreamConsumer<RevokeLog>, topic: &str, reached: &BTreeMap<i32, i64>) {
+    let mut tpl = TopicPartitionList::new();
+    for (partition, offset) in reached {
+        let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset));
+    }
+    if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+        tracing::debug!(error = %e, "informational group offset commit failed");
+    }
+}
+
+async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, String> {
+    let bytes = message.payload().ok_or("empty value")?;
+    let value = codec.decode(Contract::Event, bytes).await.map_err(|e| e.to_string())?;
+    EventEnvelope::from_avro(value).map_err(|e| e.to_string())
+}
+
+async fn collect(consumer: &StreamConsumer<RevokeLog>, max: usize, interval: Duration) -> Vec<OwnedMessage> {
+    let mut batch = Vec::new();
+    let first = consumer.recv().await;
+    match first {
+        Ok(m) => batch.push(m.detach()),
+        Err(e) => {
+            tracing::warn!(error = %e, "consumer error");
+            return batch;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + interval;
+    while batch.len() < max {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(m)) => batch.push(m.detach()),
+            Ok(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            Err(_) => break,
+        }
+    }
+    batch
+}

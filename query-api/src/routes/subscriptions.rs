@@ -1,0 +1,41 @@
+//! `GET /api/v1/subscriptions`: the caller's active subscriptions.
+
+use crate::QueryState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use balados_platform::http::{ApiError, Json, authenticate};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Subscription {
+    /// base64url of the feed URL: the id to use in URLs.
+    rss_source_feed: String,
+    feed_url: String,
+    rss_source_id: Option<String>,
+    subscribed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Subscriptions {
+    subscriptions: Vec<Subscription>,
+}
+
+pub async fn list(State(state): State<QueryState>, headers: HeaderMap) -> Result<Json<Subscriptions>, ApiError> {
+    let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let subscriptions = sqlx::query_as::<_, Subscription>(
+        "SELECT feed_id AS rss_source_feed, feed_url, source_id AS rss_source_id, subscribed_at
+         FROM users.subscriptions
+         WHERE user_id = $1 AND subscribed_at IS NOT NULL
+           AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)
+         ORDER BY subscribed_at DESC, feed_id",
+    )
+    .bind(&caller.user_id)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "reading subscriptions failed");
+        ApiError::unavailable("the read model is unavailable; retry later")
+    })?;
+    Ok(Json(Subscriptions { subscriptions }))
+}
