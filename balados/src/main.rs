@@ -1,2 +1,66 @@
-//! balados
-fn main() {}
+//! `balados`: every service in one process by default (`serve`), each service alone, the
+//! schema registry, and admin commands.
+
+mod admin;
+mod http;
+mod registry;
+mod serve;
+mod startup;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "balados", version, about = "Balados Sync: podcast listening sync over Kafka")]
+struct Cli {
+    /// Configuration file (TOML); BALADOS__* variables override it.
+    #[arg(long, global = true, env = "BALADOS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every service in one process: ingest, aggregator, materializer, query API.
+    Serve,
+    /// The write API alone.
+    Ingest,
+    /// The aggregator alone.
+    Aggregator,
+    /// The materializer alone.
+    Materializer,
+    /// The read API alone.
+    QueryApi,
+    /// The Confluent-compatible schema registry (storage in PostgreSQL).
+    SchemaRegistry,
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = match balados_platform::Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("balados: {e}");
+            std::process::exit(2);
+        }
+    };
+    balados_platform::telemetry::init(&settings.log.filter);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(settings, serve::Components::ALL).await,
+            Command::Ingest => serve::run(settings, serve::Components { ingest: true, ..serve::Components::NONE }).await,
+            Command::Aggregator => serve::run(settings, serve::Components { aggregator: true, ..serve::Components::NONE }).await,
+            Command::Materializer => serve::run(settings, serve::Components { materializer: true, ..serve::Components::NONE }).await,
+            Command::QueryApi => serve::run(settings, serve::Components { query: true, ..serve::Components::NONE }).await,
+            Command::SchemaRegistry => registry::run(settings).await,
+            Command::Admin { command } => admin::run(settings, command).await,
+        }
+    })
+}

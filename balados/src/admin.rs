@@ -1,0 +1,63 @@
+//! Admin commands: topics, migrations, development tokens.
+
+use balados_platform::Settings;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the topics that are missing and verify the partition counts of the others.
+    Topics,
+    /// Run the database migrations (read models and schema registry).
+    Migrate,
+    /// Sign a token as an app would (development and demos).
+    MintToken {
+        /// The app's RSA private key (PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The app id (JWT `iss`; its public key must be `{app}.pem` in auth.app_keys_dir).
+        #[arg(long)]
+        app: String,
+        /// The user id (JWT `sub`).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        device_id: Option<String>,
+        /// Validity, in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: i64,
+    },
+}
+
+pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Topics => {
+            balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+            let specs = settings.topics().specs(settings.kafka.partitions);
+            balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
+            for spec in specs {
+                println!("{:<40} partitions={:<3} {:?}", spec.name, spec.partitions, spec.configs);
+            }
+        }
+        AdminCommand::Migrate => {
+            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            crate::startup::migrate(&pool).await?;
+            balados_schema_registry::Registry::migrate(&pool).await?;
+            println!("migrations applied");
+        }
+        AdminCommand::MintToken { key, app, user, device_id, ttl_hours } => {
+            let pem = std::fs::read(&key).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+            let now = chrono::Utc::now().timestamp();
+            let claims = balados_auth::Claims {
+                iss: app,
+                sub: user,
+                exp: now + ttl_hours * 3600,
+                iat: Some(now),
+                device_id,
+                device_name: None,
+            };
+            println!("{}", balados_auth::mint_token(&pem, &claims)?);
+        }
+    }
+    Ok(())
+}

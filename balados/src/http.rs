@@ -1,0 +1,83 @@
+//! The HTTP server of a process: the API routers it runs, plus `/healthz`, `/readyz`,
+//! `/metrics`, the body limit, a span per request (method and matched route, never the URL, which
+//! may carry ids) and request metrics.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use balados_platform::metrics::Metrics;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tracing::Instrument as _;
+
+#[derive(Debug, Clone)]
+pub struct Ops {
+    pub metrics: Metrics,
+    pub ready: Arc<AtomicBool>,
+}
+
+pub fn app(api: Router, ops: Ops, body_limit: usize) -> Router {
+    let ops_routes = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(ops.clone());
+    api.merge(ops_routes)
+        .fallback(balados_platform::http::fallback)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(ops.metrics, track))
+}
+
+async fn readyz(State(ops): State<Ops>) -> Response {
+    if ops.ready.load(Ordering::Relaxed) {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response()
+    }
+}
+
+async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ops.metrics.render())
+}
+
+async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = request.method().to_string();
+    let span = tracing::info_span!("request", http.method = %method, http.route = %route);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed();
+    span.in_scope(|| tracing::debug!(http.status = %status, duration_ms = elapsed.as_millis() as u64, "request served"));
+    let labels = [("route", route.as_str()), ("method", method.as_str()), ("status", status.as_str())];
+    metrics.add("balados_http_requests_total", "HTTP requests served.", &labels, 1.0);
+    metrics.add("balados_http_request_duration_seconds_sum", "Total time serving HTTP requests.", &labels[..2], elapsed.as_secs_f64());
+    response
+}
+
+/// Binds, announces the address on stdout (scripts and tests read it), serves until `shutdown`.
+pub async fn serve(addr: &str, app: Router, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (setting http.addr): {e}"))?;
+    let local = listener.local_addr()?;
+    announce("http", local);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.changed().await;
+        })
+        .await?;
+    Ok(())
+}
+
+pub fn announce(what: &str, addr: std::net::SocketAddr) {
+    use std::io::Write as _;
+    tracing::info!(listen.addr = %addr, "{what} listening");
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "balados {what} listening on http://{addr}");
+    let _ = out.flush();
+}

@@ -1,0 +1,117 @@
+//! Running services: all of them in one process (the default), or any subset.
+
+use crate::http::{Ops, app};
+use crate::startup;
+use balados_platform::Settings;
+use balados_platform::metrics::Metrics;
+use balados_schemas::Contract;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Components {
+    pub ingest: bool,
+    pub aggregator: bool,
+    pub materializer: bool,
+    pub query: bool,
+}
+
+impl Components {
+    pub const ALL: Self = Self { ingest: true, aggregator: true, materializer: true, query: true };
+    pub const NONE: Self = Self { ingest: false, aggregator: false, materializer: false, query: false };
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn run(settings: Settings, components: Components) -> anyhow::Result<()> {
+    let metrics = Metrics::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let needs_kafka = components.ingest || components.aggregator || components.materializer;
+    let needs_db = components.materializer || components.query;
+
+    if needs_kafka {
+        balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+        let specs = settings.topics().specs(settings.kafka.partitions);
+        balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
+    }
+    let pool = if needs_db {
+        let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+        startup::migrate(&pool).await?;
+        Some(pool)
+    } else {
+        None
+    };
+    let mut writes = Vec::new();
+    if components.ingest {
+        writes.push(Contract::Command);
+    }
+    if components.aggregator {
+        writes.extend([Contract::Event, Contract::UserState, Contract::CommandResult]);
+    }
+    let codec = if needs_kafka { Some(startup::codec(&settings, &writes).await?) } else { None };
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let stop_flag = Arc::new(AtomicBool::new(false));
+    if let (true, Some(codec)) = (components.aggregator, &codec) {
+        let (settings, codec, metrics, flag) = (settings.clone(), codec.clone(), metrics.clone(), stop_flag.clone());
+        let runtime = tokio::runtime::Handle::current();
+        tasks.spawn_blocking(move || balados_aggregator::run(&settings, codec, metrics, runtime, flag));
+    }
+    if let (true, Some(codec), Some(pool)) = (components.materializer, &codec, &pool) {
+        let fut = balados_materializer::run(settings.clone(), pool.clone(), codec.clone(), metrics.clone(), stop_rx.clone());
+        tasks.spawn(fut);
+    }
+    let mut api = axum::Router::new();
+    if components.ingest || components.query {
+        let verifier = startup::verifier(&settings)?;
+        if let (true, Some(codec)) = (components.ingest, &codec) {
+            let producer = balados_ingest::CommandProducer::new(&settings.kafka, codec.clone(), settings.topics().commands)?;
+            let reply_to = format!("{}.ingest.{}", settings.kafka.topic_prefix, uuid::Uuid::new_v4());
+            let state = balados_ingest::IngestState { producer, verifier: verifier.clone(), metrics: metrics.clone(), reply_to };
+            api = api.merge(balados_ingest::router(state));
+        }
+        if let (true, Some(pool)) = (components.query, &pool) {
+            api = api.merge(balados_query_api::router(balados_query_api::QueryState { pool: pool.clone(), verifier }));
+        }
+    }
+    let ops = Ops { metrics: metrics.clone(), ready: ready.clone() };
+    let router = app(api, ops, settings.http.body_limit_bytes);
+    let addr = settings.http.addr.clone();
+    let http_stop = stop_rx.clone();
+    tasks.spawn(async move { crate::http::serve(&addr, router, http_stop).await });
+    ready.store(true, Ordering::Relaxed);
+
+    let outcome = tokio::select! {
+        () = shutdown_signal() => Ok(()),
+        Some(finished) = tasks.join_next() => match finished {
+            Ok(Ok(())) => Err(anyhow::anyhow!("a service stopped unexpectedly")),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
+        },
+    };
+    ready.store(false, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    stop_flag.store(true, Ordering::Relaxed);
+    while tasks.join_next().await.is_some() {}
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "stopping");
+    }
+    outcome
+}
