@@ -17,6 +17,7 @@ use crate::restore::Restorer;
 use crate::store::StateStore;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
+use balados_platform::readiness::Readiness;
 use balados_schemas::Codec;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::message::{Message as _, OwnedMessage};
@@ -27,9 +28,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Records the partitions the group takes away, so the loop drops their state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RebalanceContext {
     revoked: Mutex<Vec<i32>>,
+    readiness: Readiness,
 }
 
 impl ClientContext for RebalanceContext {}
@@ -42,7 +44,17 @@ impl ConsumerContext for RebalanceContext {
             revoked.extend(tpl.elements().iter().map(|e| e.partition()));
         }
     }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(kafka.partitions = tpl.count(), "aggregator partitions assigned");
+            self.readiness.set(READINESS, true);
+        }
+    }
 }
+
+/// The readiness component: ready once the group has given this instance its partitions.
+pub const READINESS: &str = "aggregator";
 
 impl RebalanceContext {
     fn take_revoked(&self) -> Vec<i32> {
@@ -53,12 +65,19 @@ impl RebalanceContext {
 pub type CommandConsumer = BaseConsumer<RebalanceContext>;
 
 /// Runs the aggregator on the calling (blocking) thread until `shutdown` is set.
-pub fn run(settings: &Settings, codec: Codec, metrics: Metrics, runtime: tokio::runtime::Handle, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub fn run(
+    settings: &Settings,
+    codec: Codec,
+    metrics: Metrics,
+    readiness: Readiness,
+    runtime: tokio::runtime::Handle,
+    shutdown: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let topics = settings.topics();
     let group = format!("{}.aggregator", settings.kafka.topic_prefix);
     let client_id = format!("balados-aggregator-{}", settings.aggregator.instance_id);
     let consumer: CommandConsumer = balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
-        .create_with_context(RebalanceContext::default())?;
+        .create_with_context(RebalanceContext { revoked: Mutex::default(), readiness })?;
     consumer.subscribe(&[&topics.commands])?;
     let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
     let mut writer = BatchWriter::new(settings, codec, runtime, metrics.clone())?;

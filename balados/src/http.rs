@@ -9,15 +9,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use balados_platform::metrics::Metrics;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use balados_platform::readiness::Readiness;
 use std::time::Instant;
 use tracing::Instrument as _;
 
 #[derive(Debug, Clone)]
 pub struct Ops {
     pub metrics: Metrics,
-    pub ready: Arc<AtomicBool>,
+    pub readiness: Readiness,
 }
 
 pub fn app(api: Router, ops: Ops, body_limit: usize) -> Router {
@@ -33,10 +32,11 @@ pub fn app(api: Router, ops: Ops, body_limit: usize) -> Router {
 }
 
 async fn readyz(State(ops): State<Ops>) -> Response {
-    if ops.ready.load(Ordering::Relaxed) {
-        "ready".into_response()
+    let waiting = ops.readiness.waiting_for();
+    if waiting.is_empty() {
+        axum::Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "starting", "waiting_for": waiting}))).into_response()
     }
 }
 

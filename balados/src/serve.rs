@@ -4,6 +4,7 @@ use crate::http::{Ops, app};
 use crate::startup;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
+use balados_platform::readiness::Readiness;
 use balados_schemas::Contract;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +42,8 @@ pub async fn shutdown_signal() {
 
 pub async fn run(settings: Settings, components: Components) -> anyhow::Result<()> {
     let metrics = Metrics::default();
-    let ready = Arc::new(AtomicBool::new(false));
+    let readiness = Readiness::default();
+    readiness.register("http");
     let (stop_tx, stop_rx) = watch::channel(false);
     let needs_kafka = components.ingest || components.aggregator || components.materializer;
     let needs_db = components.materializer || components.query;
@@ -72,10 +74,13 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
     if let (true, Some(codec)) = (components.aggregator, &codec) {
         let (settings, codec, metrics, flag) = (settings.clone(), codec.clone(), metrics.clone(), stop_flag.clone());
         let runtime = tokio::runtime::Handle::current();
-        tasks.spawn_blocking(move || balados_aggregator::run(&settings, codec, metrics, runtime, flag));
+        readiness.register(balados_aggregator::runner::READINESS);
+        let readiness = readiness.clone();
+        tasks.spawn_blocking(move || balados_aggregator::run(&settings, codec, metrics, readiness, runtime, flag));
     }
     if let (true, Some(codec), Some(pool)) = (components.materializer, &codec, &pool) {
-        let fut = balados_materializer::run(settings.clone(), pool.clone(), codec.clone(), metrics.clone(), stop_rx.clone());
+        readiness.register(balados_materializer::runner::READINESS);
+        let fut = balados_materializer::run(settings.clone(), pool.clone(), codec.clone(), metrics.clone(), readiness.clone(), stop_rx.clone());
         tasks.spawn(fut);
     }
     let mut api = axum::Router::new();
@@ -91,12 +96,12 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             api = api.merge(balados_query_api::router(balados_query_api::QueryState { pool: pool.clone(), verifier }));
         }
     }
-    let ops = Ops { metrics: metrics.clone(), ready: ready.clone() };
+    let ops = Ops { metrics: metrics.clone(), readiness: readiness.clone() };
     let router = app(api, ops, settings.http.body_limit_bytes);
     let addr = settings.http.addr.clone();
     let http_stop = stop_rx.clone();
     tasks.spawn(async move { crate::http::serve(&addr, router, http_stop).await });
-    ready.store(true, Ordering::Relaxed);
+    readiness.set("http", true);
 
     let outcome = tokio::select! {
         () = shutdown_signal() => Ok(()),
@@ -106,7 +111,7 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
         },
     };
-    ready.store(false, Ordering::Relaxed);
+    readiness.set("http", false);
     let _ = stop_tx.send(true);
     stop_flag.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}

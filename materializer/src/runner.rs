@@ -12,6 +12,7 @@
 use crate::sink::{Quarantined, stored_offsets, write_batch};
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
+use balados_platform::readiness::Readiness;
 use balados_schemas::{Codec, Contract, EventEnvelope};
 use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{Message as _, OwnedMessage};
@@ -22,10 +23,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RevokeLog {
     revoked: Mutex<Vec<i32>>,
+    readiness: Readiness,
 }
+
+/// The readiness component: ready once the group has given this instance its partitions.
+pub const READINESS: &str = "materializer";
 
 impl ClientContext for RevokeLog {}
 
@@ -37,14 +42,28 @@ impl ConsumerContext for RevokeLog {
             revoked.extend(tpl.elements().iter().map(|e| e.partition()));
         }
     }
+
+    fn post_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(kafka.partitions = tpl.count(), "materializer partitions assigned");
+            self.readiness.set(READINESS, true);
+        }
+    }
 }
 
-pub async fn run(settings: Settings, pool: PgPool, codec: Codec, metrics: Metrics, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    pool: PgPool,
+    codec: Codec,
+    metrics: Metrics,
+    readiness: Readiness,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let topic = settings.topics().events;
     let group = format!("{}.materializer", settings.kafka.topic_prefix);
     let consumer: StreamConsumer<RevokeLog> =
         balados_platform::kafka::group_consumer_config(&settings.kafka, "balados-materializer", &group)
-            .create_with_context(RevokeLog::default())?;
+            .create_with_context(RevokeLog { revoked: Mutex::default(), readiness })?;
     consumer.subscribe(&[&topic])?;
     let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
