@@ -1,1 +1,1 @@
-//! balados-e2e
+//! End-to-end tests live in `e2e/`; this crate has no library code.

@@ -1,0 +1,254 @@
+//! Spawning the stack for one test: a database, a schema registry process and a server process.
+
+use base64::Engine as _;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const APP: &str = "test-app";
+const PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/test-app.key.pem");
+const PUBLIC_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/test-app.pem");
+pub const OTHER_PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+pub fn kafka_bootstrap() -> String {
+    std::env::var("BALADOS_TEST_KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+fn admin_database_url() -> String {
+    std::env::var("BALADOS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://balados:balados@127.0.0.1:5432/postgres".into())
+}
+
+pub fn python() -> PathBuf {
+    std::env::var_os("BALADOS_TEST_PYTHON").map_or_else(|| repo_root().join(".dev/venv/bin/python"), PathBuf::from)
+}
+
+pub fn binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("BALADOS_BIN") {
+        return bin.into();
+    }
+    // target/debug/deps/e2e-xxxx -> target/debug/balados
+    let exe = std::env::current_exe().expect("current exe");
+    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("balados");
+    assert!(bin.exists(), "{} not found: build it first (cargo build -p balados) or set BALADOS_BIN", bin.display());
+    bin
+}
+
+pub fn feed_id(url: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+}
+
+/// One test's stack.
+#[derive(Debug)]
+pub struct Stack {
+    pub prefix: String,
+    pub database_url: String,
+    pub registry_url: String,
+    pub work_dir: PathBuf,
+    registry: Child,
+    pub server: Option<Server>,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub stderr_log: PathBuf,
+}
+
+impl Server {
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.server.take();
+        let _ = self.registry.kill();
+        let _ = self.registry.wait();
+    }
+}
+
+/// Starts `balados ARGS` with `env`, and waits until it announces "<what> listening on URL".
+pub fn spawn(args: &[&str], env: &[(String, String)], stderr_log: &Path, what: &str, timeout: Duration) -> (Child, String) {
+    let stderr = std::fs::File::create(stderr_log).expect("log file");
+    let mut child = Command::new(binary())
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("BALADOS__LOG__FILTER", "info")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn balados");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    let needle = format!("balados {what} listening on ");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix(&needle) {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(url) => (child, url),
+        Err(_) => {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(stderr_log).unwrap_or_default();
+            panic!("balados {args:?} did not announce itself within {timeout:?}; stderr:\n{log}");
+        }
+    }
+}
+
+impl Stack {
+    /// A fresh database, a registry, and (when `with_server`) a server whose consumers are ready.
+    pub async fn start(with_server: bool) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let prefix = format!("t{}", &id[..12]);
+        let database_url = create_database(&prefix).await;
+        let work_dir = std::env::temp_dir().join(format!("balados-e2e-{prefix}"));
+        std::fs::create_dir_all(work_dir.join("keys")).expect("work dir");
+        std::fs::write(work_dir.join("keys").join(format!("{APP}.pem")), PUBLIC_KEY).expect("key");
+        let env = vec![
+            ("BALADOS__DATABASE__URL".to_owned(), database_url.clone()),
+            ("BALADOS__SCHEMA_REGISTRY__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ];
+        let (registry, registry_url) =
+            spawn(&["schema-registry"], &env, &work_dir.join("registry.log"), "schema-registry", Duration::from_secs(60));
+        let mut stack = Self { prefix, database_url, registry_url, work_dir, registry, server: None };
+        if with_server {
+            stack.start_server(&[]).await;
+        }
+        stack
+    }
+
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("BALADOS__DATABASE__URL".into(), self.database_url.clone()),
+            ("BALADOS__SCHEMA_REGISTRY__URL".into(), self.registry_url.clone()),
+            ("BALADOS__KAFKA__BOOTSTRAP".into(), kafka_bootstrap()),
+            ("BALADOS__KAFKA__TOPIC_PREFIX".into(), self.prefix.clone()),
+            ("BALADOS__KAFKA__PARTITIONS".into(), "3".into()),
+            ("BALADOS__HTTP__ADDR".into(), "127.0.0.1:0".into()),
+            ("BALADOS__AUTH__APP_KEYS_DIR".into(), self.work_dir.join("keys").display().to_string()),
+            ("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "e2e".into()),
+        ]
+    }
+
+    /// Starts (or restarts) the server and waits for `/readyz`.
+    pub async fn start_server(&mut self, extra_env: &[(String, String)]) -> &Server {
+        let mut env = self.server_env();
+        env.extend_from_slice(extra_env);
+        let n = std::fs::read_dir(&self.work_dir).map(|d| d.count()).unwrap_or(0);
+        let log = self.work_dir.join(format!("server-{n}.log"));
+        let (child, url) = spawn(&["serve"], &env, &log, "http", Duration::from_secs(120));
+        let server = Server { child, url, stderr_log: log };
+        wait_ready(&server).await;
+        self.server.insert(server)
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("server started")
+    }
+
+    pub fn topic(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.prefix)
+    }
+}
+
+async fn wait_ready(server: &Server) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = client.get(format!("{}/readyz", server.url)).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "server not ready in 90 s; see {}", server.stderr_log.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn create_database(name: &str) -> String {
+    let admin = admin_database_url();
+    let pool = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL (BALADOS_TEST_DATABASE_URL) reachable");
+    // `name` is generated by the test (letters and digits only), never user input.
+    let statement = format!("CREATE DATABASE \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await.expect("create database");
+    pool.close().await;
+    // The admin URL names a database (…/postgres): swap it for the new one.
+    let (server, _) = admin.rsplit_once('/').expect("BALADOS_TEST_DATABASE_URL ends with /database");
+    format!("{server}/{name}")
+}
+
+/// A token for `user`, signed with the test app's key and valid for `ttl_s` seconds (negative:
+/// already expired).
+pub fn token(user: &str, ttl_s: i64) -> String {
+    token_signed_with(PRIVATE_KEY, user, ttl_s)
+}
+
+pub fn token_signed_with(key: &[u8], user: &str, ttl_s: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = balados_auth::Claims {
+        iss: APP.into(),
+        sub: user.into(),
+        exp: now + ttl_s,
+        iat: Some(now),
+        device_id: None,
+        device_name: None,
+    };
+    balados_auth::mint_token(key, &claims).expect("mint")
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The feed ids of `user`'s active subscriptions, from the query API.
+pub async fn subscriptions(server_url: &str, user: &str) -> Vec<String> {
+    let response = reqwest::Client::new()
+        .get(format!("{server_url}/api/v1/subscriptions"))
+        .bearer_auth(token(user, 300))
+        .send()
+        .await
+        .expect("query API reachable");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let mut ids: Vec<String> = body["subscriptions"]
+        .as_array()
+        .expect("subscriptions array")
+        .iter()
+        .map(|s| s["rss_source_feed"].as_str().expect("id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}

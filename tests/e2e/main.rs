@@ -1,0 +1,15 @@
+//! End-to-end tests: the `balados` binary (built by `./dev/test`) started as real processes
+//! against the real broker and PostgreSQL that `./dev/test` starts, each test with its own topic
+//! prefix, database and ports (port 0), so tests run in parallel.
+//!
+//! Environment: `BALADOS_TEST_KAFKA_BOOTSTRAP` (default 127.0.0.1:19092),
+//! `BALADOS_TEST_DATABASE_URL` (an admin URL; default postgres://balados:balados@127.0.0.1:5432/postgres),
+//! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka and fastavro; default .dev/venv/bin/python),
+//! `BALADOS_BIN` (default: the `balados` binary next to this test's target directory).
+
+mod bad_input;
+mod crash;
+mod helpers;
+mod independent_client;
+mod startup;
+mod subscriptions;
