@@ -41,7 +41,9 @@ pub struct BatchWriter {
 
 impl std::fmt::Debug for BatchWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchWriter").field("transactional", &self.transactional).finish_non_exhaustive()
+        f.debug_struct("BatchWriter")
+            .field("transactional", &self.transactional)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,19 +57,44 @@ fn new_producer(config: &ClientConfig, transactional: bool) -> Result<BaseProduc
 }
 
 impl BatchWriter {
-    pub fn new(settings: &Settings, codec: Codec, runtime: tokio::runtime::Handle, metrics: Metrics) -> Result<Self, KafkaError> {
+    pub fn new(
+        settings: &Settings,
+        codec: Codec,
+        runtime: tokio::runtime::Handle,
+        metrics: Metrics,
+    ) -> Result<Self, KafkaError> {
         let agg = &settings.aggregator;
-        let mut config = balados_platform::kafka::client_config(&settings.kafka, &format!("balados-aggregator-{}", agg.instance_id));
-        config.set("enable.idempotence", "true").set("acks", "all").set("linger.ms", "5");
+        let mut config = balados_platform::kafka::client_config(
+            &settings.kafka,
+            &format!("balados-aggregator-{}", agg.instance_id),
+        );
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5");
         if agg.transactional {
             config
-                .set("transactional.id", format!("{}.aggregator.{}", settings.kafka.topic_prefix, agg.instance_id))
+                .set(
+                    "transactional.id",
+                    format!(
+                        "{}.aggregator.{}",
+                        settings.kafka.topic_prefix, agg.instance_id
+                    ),
+                )
                 // Short, so that a crashed instance's open transaction blocks read_committed
                 // readers briefly; a restart with the same id aborts it at once anyway.
                 .set("transaction.timeout.ms", "10000");
         }
         let producer = new_producer(&config, agg.transactional)?;
-        Ok(Self { config, transactional: agg.transactional, producer, topics: settings.topics(), codec, runtime, metrics })
+        Ok(Self {
+            config,
+            transactional: agg.transactional,
+            producer,
+            topics: settings.topics(),
+            codec,
+            runtime,
+            metrics,
+        })
     }
 
     pub fn recreate_producer(&mut self) -> Result<(), KafkaError> {
@@ -83,7 +110,13 @@ impl BatchWriter {
         }
     }
 
-    pub fn write(&mut self, consumer: &CommandConsumer, restorer: &Restorer, store: &mut StateStore, batch: &[OwnedMessage]) -> Result<(), BatchError> {
+    pub fn write(
+        &mut self,
+        consumer: &CommandConsumer,
+        restorer: &Restorer,
+        store: &mut StateStore,
+        batch: &[OwnedMessage],
+    ) -> Result<(), BatchError> {
         if self.transactional {
             self.producer.begin_transaction()?;
         }
@@ -102,7 +135,12 @@ impl BatchWriter {
                     duration_ms = stats.duration.as_millis() as u64,
                     "partition state restored"
                 );
-                self.metrics.add("balados_aggregator_restores_total", "Partition restores.", &[], 1.0);
+                self.metrics.add(
+                    "balados_aggregator_restores_total",
+                    "Partition restores.",
+                    &[],
+                    1.0,
+                );
                 store.load(partition, users);
             }
             next_offsets.insert(partition, message.offset() + 1);
@@ -118,30 +156,57 @@ impl BatchWriter {
             let user = command.user_id.as_str();
             for event in &handled.events {
                 let bytes = self.codec.encode(Contract::Event, event.to_avro())?;
-                self.send(BaseRecord::to(&self.topics.events).partition(partition).key(user).payload(&bytes))?;
+                self.send(
+                    BaseRecord::to(&self.topics.events)
+                        .partition(partition)
+                        .key(user)
+                        .payload(&bytes),
+                )?;
             }
             for (key, record) in &handled.records {
-                state_writes.push((partition, key.encode(), self.codec.encode(Contract::UserState, record.to_avro())?));
+                state_writes.push((
+                    partition,
+                    key.encode(),
+                    self.codec.encode(Contract::UserState, record.to_avro())?,
+                ));
             }
-            let result = self.codec.encode(Contract::CommandResult, handled.result.to_avro())?;
+            let result = self
+                .codec
+                .encode(Contract::CommandResult, handled.result.to_avro())?;
             let reply_key = command.reply_to.as_deref().unwrap_or(user);
-            self.send(BaseRecord::to(&self.topics.command_results).key(reply_key).payload(&result))?;
+            self.send(
+                BaseRecord::to(&self.topics.command_results)
+                    .key(reply_key)
+                    .payload(&result),
+            )?;
         }
         if !self.transactional {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
             self.producer.flush(TXN_TIMEOUT)?;
         }
         for (partition, key, bytes) in &state_writes {
-            self.send(BaseRecord::to(&self.topics.user_state).partition(*partition).key(key.as_str()).payload(bytes))?;
+            self.send(
+                BaseRecord::to(&self.topics.user_state)
+                    .partition(*partition)
+                    .key(key.as_str())
+                    .payload(bytes),
+            )?;
         }
         let mut offsets = TopicPartitionList::new();
         for (partition, next) in &next_offsets {
-            offsets.add_partition_offset(&self.topics.commands, *partition, Offset::Offset(*next))?;
+            offsets.add_partition_offset(
+                &self.topics.commands,
+                *partition,
+                Offset::Offset(*next),
+            )?;
         }
         if self.transactional {
             // No group metadata means the consumer has left its group: abort and replay.
-            let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation("consumer has no group metadata".into()))?;
-            self.producer.send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
+            let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation(
+                "consumer has no group metadata".into(),
+            ))?;
+            self.producer
+                .send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else {
             self.producer.flush(TXN_TIMEOUT)?;
@@ -153,7 +218,9 @@ impl BatchWriter {
     fn decode(&self, message: &OwnedMessage) -> Result<CommandEnvelope, String> {
         let bytes = message.payload().ok_or("empty value")?;
         let value = match self.codec.decode_cached(Contract::Command, bytes) {
-            Err(CodecError::UnknownSchema(_)) => self.runtime.block_on(self.codec.decode(Contract::Command, bytes)),
+            Err(CodecError::UnknownSchema(_)) => self
+                .runtime
+                .block_on(self.codec.decode(Contract::Command, bytes)),
             other => other,
         }
         .map_err(|e| e.to_string())?;
@@ -163,12 +230,33 @@ impl BatchWriter {
     /// An undecodable command goes, untouched and with its reason, to the dead-letter topic;
     /// processing goes on.
     fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Result<(), BatchError> {
-        tracing::warn!(kafka.partition = message.partition(), kafka.offset = message.offset(), reason, "command dead-lettered");
-        self.metrics.add("balados_aggregator_dead_letters_total", "Undecodable commands dead-lettered.", &[], 1.0);
-        let source = format!("{}/{}/{}", message.topic(), message.partition(), message.offset());
+        tracing::warn!(
+            kafka.partition = message.partition(),
+            kafka.offset = message.offset(),
+            reason,
+            "command dead-lettered"
+        );
+        self.metrics.add(
+            "balados_aggregator_dead_letters_total",
+            "Undecodable commands dead-lettered.",
+            &[],
+            1.0,
+        );
+        let source = format!(
+            "{}/{}/{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "balados.reason", value: Some(reason) })
-            .insert(Header { key: "balados.source", value: Some(source.as_str()) });
+            .insert(Header {
+                key: "balados.reason",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "balados.source",
+                value: Some(source.as_str()),
+            });
         let mut record = BaseRecord::<[u8], [u8]>::to(&self.topics.dead_letters).headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
@@ -180,7 +268,10 @@ impl BatchWriter {
     }
 
     /// Enqueues a record, waiting while the local queue is full.
-    fn send<K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(&self, mut record: BaseRecord<'_, K, P>) -> Result<(), BatchError> {
+    fn send<K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(
+        &self,
+        mut record: BaseRecord<'_, K, P>,
+    ) -> Result<(), BatchError> {
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -194,9 +285,18 @@ impl BatchWriter {
     }
 }
 
-fn committed_offset(consumer: &CommandConsumer, topic: &str, partition: i32) -> Result<i64, KafkaError> {
+fn committed_offset(
+    consumer: &CommandConsumer,
+    topic: &str,
+    partition: i32,
+) -> Result<i64, KafkaError> {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, partition);
     let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
-    Ok(committed.elements().first().and_then(|e| e.offset().to_raw()).filter(|o| *o >= 0).unwrap_or(0))
+    Ok(committed
+        .elements()
+        .first()
+        .and_then(|e| e.offset().to_raw())
+        .filter(|o| *o >= 0)
+        .unwrap_or(0))
 }

@@ -3,7 +3,9 @@
 
 use crate::domain::{Decision, UserState, decide};
 use crate::store::{apply_and_collect, meta_record};
-use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand, StateKey, UserStateRecord};
+use balados_schemas::{
+    CommandEnvelope, CommandResult, EventEnvelope, RecentCommand, StateKey, UserStateRecord,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
@@ -13,7 +15,12 @@ pub struct Handled {
 }
 
 /// Handles `command`, read at `offset` of `partition`, against `state` (updated in place).
-pub fn handle(state: &mut UserState, command: &CommandEnvelope, partition: i32, offset: i64) -> Handled {
+pub fn handle(
+    state: &mut UserState,
+    command: &CommandEnvelope,
+    partition: i32,
+    offset: i64,
+) -> Handled {
     let user = &command.user_id;
     let mut result = CommandResult {
         command_id: command.command_id,
@@ -31,7 +38,11 @@ pub fn handle(state: &mut UserState, command: &CommandEnvelope, partition: i32, 
             result.rejection_code = previous.rejection_code;
             result.first_sequence = previous.first_sequence;
             result.event_count = previous.event_count;
-            Handled { events: vec![], records: vec![], result }
+            Handled {
+                events: vec![],
+                records: vec![],
+                result,
+            }
         }
         Decision::Rejected(rejection) => {
             state.remember(RecentCommand {
@@ -42,7 +53,11 @@ pub fn handle(state: &mut UserState, command: &CommandEnvelope, partition: i32, 
             });
             result.rejection_code = Some(rejection.code.to_owned());
             result.message = Some(rejection.message);
-            Handled { events: vec![], records: vec![meta_record(state, user, offset)], result }
+            Handled {
+                events: vec![],
+                records: vec![meta_record(state, user, offset)],
+                result,
+            }
         }
         Decision::Accepted(events) => {
             let mut records = apply_and_collect(state, user, &events, offset);
@@ -55,7 +70,11 @@ pub fn handle(state: &mut UserState, command: &CommandEnvelope, partition: i32, 
                 event_count: result.event_count,
             });
             records.push(meta_record(state, user, offset));
-            Handled { events, records, result }
+            Handled {
+                events,
+                records,
+                result,
+            }
         }
     }
 }
@@ -76,7 +95,10 @@ mod tests {
             device_id: None,
             device_name: None,
             reply_to: None,
-            payload: CommandPayload::Subscribe { feed: FeedUrl::parse("https://e.com/f").expect("valid"), source_id: None },
+            payload: CommandPayload::Subscribe {
+                feed: FeedUrl::parse("https://e.com/f").expect("valid"),
+                source_id: None,
+            },
         }
     }
 
@@ -87,7 +109,14 @@ mod tests {
         assert_eq!(h.events.len(), 1);
         assert_eq!(h.records.len(), 2);
         assert!(h.records.iter().all(|(_, r)| r.source_offset == 41));
-        assert_eq!((h.result.first_sequence, h.result.event_count, h.result.events_partition), (1, 1, 3));
+        assert_eq!(
+            (
+                h.result.first_sequence,
+                h.result.event_count,
+                h.result.events_partition
+            ),
+            (1, 1, 3)
+        );
     }
 
     #[test]

@@ -45,27 +45,50 @@ pub struct Restorer {
 
 impl std::fmt::Debug for Restorer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Restorer").field("topic", &self.topic).finish_non_exhaustive()
+        f.debug_struct("Restorer")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
     }
 }
 
 impl Restorer {
-    pub fn new(kafka: &KafkaSettings, topics: &Topics, codec: Codec, runtime: tokio::runtime::Handle) -> Result<Self, RestoreError> {
-        let mut config = balados_platform::kafka::client_config(kafka, "balados-aggregator-restore");
+    pub fn new(
+        kafka: &KafkaSettings,
+        topics: &Topics,
+        codec: Codec,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Self, RestoreError> {
+        let mut config =
+            balados_platform::kafka::client_config(kafka, "balados-aggregator-restore");
         config.set("enable.idempotence", "true").set("acks", "all");
-        Ok(Self { kafka: kafka.clone(), topic: topics.user_state.clone(), codec, marker_producer: config.create()?, runtime })
+        Ok(Self {
+            kafka: kafka.clone(),
+            topic: topics.user_state.clone(),
+            codec,
+            marker_producer: config.create()?,
+            runtime,
+        })
     }
 
     /// Users of `partition`, as of `committed` (the committed offset of `commands` there).
-    pub fn restore(&self, partition: i32, committed: i64) -> Result<(HashMap<UserId, UserState>, RestoreStats), RestoreError> {
+    pub fn restore(
+        &self,
+        partition: i32,
+        committed: i64,
+    ) -> Result<(HashMap<UserId, UserState>, RestoreStats), RestoreError> {
         let started = Instant::now();
         let marker_key = format!("{MARKER_PREFIX}{}", uuid::Uuid::new_v4());
         // A tombstone: compaction removes markers, so they cost nothing in the long run.
-        let record = FutureRecord::<str, [u8]>::to(&self.topic).partition(partition).key(&marker_key);
-        let delivery = self.runtime.block_on(self.marker_producer.send(record, Duration::from_secs(30)));
+        let record = FutureRecord::<str, [u8]>::to(&self.topic)
+            .partition(partition)
+            .key(&marker_key);
+        let delivery = self
+            .runtime
+            .block_on(self.marker_producer.send(record, Duration::from_secs(30)));
         let marker_offset = delivery.map_err(|(e, _)| e)?.offset;
 
-        let mut config = balados_platform::kafka::client_config(&self.kafka, "balados-aggregator-restore");
+        let mut config =
+            balados_platform::kafka::client_config(&self.kafka, "balados-aggregator-restore");
         config
             .set("group.id", format!("{}-restore", self.topic))
             .set("enable.auto.commit", "false")
@@ -81,7 +104,11 @@ impl Restorer {
         loop {
             let Some(message) = consumer.poll(Duration::from_millis(200)) else {
                 if last_report.elapsed() > Duration::from_secs(10) {
-                    tracing::warn!(kafka.partition = partition, marker.offset = marker_offset, "restore still waiting for its marker");
+                    tracing::warn!(
+                        kafka.partition = partition,
+                        marker.offset = marker_offset,
+                        "restore still waiting for its marker"
+                    );
                     last_report = Instant::now();
                 }
                 continue;
@@ -94,7 +121,10 @@ impl Restorer {
                 stats.records += 1;
                 let record = match message.payload() {
                     None => None,
-                    Some(bytes) => Some(self.decode(bytes).map_err(|reason| RestoreError::Decode { offset, reason })?),
+                    Some(bytes) => Some(
+                        self.decode(bytes)
+                            .map_err(|reason| RestoreError::Decode { offset, reason })?,
+                    ),
                 };
                 match record {
                     Some(r) if r.source_offset >= committed => stats.ignored_uncommitted += 1,
@@ -112,9 +142,10 @@ impl Restorer {
 
     fn decode(&self, bytes: &[u8]) -> Result<UserStateRecord, String> {
         let value = match self.codec.decode_cached(Contract::UserState, bytes) {
-            Err(balados_schemas::CodecError::UnknownSchema(_)) => {
-                self.runtime.block_on(self.codec.decode(Contract::UserState, bytes)).map_err(|e| e.to_string())?
-            }
+            Err(balados_schemas::CodecError::UnknownSchema(_)) => self
+                .runtime
+                .block_on(self.codec.decode(Contract::UserState, bytes))
+                .map_err(|e| e.to_string())?,
             other => other.map_err(|e| e.to_string())?,
         };
         UserStateRecord::from_avro(value).map_err(|e| e.to_string())

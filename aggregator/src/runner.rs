@@ -47,7 +47,10 @@ impl ConsumerContext for RebalanceContext {
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(kafka.partitions = tpl.count(), "aggregator partitions assigned");
+            tracing::info!(
+                kafka.partitions = tpl.count(),
+                "aggregator partitions assigned"
+            );
             self.readiness.set(READINESS, true);
         }
     }
@@ -58,7 +61,10 @@ pub const READINESS: &str = "aggregator";
 
 impl RebalanceContext {
     fn take_revoked(&self) -> Vec<i32> {
-        self.revoked.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
+        self.revoked
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
     }
 }
 
@@ -76,8 +82,12 @@ pub fn run(
     let topics = settings.topics();
     let group = format!("{}.aggregator", settings.kafka.topic_prefix);
     let client_id = format!("balados-aggregator-{}", settings.aggregator.instance_id);
-    let consumer: CommandConsumer = balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
-        .create_with_context(RebalanceContext { revoked: Mutex::default(), readiness })?;
+    let consumer: CommandConsumer =
+        balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
+            .create_with_context(RebalanceContext {
+                revoked: Mutex::default(),
+                readiness,
+            })?;
     consumer.subscribe(&[&topics.commands])?;
     let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
     let mut writer = BatchWriter::new(settings, codec, runtime, metrics.clone())?;
@@ -94,14 +104,33 @@ pub fn run(
             continue;
         }
         // Messages polled before a revocation belong to their new owner now.
-        let owned: HashSet<i32> = consumer.assignment()?.elements().iter().map(|e| e.partition()).collect();
+        let owned: HashSet<i32> = consumer
+            .assignment()?
+            .elements()
+            .iter()
+            .map(|e| e.partition())
+            .collect();
         batch.retain(|m| owned.contains(&m.partition()));
         let started = Instant::now();
         match writer.write(&consumer, &restorer, &mut store, &batch) {
             Ok(()) => {
-                metrics.add("balados_aggregator_commands_total", "Commands processed.", &[], batch.len() as f64);
-                metrics.add("balados_aggregator_batches_total", "Batches committed.", &[], 1.0);
-                tracing::debug!(batch.size = batch.len(), duration_ms = started.elapsed().as_millis() as u64, "batch committed");
+                metrics.add(
+                    "balados_aggregator_commands_total",
+                    "Commands processed.",
+                    &[],
+                    batch.len() as f64,
+                );
+                metrics.add(
+                    "balados_aggregator_batches_total",
+                    "Batches committed.",
+                    &[],
+                    1.0,
+                );
+                tracing::debug!(
+                    batch.size = batch.len(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "batch committed"
+                );
             }
             Err(error) => recover(&consumer, &mut writer, &mut store, &metrics, error)?,
         }
@@ -111,13 +140,24 @@ pub fn run(
     Ok(())
 }
 
-fn recover(consumer: &CommandConsumer, writer: &mut BatchWriter, store: &mut StateStore, metrics: &Metrics, error: BatchError) -> anyhow::Result<()> {
+fn recover(
+    consumer: &CommandConsumer,
+    writer: &mut BatchWriter,
+    store: &mut StateStore,
+    metrics: &Metrics,
+    error: BatchError,
+) -> anyhow::Result<()> {
     let class = match &error {
         BatchError::Kafka(e) => classify(e),
         BatchError::Restore(_) | BatchError::Codec(_) => ErrorClass::Abort,
     };
     tracing::warn!(error = %error, class = ?class, "batch failed; aborting and replaying from the committed offsets");
-    metrics.add("balados_aggregator_transaction_aborts_total", "Batches aborted and replayed.", &[], 1.0);
+    metrics.add(
+        "balados_aggregator_transaction_aborts_total",
+        "Batches aborted and replayed.",
+        &[],
+        1.0,
+    );
     if class == ErrorClass::Fatal {
         writer.recreate_producer()?;
     } else {

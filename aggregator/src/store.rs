@@ -3,7 +3,9 @@
 //! changed). A disk-backed store can replace the maps behind the same methods.
 
 use crate::domain::{Subscription, UserState, evolve};
-use balados_schemas::{EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord};
+use balados_schemas::{
+    EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord,
+};
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]
@@ -34,13 +36,22 @@ impl StateStore {
 
     /// The user's state (a new, empty one for a user never seen).
     pub fn user_mut(&mut self, partition: i32, user: &UserId) -> &mut UserState {
-        self.partitions.entry(partition).or_default().entry(user.clone()).or_default()
+        self.partitions
+            .entry(partition)
+            .or_default()
+            .entry(user.clone())
+            .or_default()
     }
 }
 
 /// Applies `events` and returns the records of the entities they changed, plus the meta record
 /// (sequence and recent commands change with every command).
-pub fn apply_and_collect(state: &mut UserState, user: &UserId, events: &[EventEnvelope], source_offset: i64) -> Vec<(StateKey, UserStateRecord)> {
+pub fn apply_and_collect(
+    state: &mut UserState,
+    user: &UserId,
+    events: &[EventEnvelope],
+    source_offset: i64,
+) -> Vec<(StateKey, UserStateRecord)> {
     *state = events.iter().fold(std::mem::take(state), evolve);
     let mut records = Vec::with_capacity(events.len() + 1);
     for event in events {
@@ -58,22 +69,57 @@ pub fn apply_and_collect(state: &mut UserState, user: &UserId, events: &[EventEn
                 subscribed_at: sub.subscribed_at,
                 unsubscribed_at: sub.unsubscribed_at,
             };
-            records.push((key, UserStateRecord { user_id: user.clone(), source_offset, entity }));
+            records.push((
+                key,
+                UserStateRecord {
+                    user_id: user.clone(),
+                    source_offset,
+                    entity,
+                },
+            ));
         }
     }
     records
 }
 
-pub fn meta_record(state: &UserState, user: &UserId, source_offset: i64) -> (StateKey, UserStateRecord) {
-    let entity = StateEntity::Meta { sequence: state.sequence, recent_commands: state.recent.iter().cloned().collect() };
-    (StateKey::Meta(user.clone()), UserStateRecord { user_id: user.clone(), source_offset, entity })
+pub fn meta_record(
+    state: &UserState,
+    user: &UserId,
+    source_offset: i64,
+) -> (StateKey, UserStateRecord) {
+    let entity = StateEntity::Meta {
+        sequence: state.sequence,
+        recent_commands: state.recent.iter().cloned().collect(),
+    };
+    (
+        StateKey::Meta(user.clone()),
+        UserStateRecord {
+            user_id: user.clone(),
+            source_offset,
+            entity,
+        },
+    )
 }
 
 /// Restore: applies one record (or a tombstone, `None`) to the users being rebuilt.
-pub fn apply_record(users: &mut HashMap<UserId, UserState>, key: StateKey, record: Option<UserStateRecord>) {
+pub fn apply_record(
+    users: &mut HashMap<UserId, UserState>,
+    key: StateKey,
+    record: Option<UserStateRecord>,
+) {
     let state = users.entry(key.user_id().clone()).or_default();
     match (key, record) {
-        (StateKey::Meta(_), Some(UserStateRecord { entity: StateEntity::Meta { sequence, recent_commands }, .. })) => {
+        (
+            StateKey::Meta(_),
+            Some(UserStateRecord {
+                entity:
+                    StateEntity::Meta {
+                        sequence,
+                        recent_commands,
+                    },
+                ..
+            }),
+        ) => {
             state.sequence = sequence;
             state.recent = recent_commands.into();
         }
@@ -81,8 +127,27 @@ pub fn apply_record(users: &mut HashMap<UserId, UserState>, key: StateKey, recor
             state.sequence = 0;
             state.recent.clear();
         }
-        (StateKey::Subscription(_, feed), Some(UserStateRecord { entity: StateEntity::Subscription { source_id, subscribed_at, unsubscribed_at, .. }, .. })) => {
-            state.subscriptions.insert(feed, Subscription { source_id, subscribed_at, unsubscribed_at });
+        (
+            StateKey::Subscription(_, feed),
+            Some(UserStateRecord {
+                entity:
+                    StateEntity::Subscription {
+                        source_id,
+                        subscribed_at,
+                        unsubscribed_at,
+                        ..
+                    },
+                ..
+            }),
+        ) => {
+            state.subscriptions.insert(
+                feed,
+                Subscription {
+                    source_id,
+                    subscribed_at,
+                    unsubscribed_at,
+                },
+            );
         }
         (StateKey::Subscription(_, feed), _) => {
             state.subscriptions.remove(&feed);
@@ -108,7 +173,14 @@ mod tests {
             device_id: None,
             device_name: None,
             reply_to: None,
-            payload: if subscribe { CommandPayload::Subscribe { feed, source_id: Some("s".into()) } } else { CommandPayload::Unsubscribe { feed } },
+            payload: if subscribe {
+                CommandPayload::Subscribe {
+                    feed,
+                    source_id: Some("s".into()),
+                }
+            } else {
+                CommandPayload::Unsubscribe { feed }
+            },
         }
     }
 
@@ -118,11 +190,22 @@ mod tests {
         let user = UserId::parse("u").expect("valid");
         let mut state = UserState::default();
         let mut log = Vec::new();
-        let commands = [cmd("https://a.example/1", true, 10), cmd("https://a.example/2", true, 11), cmd("https://a.example/1", false, 12)];
+        let commands = [
+            cmd("https://a.example/1", true, 10),
+            cmd("https://a.example/2", true, 11),
+            cmd("https://a.example/1", false, 12),
+        ];
         for (offset, command) in (0i64..).zip(commands) {
-            let Decision::Accepted(events) = decide(&state, &command) else { panic!("accepted") };
+            let Decision::Accepted(events) = decide(&state, &command) else {
+                panic!("accepted")
+            };
             let mut records = apply_and_collect(&mut state, &user, &events, offset);
-            state.remember(RecentCommand { command_id: command.command_id, rejection_code: None, first_sequence: events[0].sequence, event_count: 1 });
+            state.remember(RecentCommand {
+                command_id: command.command_id,
+                rejection_code: None,
+                first_sequence: events[0].sequence,
+                event_count: 1,
+            });
             records.push(meta_record(&state, &user, offset));
             log.extend(records);
         }

@@ -14,14 +14,19 @@ pub struct StaticKeyVerifier {
 
 impl std::fmt::Debug for StaticKeyVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticKeyVerifier").field("apps", &self.keys.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("StaticKeyVerifier")
+            .field("apps", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
     #[error("cannot read app keys directory {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} is not an RSA public key in PEM format: {reason}")]
     BadKey { path: String, reason: String },
 }
@@ -38,18 +43,24 @@ impl StaticKeyVerifier {
 
     /// One key per `{app_id}.pem` file (RSA public key, PEM) in `dir`.
     pub fn from_dir(dir: &Path) -> Result<Self, KeyLoadError> {
-        let io = |source| KeyLoadError::Io { path: dir.display().to_string(), source };
+        let io = |source| KeyLoadError::Io {
+            path: dir.display().to_string(),
+            source,
+        };
         let mut keys = HashMap::new();
         for entry in std::fs::read_dir(dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
-            let (Some(app), Some("pem")) =
-                (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|e| e.to_str()))
-            else {
+            let (Some(app), Some("pem")) = (
+                path.file_stem().and_then(|s| s.to_str()),
+                path.extension().and_then(|e| e.to_str()),
+            ) else {
                 continue;
             };
             let pem = std::fs::read(&path).map_err(io)?;
-            let key = DecodingKey::from_rsa_pem(&pem)
-                .map_err(|e| KeyLoadError::BadKey { path: path.display().to_string(), reason: e.to_string() })?;
+            let key = DecodingKey::from_rsa_pem(&pem).map_err(|e| KeyLoadError::BadKey {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
             keys.insert(app.to_owned(), key);
         }
         Ok(Self::new(keys))
@@ -66,20 +77,33 @@ impl TokenVerifier for StaticKeyVerifier {
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::InvalidClaims);
         }
-        let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token).map_err(|_| AuthError::Malformed)?;
-        let key = self.keys.get(&unverified.claims.iss).ok_or(AuthError::UnknownApp)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => AuthError::Expired,
-            ErrorKind::InvalidSignature => AuthError::BadSignature,
-            ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
-                AuthError::Malformed
-            }
-            _ => AuthError::InvalidClaims,
-        })?;
+        let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+            .map_err(|_| AuthError::Malformed)?;
+        let key = self
+            .keys
+            .get(&unverified.claims.iss)
+            .ok_or(AuthError::UnknownApp)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::InvalidSignature => AuthError::BadSignature,
+                    ErrorKind::InvalidToken
+                    | ErrorKind::Base64(_)
+                    | ErrorKind::Json(_)
+                    | ErrorKind::Utf8(_) => AuthError::Malformed,
+                    _ => AuthError::InvalidClaims,
+                }
+            })?;
         let claims = data.claims;
         if claims.sub.is_empty() {
             return Err(AuthError::InvalidClaims);
         }
-        Ok(Caller { user_id: claims.sub, app_id: claims.iss, device_id: claims.device_id, device_name: claims.device_name })
+        Ok(Caller {
+            user_id: claims.sub,
+            app_id: claims.iss,
+            device_id: claims.device_id,
+            device_name: claims.device_name,
+        })
     }
 }

@@ -13,6 +13,8 @@ pub enum MintError {
 
 /// Signs `claims` with an app's RSA private key (PEM), RS256.
 pub fn mint_token(private_pem: &[u8], claims: &Claims) -> Result<String, MintError> {
-    let key = EncodingKey::from_rsa_pem(private_pem).map_err(|e| MintError::BadKey(e.to_string()))?;
-    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key).map_err(|e| MintError::Sign(e.to_string()))
+    let key =
+        EncodingKey::from_rsa_pem(private_pem).map_err(|e| MintError::BadKey(e.to_string()))?;
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key)
+        .map_err(|e| MintError::Sign(e.to_string()))
 }

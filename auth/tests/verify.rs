@@ -10,7 +10,11 @@ const OTHER_KEY: &[u8] = include_bytes!("fixtures/private/other.key.pem");
 fn verifier() -> StaticKeyVerifier {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
     let verifier = StaticKeyVerifier::from_dir(dir).expect("loads");
-    assert_eq!(verifier.app_count(), 1, "one key file per app: test-app.pem");
+    assert_eq!(
+        verifier.app_count(),
+        1,
+        "one key file per app: test-app.pem"
+    );
     verifier
 }
 
@@ -30,7 +34,10 @@ fn claims(exp_offset_s: i64) -> Claims {
 fn a_valid_token_names_the_user_app_and_device() {
     let token = mint_token(KEY, &claims(300)).expect("mints");
     let caller = verifier().verify(&token).expect("valid");
-    assert_eq!((caller.user_id.as_str(), caller.app_id.as_str()), ("user-1", "test-app"));
+    assert_eq!(
+        (caller.user_id.as_str(), caller.app_id.as_str()),
+        ("user-1", "test-app")
+    );
     assert_eq!(caller.device_id.as_deref(), Some("phone"));
 }
 

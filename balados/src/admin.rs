@@ -36,7 +36,10 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             let specs = settings.topics().specs(settings.kafka.partitions);
             balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
             for spec in specs {
-                println!("{:<40} partitions={:<3} {:?}", spec.name, spec.partitions, spec.configs);
+                println!(
+                    "{:<40} partitions={:<3} {:?}",
+                    spec.name, spec.partitions, spec.configs
+                );
             }
         }
         AdminCommand::Migrate => {
@@ -45,8 +48,15 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             balados_schema_registry::Registry::migrate(&pool).await?;
             println!("migrations applied");
         }
-        AdminCommand::MintToken { key, app, user, device_id, ttl_hours } => {
-            let pem = std::fs::read(&key).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+        AdminCommand::MintToken {
+            key,
+            app,
+            user,
+            device_id,
+            ttl_hours,
+        } => {
+            let pem = std::fs::read(&key)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
             let now = chrono::Utc::now().timestamp();
             let claims = balados_auth::Claims {
                 iss: app,

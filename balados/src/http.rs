@@ -36,16 +36,30 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     if waiting.is_empty() {
         axum::Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "starting", "waiting_for": waiting}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "starting", "waiting_for": waiting})),
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ops.metrics.render())
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        ops.metrics.render(),
+    )
 }
 
 async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     let method = request.method().to_string();
     let span = tracing::info_span!("request", http.method = %method, http.route = %route);
     let started = Instant::now();
@@ -53,14 +67,32 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
     let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed();
     span.in_scope(|| tracing::debug!(http.status = %status, duration_ms = elapsed.as_millis() as u64, "request served"));
-    let labels = [("route", route.as_str()), ("method", method.as_str()), ("status", status.as_str())];
-    metrics.add("balados_http_requests_total", "HTTP requests served.", &labels, 1.0);
-    metrics.add("balados_http_request_duration_seconds_sum", "Total time serving HTTP requests.", &labels[..2], elapsed.as_secs_f64());
+    let labels = [
+        ("route", route.as_str()),
+        ("method", method.as_str()),
+        ("status", status.as_str()),
+    ];
+    metrics.add(
+        "balados_http_requests_total",
+        "HTTP requests served.",
+        &labels,
+        1.0,
+    );
+    metrics.add(
+        "balados_http_request_duration_seconds_sum",
+        "Total time serving HTTP requests.",
+        &labels[..2],
+        elapsed.as_secs_f64(),
+    );
     response
 }
 
 /// Binds, announces the address on stdout (scripts and tests read it), serves until `shutdown`.
-pub async fn serve(addr: &str, app: Router, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve(
+    addr: &str,
+    app: Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (setting http.addr): {e}"))?;

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "balados", version, about = "Balados Sync: podcast listening sync over Kafka")]
+#[command(
+    name = "balados",
+    version,
+    about = "Balados Sync: podcast listening sync over Kafka"
+)]
 struct Cli {
     /// Configuration file (TOML); BALADOS__* variables override it.
     #[arg(long, global = true, env = "BALADOS_CONFIG")]
@@ -51,14 +55,52 @@ fn main() -> anyhow::Result<()> {
         }
     };
     balados_platform::telemetry::init(&settings.log.filter);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(settings, serve::Components::ALL).await,
-            Command::Ingest => serve::run(settings, serve::Components { ingest: true, ..serve::Components::NONE }).await,
-            Command::Aggregator => serve::run(settings, serve::Components { aggregator: true, ..serve::Components::NONE }).await,
-            Command::Materializer => serve::run(settings, serve::Components { materializer: true, ..serve::Components::NONE }).await,
-            Command::QueryApi => serve::run(settings, serve::Components { query: true, ..serve::Components::NONE }).await,
+            Command::Ingest => {
+                serve::run(
+                    settings,
+                    serve::Components {
+                        ingest: true,
+                        ..serve::Components::NONE
+                    },
+                )
+                .await
+            }
+            Command::Aggregator => {
+                serve::run(
+                    settings,
+                    serve::Components {
+                        aggregator: true,
+                        ..serve::Components::NONE
+                    },
+                )
+                .await
+            }
+            Command::Materializer => {
+                serve::run(
+                    settings,
+                    serve::Components {
+                        materializer: true,
+                        ..serve::Components::NONE
+                    },
+                )
+                .await
+            }
+            Command::QueryApi => {
+                serve::run(
+                    settings,
+                    serve::Components {
+                        query: true,
+                        ..serve::Components::NONE
+                    },
+                )
+                .await
+            }
             Command::SchemaRegistry => registry::run(settings).await,
             Command::Admin { command } => admin::run(settings, command).await,
         }

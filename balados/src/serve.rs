@@ -19,18 +19,29 @@ pub struct Components {
 }
 
 impl Components {
-    pub const ALL: Self = Self { ingest: true, aggregator: true, materializer: true, query: true };
-    pub const NONE: Self = Self { ingest: false, aggregator: false, materializer: false, query: false };
+    pub const ALL: Self = Self {
+        ingest: true,
+        aggregator: true,
+        materializer: true,
+        query: true,
+    };
+    pub const NONE: Self = Self {
+        ingest: false,
+        aggregator: false,
+        materializer: false,
+        query: false,
+    };
 }
 
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -65,38 +76,79 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
         writes.push(Contract::Command);
     }
     if components.aggregator {
-        writes.extend([Contract::Event, Contract::UserState, Contract::CommandResult]);
+        writes.extend([
+            Contract::Event,
+            Contract::UserState,
+            Contract::CommandResult,
+        ]);
     }
-    let codec = if needs_kafka { Some(startup::codec(&settings, &writes).await?) } else { None };
+    let codec = if needs_kafka {
+        Some(startup::codec(&settings, &writes).await?)
+    } else {
+        None
+    };
 
     let mut tasks = tokio::task::JoinSet::new();
     let stop_flag = Arc::new(AtomicBool::new(false));
     if let (true, Some(codec)) = (components.aggregator, &codec) {
-        let (settings, codec, metrics, flag) = (settings.clone(), codec.clone(), metrics.clone(), stop_flag.clone());
+        let (settings, codec, metrics, flag) = (
+            settings.clone(),
+            codec.clone(),
+            metrics.clone(),
+            stop_flag.clone(),
+        );
         let runtime = tokio::runtime::Handle::current();
         readiness.register(balados_aggregator::runner::READINESS);
         let readiness = readiness.clone();
-        tasks.spawn_blocking(move || balados_aggregator::run(&settings, codec, metrics, readiness, runtime, flag));
+        tasks.spawn_blocking(move || {
+            balados_aggregator::run(&settings, codec, metrics, readiness, runtime, flag)
+        });
     }
     if let (true, Some(codec), Some(pool)) = (components.materializer, &codec, &pool) {
         readiness.register(balados_materializer::runner::READINESS);
-        let fut = balados_materializer::run(settings.clone(), pool.clone(), codec.clone(), metrics.clone(), readiness.clone(), stop_rx.clone());
+        let fut = balados_materializer::run(
+            settings.clone(),
+            pool.clone(),
+            codec.clone(),
+            metrics.clone(),
+            readiness.clone(),
+            stop_rx.clone(),
+        );
         tasks.spawn(fut);
     }
     let mut api = axum::Router::new();
     if components.ingest || components.query {
         let verifier = startup::verifier(&settings)?;
         if let (true, Some(codec)) = (components.ingest, &codec) {
-            let producer = balados_ingest::CommandProducer::new(&settings.kafka, codec.clone(), settings.topics().commands)?;
-            let reply_to = format!("{}.ingest.{}", settings.kafka.topic_prefix, uuid::Uuid::new_v4());
-            let state = balados_ingest::IngestState { producer, verifier: verifier.clone(), metrics: metrics.clone(), reply_to };
+            let producer = balados_ingest::CommandProducer::new(
+                &settings.kafka,
+                codec.clone(),
+                settings.topics().commands,
+            )?;
+            let reply_to = format!(
+                "{}.ingest.{}",
+                settings.kafka.topic_prefix,
+                uuid::Uuid::new_v4()
+            );
+            let state = balados_ingest::IngestState {
+                producer,
+                verifier: verifier.clone(),
+                metrics: metrics.clone(),
+                reply_to,
+            };
             api = api.merge(balados_ingest::router(state));
         }
         if let (true, Some(pool)) = (components.query, &pool) {
-            api = api.merge(balados_query_api::router(balados_query_api::QueryState { pool: pool.clone(), verifier }));
+            api = api.merge(balados_query_api::router(balados_query_api::QueryState {
+                pool: pool.clone(),
+                verifier,
+            }));
         }
     }
-    let ops = Ops { metrics: metrics.clone(), readiness: readiness.clone() };
+    let ops = Ops {
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+    };
     let router = app(api, ops, settings.http.body_limit_bytes);
     let addr = settings.http.addr.clone();
     let http_stop = stop_rx.clone();

@@ -11,7 +11,14 @@ pub async fn codec(settings: &Settings, writes: &[Contract]) -> anyhow::Result<C
     let topics = settings.topics();
     let mut delay = Duration::from_millis(500);
     loop {
-        match Codec::connect(client.clone(), &topics, writes, settings.schema_registry.auto_register).await {
+        match Codec::connect(
+            client.clone(),
+            &topics,
+            writes,
+            settings.schema_registry.auto_register,
+        )
+        .await
+        {
             Ok(codec) => return Ok(codec),
             Err(balados_schemas::CodecError::Registry(e)) if e.is_transient() => tracing::warn!(
                 schema_registry.url = %settings.schema_registry.url,
@@ -32,7 +39,9 @@ pub async fn migrate(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn verifier(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn balados_auth::TokenVerifier>> {
+pub fn verifier(
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<dyn balados_auth::TokenVerifier>> {
     let dir = &settings.auth.app_keys_dir;
     let verifier = balados_auth::StaticKeyVerifier::from_dir(dir)
         .map_err(|e| anyhow::anyhow!("{e} (setting auth.app_keys_dir)"))?;

@@ -23,26 +23,41 @@ pub struct CommandProducer {
 
 impl std::fmt::Debug for CommandProducer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommandProducer").field("topic", &self.topic).finish_non_exhaustive()
+        f.debug_struct("CommandProducer")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
     }
 }
 
 impl CommandProducer {
-    pub fn new(kafka: &KafkaSettings, codec: Codec, topic: String) -> Result<Self, rdkafka::error::KafkaError> {
+    pub fn new(
+        kafka: &KafkaSettings,
+        codec: Codec,
+        topic: String,
+    ) -> Result<Self, rdkafka::error::KafkaError> {
         let producer = balados_platform::kafka::client_config(kafka, "balados-ingest")
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "15000")
             .create()?;
-        Ok(Self { producer, codec, topic })
+        Ok(Self {
+            producer,
+            codec,
+            topic,
+        })
     }
 
     /// Produces the command and waits for the broker's acknowledgement.
     pub async fn send(&self, command: &CommandEnvelope) -> Result<(), ProduceError> {
         let bytes = self.codec.encode(Contract::Command, command.to_avro())?;
-        let record = FutureRecord::to(&self.topic).key(command.user_id.as_str()).payload(&bytes);
-        self.producer.send(record, Duration::from_secs(15)).await.map_err(|(e, _)| e)?;
+        let record = FutureRecord::to(&self.topic)
+            .key(command.user_id.as_str())
+            .payload(&bytes);
+        self.producer
+            .send(record, Duration::from_secs(15))
+            .await
+            .map_err(|(e, _)| e)?;
         Ok(())
     }
 }

@@ -34,7 +34,12 @@ pub fn fold(events: &[EventEnvelope], last_applied: &HashMap<String, u64>) -> Ba
     let mut changes = BatchChanges::default();
     for event in events {
         let user = event.user_id.as_str();
-        let last = changes.sequences.get(user).or_else(|| last_applied.get(user)).copied().unwrap_or(0);
+        let last = changes
+            .sequences
+            .get(user)
+            .or_else(|| last_applied.get(user))
+            .copied()
+            .unwrap_or(0);
         if event.sequence <= last {
             changes.replays += 1;
             continue;
@@ -47,20 +52,29 @@ pub fn fold(events: &[EventEnvelope], last_applied: &HashMap<String, u64>) -> Ba
         let feed = match &event.payload {
             EventPayload::Subscribed { feed, .. } | EventPayload::Unsubscribed { feed, .. } => feed,
         };
-        let patch = changes.subscriptions.entry((user.to_owned(), feed.id())).or_insert_with(|| SubscriptionPatch {
-            feed_url: feed.as_str().to_owned(),
-            source_id: None,
-            subscribed_at: None,
-            unsubscribed_at: None,
-            last_sequence: event.sequence,
-        });
+        let patch = changes
+            .subscriptions
+            .entry((user.to_owned(), feed.id()))
+            .or_insert_with(|| SubscriptionPatch {
+                feed_url: feed.as_str().to_owned(),
+                source_id: None,
+                subscribed_at: None,
+                unsubscribed_at: None,
+                last_sequence: event.sequence,
+            });
         patch.last_sequence = event.sequence;
         match &event.payload {
-            EventPayload::Subscribed { source_id, subscribed_at, .. } => {
+            EventPayload::Subscribed {
+                source_id,
+                subscribed_at,
+                ..
+            } => {
                 patch.source_id = Some(source_id.clone());
                 patch.subscribed_at = Some(*subscribed_at);
             }
-            EventPayload::Unsubscribed { unsubscribed_at, .. } => patch.unsubscribed_at = Some(*unsubscribed_at),
+            EventPayload::Unsubscribed {
+                unsubscribed_at, ..
+            } => patch.unsubscribed_at = Some(*unsubscribed_at),
         }
     }
     changes
@@ -73,7 +87,10 @@ mod tests {
     use chrono::TimeZone as _;
 
     fn event(user: &str, sequence: u64, subscribe: bool) -> EventEnvelope {
-        let at = Utc.timestamp_opt(1_700_000_000 + i64::try_from(sequence).expect("small"), 0).single().expect("valid");
+        let at = Utc
+            .timestamp_opt(1_700_000_000 + i64::try_from(sequence).expect("small"), 0)
+            .single()
+            .expect("valid");
         let feed = FeedUrl::parse("https://e.com/f").expect("valid");
         EventEnvelope {
             event_id: uuid::Uuid::nil(),
@@ -86,9 +103,16 @@ mod tests {
             device_id: None,
             device_name: None,
             payload: if subscribe {
-                EventPayload::Subscribed { feed, source_id: None, subscribed_at: at }
+                EventPayload::Subscribed {
+                    feed,
+                    source_id: None,
+                    subscribed_at: at,
+                }
             } else {
-                EventPayload::Unsubscribed { feed, unsubscribed_at: at }
+                EventPayload::Unsubscribed {
+                    feed,
+                    unsubscribed_at: at,
+                }
             },
         }
     }
@@ -96,16 +120,27 @@ mod tests {
     #[test]
     fn replayed_events_are_dropped_by_sequence() {
         let stored = HashMap::from([("a".to_owned(), 1)]);
-        let events = [event("a", 1, true), event("a", 2, false), event("a", 2, false), event("b", 1, true)];
+        let events = [
+            event("a", 1, true),
+            event("a", 2, false),
+            event("a", 2, false),
+            event("b", 1, true),
+        ];
         let changes = fold(&events, &stored);
         assert_eq!((changes.applied, changes.replays), (2, 2));
-        assert_eq!(changes.sequences, BTreeMap::from([("a".to_owned(), 2), ("b".to_owned(), 1)]));
+        assert_eq!(
+            changes.sequences,
+            BTreeMap::from([("a".to_owned(), 2), ("b".to_owned(), 1)])
+        );
         assert!(changes.gaps.is_empty());
     }
 
     #[test]
     fn one_key_is_written_once_with_the_merged_columns() {
-        let changes = fold(&[event("a", 1, true), event("a", 2, false)], &HashMap::new());
+        let changes = fold(
+            &[event("a", 1, true), event("a", 2, false)],
+            &HashMap::new(),
+        );
         assert_eq!(changes.subscriptions.len(), 1);
         let patch = changes.subscriptions.values().next().expect("one");
         assert!(patch.subscribed_at.is_some() && patch.unsubscribed_at.is_some());

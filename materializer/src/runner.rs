@@ -35,7 +35,11 @@ pub const READINESS: &str = "materializer";
 impl ClientContext for RevokeLog {}
 
 impl ConsumerContext for RevokeLog {
-    fn pre_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn pre_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
         if let Rebalance::Revoke(tpl) = rebalance
             && let Ok(mut revoked) = self.revoked.lock()
         {
@@ -43,9 +47,16 @@ impl ConsumerContext for RevokeLog {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
         if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(kafka.partitions = tpl.count(), "materializer partitions assigned");
+            tracing::info!(
+                kafka.partitions = tpl.count(),
+                "materializer partitions assigned"
+            );
             self.readiness.set(READINESS, true);
         }
     }
@@ -61,9 +72,15 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let topic = settings.topics().events;
     let group = format!("{}.materializer", settings.kafka.topic_prefix);
-    let consumer: StreamConsumer<RevokeLog> =
-        balados_platform::kafka::group_consumer_config(&settings.kafka, "balados-materializer", &group)
-            .create_with_context(RevokeLog { revoked: Mutex::default(), readiness })?;
+    let consumer: StreamConsumer<RevokeLog> = balados_platform::kafka::group_consumer_config(
+        &settings.kafka,
+        "balados-materializer",
+        &group,
+    )
+    .create_with_context(RevokeLog {
+        revoked: Mutex::default(),
+        readiness,
+    })?;
     consumer.subscribe(&[&topic])?;
     let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
@@ -86,12 +103,17 @@ pub async fn run(
             let stored = stored_offsets(&pool, &group, &topic).await?;
             for message in &batch {
                 let p = message.partition();
-                if !next.contains_key(&p) {
+                if let std::collections::hash_map::Entry::Vacant(entry) = next.entry(p) {
                     let resume = stored.get(&p).copied().unwrap_or(0);
-                    next.insert(p, resume);
+                    entry.insert(resume);
                     if message.offset() < resume {
                         // Skip ahead instead of reading what PostgreSQL already holds.
-                        consumer.seek(&topic, p, Offset::Offset(resume), Duration::from_secs(10))?;
+                        consumer.seek(
+                            &topic,
+                            p,
+                            Offset::Offset(resume),
+                            Duration::from_secs(10),
+                        )?;
                     }
                 }
             }
@@ -105,23 +127,54 @@ pub async fn run(
             match decode(&codec, message).await {
                 Ok(event) => events.push(event),
                 Err(reason) => {
-                    tracing::warn!(kafka.partition = message.partition(), kafka.offset = message.offset(), reason, "event quarantined");
-                    quarantined.push(Quarantined { partition: message.partition(), offset: message.offset(), reason, payload: message.payload().map(<[u8]>::to_vec) });
+                    tracing::warn!(
+                        kafka.partition = message.partition(),
+                        kafka.offset = message.offset(),
+                        reason,
+                        "event quarantined"
+                    );
+                    quarantined.push(Quarantined {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        reason,
+                        payload: message.payload().map(<[u8]>::to_vec),
+                    });
                 }
             }
         }
         if reached.is_empty() {
             continue;
         }
-        let changes = write_with_retry(&pool, &group, &topic, &events, &quarantined, &reached, &mut shutdown).await;
+        let changes = write_with_retry(
+            &pool,
+            &group,
+            &topic,
+            &events,
+            &quarantined,
+            &reached,
+            &mut shutdown,
+        )
+        .await;
         let Some(changes) = changes else { break };
         next.extend(reached.iter().map(|(p, o)| (*p, *o)));
         if !changes.gaps.is_empty() {
-            tracing::error!(gaps = changes.gaps.len(), "event sequence gap: an event is missing upstream");
-            metrics.add("balados_materializer_sequence_gaps_total", "Users whose event sequence jumped.", &[], changes.gaps.len() as f64);
+            tracing::error!(
+                gaps = changes.gaps.len(),
+                "event sequence gap: an event is missing upstream"
+            );
+            metrics.add(
+                "balados_materializer_sequence_gaps_total",
+                "Users whose event sequence jumped.",
+                &[],
+                changes.gaps.len() as f64,
+            );
         }
         record_metrics(&metrics, &changes, &events, quarantined.len());
-        tracing::debug!(batch.size = events.len(), duration_ms = started.elapsed().as_millis() as u64, "batch materialized");
+        tracing::debug!(
+            batch.size = events.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "batch materialized"
+        );
         commit_group_offsets(&consumer, &topic, &reached);
     }
     tracing::info!("materializer stopping");
@@ -143,7 +196,9 @@ async fn write_with_retry(
     loop {
         match write_batch(pool, group, topic, events, quarantined, reached).await {
             Ok(changes) => return Some(changes),
-            Err(e) => tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -153,17 +208,46 @@ async fn write_with_retry(
     }
 }
 
-fn record_metrics(metrics: &Metrics, changes: &crate::apply::BatchChanges, events: &[EventEnvelope], quarantined: usize) {
-    metrics.add("balados_materializer_events_applied_total", "Events applied to read models.", &[], changes.applied as f64);
-    metrics.add("balados_materializer_events_replayed_total", "Replayed events dropped by sequence.", &[], changes.replays as f64);
-    metrics.add("balados_materializer_quarantined_total", "Events quarantined.", &[], quarantined as f64);
+fn record_metrics(
+    metrics: &Metrics,
+    changes: &crate::apply::BatchChanges,
+    events: &[EventEnvelope],
+    quarantined: usize,
+) {
+    metrics.add(
+        "balados_materializer_events_applied_total",
+        "Events applied to read models.",
+        &[],
+        changes.applied as f64,
+    );
+    metrics.add(
+        "balados_materializer_events_replayed_total",
+        "Replayed events dropped by sequence.",
+        &[],
+        changes.replays as f64,
+    );
+    metrics.add(
+        "balados_materializer_quarantined_total",
+        "Events quarantined.",
+        &[],
+        quarantined as f64,
+    );
     if let Some(latest) = events.iter().map(|e| e.recorded_at).max() {
         let lag = (chrono::Utc::now() - latest).num_milliseconds().max(0) as f64 / 1000.0;
-        metrics.set("balados_materializer_projection_lag_seconds", "Event time to committed in PostgreSQL, last batch.", &[], lag);
+        metrics.set(
+            "balados_materializer_projection_lag_seconds",
+            "Event time to committed in PostgreSQL, last batch.",
+            &[],
+            lag,
+        );
     }
 }
 
-fn commit_group_offsets(consumer: &StreamConsumer<RevokeLog>, topic: &str, reached: &BTreeMap<i32, i64>) {
+fn commit_group_offsets(
+    consumer: &StreamConsumer<RevokeLog>,
+    topic: &str,
+    reached: &BTreeMap<i32, i64>,
+) {
     let mut tpl = TopicPartitionList::new();
     for (partition, offset) in reached {
         let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset));
@@ -175,11 +259,18 @@ fn commit_group_offsets(consumer: &StreamConsumer<RevokeLog>, topic: &str, reach
 
 async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, String> {
     let bytes = message.payload().ok_or("empty value")?;
-    let value = codec.decode(Contract::Event, bytes).await.map_err(|e| e.to_string())?;
+    let value = codec
+        .decode(Contract::Event, bytes)
+        .await
+        .map_err(|e| e.to_string())?;
     EventEnvelope::from_avro(value).map_err(|e| e.to_string())
 }
 
-async fn collect(consumer: &StreamConsumer<RevokeLog>, max: usize, interval: Duration) -> Vec<OwnedMessage> {
+async fn collect(
+    consumer: &StreamConsumer<RevokeLog>,
+    max: usize,
+    interval: Duration,
+) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
     let first = consumer.recv().await;
     match first {

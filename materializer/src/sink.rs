@@ -16,7 +16,11 @@ pub struct Quarantined {
 }
 
 /// Stored next offsets of `consumer` on `topic`, by partition.
-pub async fn stored_offsets(pool: &PgPool, consumer: &str, topic: &str) -> Result<HashMap<i32, i64>, sqlx::Error> {
+pub async fn stored_offsets(
+    pool: &PgPool,
+    consumer: &str,
+    topic: &str,
+) -> Result<HashMap<i32, i64>, sqlx::Error> {
     let rows: Vec<(i32, i64)> =
         sqlx::query_as("SELECT partition, next_offset FROM materializer.offsets WHERE consumer = $1 AND topic = $2")
             .bind(consumer)
@@ -36,7 +40,10 @@ pub async fn write_batch(
     next_offsets: &BTreeMap<i32, i64>,
 ) -> Result<BatchChanges, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut users: Vec<String> = events.iter().map(|e| e.user_id.as_str().to_owned()).collect();
+    let mut users: Vec<String> = events
+        .iter()
+        .map(|e| e.user_id.as_str().to_owned())
+        .collect();
     users.sort_unstable();
     users.dedup();
     // FOR UPDATE: two materializers briefly owning one partition during a rebalance serialise
@@ -47,8 +54,10 @@ pub async fn write_batch(
     .bind(&users)
     .fetch_all(&mut *tx)
     .await?;
-    let stored: HashMap<String, u64> =
-        stored.into_iter().map(|(u, s)| (u, u64::try_from(s).unwrap_or(0))).collect();
+    let stored: HashMap<String, u64> = stored
+        .into_iter()
+        .map(|(u, s)| (u, u64::try_from(s).unwrap_or(0)))
+        .collect();
     let changes = fold(events, &stored);
     upsert_subscriptions(&mut tx, &changes).await?;
     upsert_sequences(&mut tx, &changes).await?;
@@ -62,13 +71,25 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-async fn upsert_subscriptions(tx: &mut Transaction<'_, Postgres>, changes: &BatchChanges) -> Result<(), sqlx::Error> {
+async fn upsert_subscriptions(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
     if changes.subscriptions.is_empty() {
         return Ok(());
     }
     let n = changes.subscriptions.len();
-    let (mut users, mut feeds, mut urls, mut sources) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut subscribed, mut unsubscribed, mut sequences) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut users, mut feeds, mut urls, mut sources) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut subscribed, mut unsubscribed, mut sequences) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for ((user, feed), patch) in &changes.subscriptions {
         users.push(user.clone());
         feeds.push(feed.clone());
@@ -102,7 +123,10 @@ async fn upsert_subscriptions(tx: &mut Transaction<'_, Postgres>, changes: &Batc
     Ok(())
 }
 
-async fn upsert_sequences(tx: &mut Transaction<'_, Postgres>, changes: &BatchChanges) -> Result<(), sqlx::Error> {
+async fn upsert_sequences(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
     if changes.sequences.is_empty() {
         return Ok(());
     }
@@ -120,7 +144,11 @@ async fn upsert_sequences(tx: &mut Transaction<'_, Postgres>, changes: &BatchCha
     Ok(())
 }
 
-async fn insert_quarantine(tx: &mut Transaction<'_, Postgres>, topic: &str, items: &[Quarantined]) -> Result<(), sqlx::Error> {
+async fn insert_quarantine(
+    tx: &mut Transaction<'_, Postgres>,
+    topic: &str,
+    items: &[Quarantined],
+) -> Result<(), sqlx::Error> {
     for item in items {
         sqlx::query(
             "INSERT INTO materializer.quarantine (topic, partition, \"offset\", reason, payload)
@@ -137,7 +165,12 @@ async fn insert_quarantine(tx: &mut Transaction<'_, Postgres>, topic: &str, item
     Ok(())
 }
 
-async fn upsert_offsets(tx: &mut Transaction<'_, Postgres>, consumer: &str, topic: &str, next: &BTreeMap<i32, i64>) -> Result<(), sqlx::Error> {
+async fn upsert_offsets(
+    tx: &mut Transaction<'_, Postgres>,
+    consumer: &str,
+    topic: &str,
+    next: &BTreeMap<i32, i64>,
+) -> Result<(), sqlx::Error> {
     let partitions: Vec<i32> = next.keys().copied().collect();
     let offsets: Vec<i64> = next.values().copied().collect();
     sqlx::query(

@@ -10,20 +10,30 @@ use std::time::Duration;
 /// `host:port/database` of the configured URL, without the credentials, for messages.
 pub fn describe(settings: &DatabaseSettings) -> String {
     match url::Url::parse(settings.url.expose_secret()) {
-        Ok(u) => format!("{}:{}{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432), u.path()),
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
         Err(_) => "<invalid database.url>".to_owned(),
     }
 }
 
 pub fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
-    PgPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(Duration::from_secs(10))
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
 }
 
 /// Connects, retrying with back-off until PostgreSQL answers.
 pub async fn connect_with_retry(settings: &DatabaseSettings) -> PgPool {
     let mut delay = Duration::from_millis(500);
     loop {
-        match pool_options(settings).connect(settings.url.expose_secret()).await {
+        match pool_options(settings)
+            .connect(settings.url.expose_secret())
+            .await
+        {
             Ok(pool) => return pool,
             Err(e) => tracing::warn!(
                 database = %describe(settings),

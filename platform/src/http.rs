@@ -23,7 +23,11 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn validation(code: &'static str, message: impl Into<String>) -> Self {
@@ -46,7 +50,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: &self.message, code: self.code };
+        let body = ErrorBody {
+            error: &self.message,
+            code: self.code,
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -59,12 +66,18 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "expected Content-Type: application/json",
             ),
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body is not valid JSON: {}", e.body_text()))
-            }
+            JsonRejection::JsonSyntaxError(e) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("request body is not valid JSON: {}", e.body_text()),
+            ),
             JsonRejection::JsonDataError(e) => Self::validation("invalid_body", e.body_text()),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is too large",
+                )
             }
             other => Self::new(StatusCode::BAD_REQUEST, "invalid_body", other.body_text()),
         }
@@ -104,7 +117,9 @@ pub fn authenticate(
     headers: &axum::http::HeaderMap,
     verifier: &dyn balados_auth::TokenVerifier,
 ) -> Result<balados_auth::Caller, ApiError> {
-    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     balados_auth::bearer(header)
         .and_then(|token| verifier.verify(token))
         .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))

@@ -26,7 +26,11 @@ pub fn client_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig 
 
 /// A consumer in a group: manual offsets, read_committed, short group timeouts (a fresh group
 /// otherwise waits tens of seconds for its assignment on some brokers).
-pub fn group_consumer_config(settings: &KafkaSettings, client_id: &str, group: &str) -> ClientConfig {
+pub fn group_consumer_config(
+    settings: &KafkaSettings,
+    client_id: &str,
+    group: &str,
+) -> ClientConfig {
     let mut config = client_config(settings, client_id);
     config
         .set("group.id", group)
@@ -34,8 +38,14 @@ pub fn group_consumer_config(settings: &KafkaSettings, client_id: &str, group: &
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
-        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 10).max(500).to_string());
+        .set(
+            "session.timeout.ms",
+            settings.session_timeout_ms.to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (settings.session_timeout_ms / 10).max(500).to_string(),
+        );
     config
 }
 
@@ -49,11 +59,18 @@ pub enum TopicError {
         "topic {topic} exists with {actual} partitions but {expected} are required \
          (commands, events and user-state must be co-partitioned); fix it with the partition-growth admin operation"
     )]
-    PartitionMismatch { topic: String, expected: i32, actual: i32 },
+    PartitionMismatch {
+        topic: String,
+        expected: i32,
+        actual: i32,
+    },
 }
 
 /// Fetches metadata once; Ok when the broker answers.
-pub fn probe_broker(settings: &KafkaSettings, timeout: Duration) -> Result<usize, rdkafka::error::KafkaError> {
+pub fn probe_broker(
+    settings: &KafkaSettings,
+    timeout: Duration,
+) -> Result<usize, rdkafka::error::KafkaError> {
     let consumer: BaseConsumer = client_config(settings, "balados-probe").create()?;
     let metadata = consumer.fetch_metadata(None, timeout)?;
     Ok(metadata.brokers().len())
@@ -64,7 +81,8 @@ pub async fn wait_for_broker(settings: &KafkaSettings) {
     let mut delay = Duration::from_millis(500);
     loop {
         let s = settings.clone();
-        let probe = tokio::task::spawn_blocking(move || probe_broker(&s, Duration::from_secs(5))).await;
+        let probe =
+            tokio::task::spawn_blocking(move || probe_broker(&s, Duration::from_secs(5))).await;
         match probe {
             Ok(Ok(_)) => return,
             Ok(Err(e)) => tracing::warn!(
@@ -81,8 +99,12 @@ pub async fn wait_for_broker(settings: &KafkaSettings) {
 }
 
 /// Creates the topics that do not exist and checks the partition count of those that do.
-pub async fn ensure_topics(settings: &KafkaSettings, specs: &[TopicSpec]) -> Result<(), TopicError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings, "balados-admin").create()?;
+pub async fn ensure_topics(
+    settings: &KafkaSettings,
+    specs: &[TopicSpec],
+) -> Result<(), TopicError> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(settings, "balados-admin").create()?;
     let new_topics: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|spec| {
@@ -97,13 +119,21 @@ pub async fn ensure_topics(settings: &KafkaSettings, specs: &[TopicSpec]) -> Res
         match result {
             Ok(name) => tracing::info!(kafka.topic = %name, "topic created"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(TopicError::Create { topic, reason: code.to_string() }),
+            Err((topic, code)) => {
+                return Err(TopicError::Create {
+                    topic,
+                    reason: code.to_string(),
+                });
+            }
         }
     }
     verify_partitions(settings, specs).await
 }
 
-async fn verify_partitions(settings: &KafkaSettings, specs: &[TopicSpec]) -> Result<(), TopicError> {
+async fn verify_partitions(
+    settings: &KafkaSettings,
+    specs: &[TopicSpec],
+) -> Result<(), TopicError> {
     // Metadata of a just-created topic can lag behind; ask a few times before judging.
     let mut last_error = None;
     for _ in 0..20 {
@@ -111,12 +141,18 @@ async fn verify_partitions(settings: &KafkaSettings, specs: &[TopicSpec]) -> Res
         let names: Vec<String> = specs.iter().map(|t| t.name.clone()).collect();
         let counts = tokio::task::spawn_blocking(move || partition_counts(&s, &names))
             .await
-            .map_err(|e| TopicError::Create { topic: "*".into(), reason: e.to_string() })??;
+            .map_err(|e| TopicError::Create {
+                topic: "*".into(),
+                reason: e.to_string(),
+            })??;
         last_error = None;
         for (spec, actual) in specs.iter().zip(counts) {
             if actual != spec.partitions {
-                last_error =
-                    Some(TopicError::PartitionMismatch { topic: spec.name.clone(), expected: spec.partitions, actual });
+                last_error = Some(TopicError::PartitionMismatch {
+                    topic: spec.name.clone(),
+                    expected: spec.partitions,
+                    actual,
+                });
             }
         }
         match &last_error {
@@ -133,7 +169,10 @@ fn partition_counts(settings: &KafkaSettings, names: &[String]) -> Result<Vec<i3
     let mut counts = Vec::with_capacity(names.len());
     for name in names {
         let metadata = consumer.fetch_metadata(Some(name), Duration::from_secs(10))?;
-        let partitions = metadata.topics().first().map_or(0, |t| t.partitions().len());
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len());
         counts.push(i32::try_from(partitions).unwrap_or(i32::MAX));
     }
     Ok(counts)

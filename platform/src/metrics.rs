@@ -23,15 +23,33 @@ fn label_text(labels: &[(&str, &str)]) -> String {
     }
     let inner: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .map(|(k, v)| {
+            format!(
+                "{k}=\"{}\"",
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            )
+        })
         .collect();
     format!("{{{}}}", inner.join(","))
 }
 
 impl Metrics {
-    fn update(&self, name: &str, kind: &'static str, help: &'static str, labels: &[(&str, &str)], f: impl FnOnce(&mut f64)) {
+    fn update(
+        &self,
+        name: &str,
+        kind: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        f: impl FnOnce(&mut f64),
+    ) {
         if let Ok(mut series) = self.series.lock() {
-            let entry = series.entry(name.to_owned()).or_insert_with(|| Series { kind, help, values: BTreeMap::new() });
+            let entry = series.entry(name.to_owned()).or_insert_with(|| Series {
+                kind,
+                help,
+                values: BTreeMap::new(),
+            });
             f(entry.values.entry(label_text(labels)).or_insert(0.0));
         }
     }
@@ -46,7 +64,9 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let Ok(series) = self.series.lock() else { return out };
+        let Ok(series) = self.series.lock() else {
+            return out;
+        };
         for (name, s) in series.iter() {
             let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} {}", s.help, s.kind);
             for (labels, value) in &s.values {
@@ -68,7 +88,10 @@ mod tests {
         m.add("requests_total", "Requests.", &[("route", "/a\"b")], 2.0);
         m.set("lag", "Lag.", &[], 5.0);
         let text = m.render();
-        assert!(text.contains("requests_total{route=\"/a\\\"b\"} 3"), "{text}");
+        assert!(
+            text.contains("requests_total{route=\"/a\\\"b\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE lag gauge\nlag 5"), "{text}");
     }
 }

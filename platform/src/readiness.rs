@@ -25,7 +25,10 @@ impl Readiness {
 
     /// The components that are not ready (empty when all are).
     pub fn waiting_for(&self) -> Vec<&'static str> {
-        self.components.lock().map(|c| c.iter().filter(|(_, r)| !**r).map(|(n, _)| *n).collect()).unwrap_or_default()
+        self.components
+            .lock()
+            .map(|c| c.iter().filter(|(_, r)| !**r).map(|(n, _)| *n).collect())
+            .unwrap_or_default()
     }
 }
 

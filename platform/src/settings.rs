@@ -92,13 +92,15 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
-        let mut builder =
-            config::Config::builder().add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
-        let vars: config::Map<String, String> =
-            env.into_iter().filter(|(k, _)| k.starts_with("BALADOS__")).collect();
+        let vars: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("BALADOS__"))
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix("BALADOS")
                 .prefix_separator("__")
@@ -112,12 +114,28 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |key, reason: &str| Err(SettingsError::Invalid { key, reason: reason.to_owned() });
+        let invalid = |key, reason: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
         if self.http.addr.parse::<std::net::SocketAddr>().is_err() {
-            return invalid("http.addr", "expected host:port with an IP address, e.g. 127.0.0.1:8080");
+            return invalid(
+                "http.addr",
+                "expected host:port with an IP address, e.g. 127.0.0.1:8080",
+            );
         }
-        if self.schema_registry.listen.parse::<std::net::SocketAddr>().is_err() {
-            return invalid("schema_registry.listen", "expected host:port with an IP address");
+        if self
+            .schema_registry
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+        {
+            return invalid(
+                "schema_registry.listen",
+                "expected host:port with an IP address",
+            );
         }
         if self.kafka.bootstrap.trim().is_empty() {
             return invalid("kafka.bootstrap", "empty");
@@ -126,7 +144,11 @@ impl Settings {
             return invalid("kafka.partitions", "must be at least 1");
         }
         let prefix_ok = !self.kafka.topic_prefix.is_empty()
-            && self.kafka.topic_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            && self
+                .kafka
+                .topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !prefix_ok {
             return invalid("kafka.topic_prefix", "use letters, digits, '.', '_' or '-'");
         }
@@ -135,15 +157,30 @@ impl Settings {
         }
         match url::Url::parse(self.database.url.expose_secret()) {
             Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => {}
-            _ => return invalid("database.url", "expected postgres://user:password@host:port/database"),
+            _ => {
+                return invalid(
+                    "database.url",
+                    "expected postgres://user:password@host:port/database",
+                );
+            }
         }
         let id_ok = !self.aggregator.instance_id.is_empty()
-            && self.aggregator.instance_id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            && self
+                .aggregator
+                .instance_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !id_ok {
-            return invalid("aggregator.instance_id", "use letters, digits, '.', '_' or '-'");
+            return invalid(
+                "aggregator.instance_id",
+                "use letters, digits, '.', '_' or '-'",
+            );
         }
         if self.aggregator.max_batch == 0 || self.materializer.batch_max == 0 {
-            return invalid("aggregator.max_batch / materializer.batch_max", "must be at least 1");
+            return invalid(
+                "aggregator.max_batch / materializer.batch_max",
+                "must be at least 1",
+            );
         }
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes", "must be at least 1");
@@ -161,7 +198,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -175,17 +215,26 @@ mod tests {
     fn environment_variables_override_defaults() {
         let s = Settings::load_from(
             None,
-            env(&[("BALADOS__KAFKA__BOOTSTRAP", "b:9093"), ("BALADOS__KAFKA__PARTITIONS", "12"), ("OTHER", "x")]),
+            env(&[
+                ("BALADOS__KAFKA__BOOTSTRAP", "b:9093"),
+                ("BALADOS__KAFKA__PARTITIONS", "12"),
+                ("OTHER", "x"),
+            ]),
         )
         .expect("valid");
-        assert_eq!((s.kafka.bootstrap.as_str(), s.kafka.partitions), ("b:9093", 12));
+        assert_eq!(
+            (s.kafka.bootstrap.as_str(), s.kafka.partitions),
+            ("b:9093", 12)
+        );
     }
 
     #[test]
     fn an_invalid_value_names_the_setting() {
-        let err = Settings::load_from(None, env(&[("BALADOS__HTTP__ADDR", "nowhere")])).expect_err("invalid");
+        let err = Settings::load_from(None, env(&[("BALADOS__HTTP__ADDR", "nowhere")]))
+            .expect_err("invalid");
         assert!(err.to_string().contains("http.addr"), "{err}");
-        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")])).expect_err("invalid");
+        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")]))
+            .expect_err("invalid");
         assert!(err.to_string().contains("partitions"), "{err}");
     }
 }

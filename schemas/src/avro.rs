@@ -56,7 +56,9 @@ impl Fields {
         match self.take(name)? {
             Value::String(s) => Ok(s),
             Value::Uuid(u) => Ok(u.to_string()),
-            other => Err(ShapeError(format!("{name}: expected a string, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a string, found {other:?}"
+            ))),
         }
     }
 
@@ -64,7 +66,9 @@ impl Fields {
         match self.take(name)? {
             Value::Uuid(u) => Ok(u),
             Value::String(s) => Uuid::parse_str(&s).map_err(|e| ShapeError(format!("{name}: {e}"))),
-            other => Err(ShapeError(format!("{name}: expected a uuid, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a uuid, found {other:?}"
+            ))),
         }
     }
 
@@ -72,21 +76,27 @@ impl Fields {
         match self.take(name)? {
             Value::Long(n) | Value::TimestampMillis(n) => Ok(n),
             Value::Int(n) => Ok(n.into()),
-            other => Err(ShapeError(format!("{name}: expected a long, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a long, found {other:?}"
+            ))),
         }
     }
 
     pub fn int(&mut self, name: &str) -> Result<i32, ShapeError> {
         match self.take(name)? {
             Value::Int(n) => Ok(n),
-            other => Err(ShapeError(format!("{name}: expected an int, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected an int, found {other:?}"
+            ))),
         }
     }
 
     pub fn boolean(&mut self, name: &str) -> Result<bool, ShapeError> {
         match self.take(name)? {
             Value::Boolean(b) => Ok(b),
-            other => Err(ShapeError(format!("{name}: expected a boolean, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a boolean, found {other:?}"
+            ))),
         }
     }
 
@@ -99,7 +109,9 @@ impl Fields {
         match unwrap_union(self.take(name)?) {
             Value::Null => Ok(None),
             Value::String(s) => Ok(Some(s)),
-            other => Err(ShapeError(format!("{name}: expected a string, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a string, found {other:?}"
+            ))),
         }
     }
 
@@ -107,7 +119,9 @@ impl Fields {
         match unwrap_union(self.take(name)?) {
             Value::Null => Ok(None),
             Value::Long(ms) | Value::TimestampMillis(ms) => to_time(name, ms).map(Some),
-            other => Err(ShapeError(format!("{name}: expected a timestamp, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a timestamp, found {other:?}"
+            ))),
         }
     }
 
@@ -115,14 +129,18 @@ impl Fields {
     pub fn union(&mut self, name: &str) -> Result<(u32, Value), ShapeError> {
         match self.take(name)? {
             Value::Union(index, value) => Ok((index, *value)),
-            other => Err(ShapeError(format!("{name}: expected a union, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected a union, found {other:?}"
+            ))),
         }
     }
 
     pub fn array(&mut self, name: &str) -> Result<Vec<Value>, ShapeError> {
         match self.take(name)? {
             Value::Array(items) => Ok(items),
-            other => Err(ShapeError(format!("{name}: expected an array, found {other:?}"))),
+            other => Err(ShapeError(format!(
+                "{name}: expected an array, found {other:?}"
+            ))),
         }
     }
 }

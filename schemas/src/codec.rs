@@ -6,8 +6,8 @@ use crate::topics::Topics;
 use crate::wire::{self, WireError};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::types::Value;
+use apache_avro::writer::datum::GenericDatumWriter;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -21,7 +21,12 @@ pub enum Contract {
 }
 
 impl Contract {
-    pub const ALL: [Contract; 4] = [Self::Command, Self::Event, Self::UserState, Self::CommandResult];
+    pub const ALL: [Contract; 4] = [
+        Self::Command,
+        Self::Event,
+        Self::UserState,
+        Self::CommandResult,
+    ];
 
     /// The `.avsc` text, as released.
     pub fn schema_text(self) -> &'static str {
@@ -98,7 +103,11 @@ impl Codec {
             };
             readers.insert(contract, ReaderSchema { schema, writer_id });
         }
-        Ok(Self { client, readers: Arc::new(readers), writers: Arc::default() })
+        Ok(Self {
+            client,
+            readers: Arc::new(readers),
+            writers: Arc::default(),
+        })
     }
 
     fn reader(&self, contract: Contract) -> &ReaderSchema {
@@ -108,7 +117,9 @@ impl Codec {
 
     pub fn encode(&self, contract: Contract, value: Value) -> Result<Vec<u8>, CodecError> {
         let reader = self.reader(contract);
-        let id = reader.writer_id.ok_or(CodecError::NotRegistered(contract))?;
+        let id = reader
+            .writer_id
+            .ok_or(CodecError::NotRegistered(contract))?;
         let datum = write_datum(&reader.schema, value)?;
         Ok(wire::frame(id, &datum))
     }
@@ -120,7 +131,9 @@ impl Codec {
         if reader.writer_id == Some(id) {
             return read_datum(&reader.schema, None, &mut datum);
         }
-        let writer = self.cached_writer(id).ok_or(CodecError::UnknownSchema(id))?;
+        let writer = self
+            .cached_writer(id)
+            .ok_or(CodecError::UnknownSchema(id))?;
         read_datum(&writer, Some(&reader.schema), &mut datum)
     }
 
@@ -141,7 +154,8 @@ impl Codec {
     /// Fetches and caches the writer schema with this id.
     pub async fn fetch_schema(&self, id: u32) -> Result<(), CodecError> {
         let text = self.client.schema_by_id(id).await?;
-        let schema = Schema::parse_str(&text).map_err(|e| CodecError::Avro(format!("schema {id}: {e}")))?;
+        let schema =
+            Schema::parse_str(&text).map_err(|e| CodecError::Avro(format!("schema {id}: {e}")))?;
         if let Ok(mut writers) = self.writers.write() {
             writers.insert(id, Arc::new(schema));
         }
@@ -158,7 +172,11 @@ pub fn write_datum(schema: &Schema, value: Value) -> Result<Vec<u8>, CodecError>
 }
 
 /// Decodes a datum written with `writer`, resolved to `reader` when given.
-pub fn read_datum(writer: &Schema, reader: Option<&Schema>, datum: &mut &[u8]) -> Result<Value, CodecError> {
+pub fn read_datum(
+    writer: &Schema,
+    reader: Option<&Schema>,
+    datum: &mut &[u8],
+) -> Result<Value, CodecError> {
     GenericDatumReader::builder(writer)
         .maybe_reader_schema(reader)
         .build()

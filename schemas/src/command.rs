@@ -22,8 +22,13 @@ pub struct CommandEnvelope {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandPayload {
-    Subscribe { feed: FeedUrl, source_id: Option<String> },
-    Unsubscribe { feed: FeedUrl },
+    Subscribe {
+        feed: FeedUrl,
+        source_id: Option<String>,
+    },
+    Unsubscribe {
+        feed: FeedUrl,
+    },
 }
 
 impl CommandPayload {
@@ -48,7 +53,10 @@ impl CommandEnvelope {
             ),
             CommandPayload::Unsubscribe { feed } => Value::Union(
                 1,
-                Box::new(record(vec![("feed_url", Value::String(feed.as_str().to_owned()))])),
+                Box::new(record(vec![(
+                    "feed_url",
+                    Value::String(feed.as_str().to_owned()),
+                )])),
             ),
         };
         record(vec![
@@ -73,8 +81,13 @@ impl CommandEnvelope {
             FeedUrl::parse(&raw).map_err(|e| ShapeError(format!("feed_url: {e}")))
         };
         let payload = match branch {
-            0 => CommandPayload::Subscribe { feed: feed(&mut p)?, source_id: p.opt_string("source_id")? },
-            1 => CommandPayload::Unsubscribe { feed: feed(&mut p)? },
+            0 => CommandPayload::Subscribe {
+                feed: feed(&mut p)?,
+                source_id: p.opt_string("source_id")?,
+            },
+            1 => CommandPayload::Unsubscribe {
+                feed: feed(&mut p)?,
+            },
             other => return Err(ShapeError(format!("unknown command branch {other}"))),
         };
         let user = f.string("user_id")?;

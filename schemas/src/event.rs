@@ -22,8 +22,15 @@ pub struct EventEnvelope {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventPayload {
-    Subscribed { feed: FeedUrl, source_id: Option<String>, subscribed_at: DateTime<Utc> },
-    Unsubscribed { feed: FeedUrl, unsubscribed_at: DateTime<Utc> },
+    Subscribed {
+        feed: FeedUrl,
+        source_id: Option<String>,
+        subscribed_at: DateTime<Utc>,
+    },
+    Unsubscribed {
+        feed: FeedUrl,
+        unsubscribed_at: DateTime<Utc>,
+    },
 }
 
 impl EventPayload {
@@ -48,7 +55,11 @@ pub fn event_id(command_id: Uuid, index: u32) -> Uuid {
 impl EventEnvelope {
     pub fn to_avro(&self) -> Value {
         let payload = match &self.payload {
-            EventPayload::Subscribed { feed, source_id, subscribed_at } => Value::Union(
+            EventPayload::Subscribed {
+                feed,
+                source_id,
+                subscribed_at,
+            } => Value::Union(
                 0,
                 Box::new(record(vec![
                     ("feed_url", Value::String(feed.as_str().to_owned())),
@@ -56,7 +67,10 @@ impl EventEnvelope {
                     ("subscribed_at", millis(*subscribed_at)),
                 ])),
             ),
-            EventPayload::Unsubscribed { feed, unsubscribed_at } => Value::Union(
+            EventPayload::Unsubscribed {
+                feed,
+                unsubscribed_at,
+            } => Value::Union(
                 1,
                 Box::new(record(vec![
                     ("feed_url", Value::String(feed.as_str().to_owned())),
@@ -68,7 +82,10 @@ impl EventEnvelope {
             ("event_id", Value::Uuid(self.event_id)),
             ("command_id", Value::Uuid(self.command_id)),
             ("user_id", Value::String(self.user_id.as_str().to_owned())),
-            ("sequence", Value::Long(i64::try_from(self.sequence).unwrap_or(i64::MAX))),
+            (
+                "sequence",
+                Value::Long(i64::try_from(self.sequence).unwrap_or(i64::MAX)),
+            ),
             ("occurred_at", millis(self.occurred_at)),
             ("recorded_at", millis(self.recorded_at)),
             ("app_id", opt_string(self.app_id.as_deref())),
@@ -90,7 +107,10 @@ impl EventEnvelope {
                 source_id: p.opt_string("source_id")?,
                 subscribed_at: p.millis("subscribed_at")?,
             },
-            1 => EventPayload::Unsubscribed { feed, unsubscribed_at: p.millis("unsubscribed_at")? },
+            1 => EventPayload::Unsubscribed {
+                feed,
+                unsubscribed_at: p.millis("unsubscribed_at")?,
+            },
             other => return Err(ShapeError(format!("unknown event branch {other}"))),
         };
         let user = f.string("user_id")?;
@@ -99,7 +119,8 @@ impl EventEnvelope {
             event_id: f.uuid("event_id")?,
             command_id: f.uuid("command_id")?,
             user_id: UserId::parse(&user).map_err(|e| ShapeError(format!("user_id: {e}")))?,
-            sequence: u64::try_from(sequence).map_err(|_| ShapeError("negative sequence".into()))?,
+            sequence: u64::try_from(sequence)
+                .map_err(|_| ShapeError("negative sequence".into()))?,
             occurred_at: f.millis("occurred_at")?,
             recorded_at: f.millis("recorded_at")?,
             app_id: f.opt_string("app_id")?,

@@ -127,17 +127,32 @@ mod tests {
     #[test]
     fn standard_base64_with_padding_is_accepted() {
         let std = STANDARD.encode("https://example.com/a?b=c>d");
-        assert_eq!(FeedUrl::from_id(&std).expect("decodes").as_str(), "https://example.com/a?b=c>d");
+        assert_eq!(
+            FeedUrl::from_id(&std).expect("decodes").as_str(),
+            "https://example.com/a?b=c>d"
+        );
     }
 
     #[test]
     fn invalid_inputs_are_rejected_with_their_reason() {
         assert_eq!(FeedUrl::from_id("%%%"), Err(IdError::InvalidBase64));
-        assert_eq!(FeedUrl::from_id(&URL_SAFE_NO_PAD.encode("ftp://x/y")), Err(IdError::NotHttpUrl));
-        assert_eq!(FeedUrl::from_id(&URL_SAFE_NO_PAD.encode("not a url")), Err(IdError::NotHttpUrl));
-        assert_eq!(FeedUrl::from_id(&URL_SAFE_NO_PAD.encode([0xff, 0xfe])), Err(IdError::InvalidUtf8));
+        assert_eq!(
+            FeedUrl::from_id(&URL_SAFE_NO_PAD.encode("ftp://x/y")),
+            Err(IdError::NotHttpUrl)
+        );
+        assert_eq!(
+            FeedUrl::from_id(&URL_SAFE_NO_PAD.encode("not a url")),
+            Err(IdError::NotHttpUrl)
+        );
+        assert_eq!(
+            FeedUrl::from_id(&URL_SAFE_NO_PAD.encode([0xff, 0xfe])),
+            Err(IdError::InvalidUtf8)
+        );
         let long = format!("https://e.com/{}", "a".repeat(MAX_FEED_URL_LEN));
-        assert_eq!(FeedUrl::parse(&long), Err(IdError::TooLong(MAX_FEED_URL_LEN)));
+        assert_eq!(
+            FeedUrl::parse(&long),
+            Err(IdError::TooLong(MAX_FEED_URL_LEN))
+        );
         assert_eq!(FeedUrl::from_id(""), Err(IdError::Empty));
     }
 

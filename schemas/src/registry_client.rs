@@ -9,7 +9,11 @@ pub enum RegistryError {
     #[error("schema registry at {url} is unreachable: {source}")]
     Unreachable { url: String, source: reqwest::Error },
     #[error("schema registry refused ({status}, error_code {code}): {message}")]
-    Refused { status: u16, code: i64, message: String },
+    Refused {
+        status: u16,
+        code: i64,
+        message: String,
+    },
     #[error("schema registry answered something unexpected: {0}")]
     Protocol(String),
 }
@@ -51,12 +55,16 @@ struct ErrorAnswer {
 
 impl RegistryClient {
     pub fn new(base_url: &str) -> Result<Self, RegistryError> {
-        let base = url::Url::parse(base_url)
-            .map_err(|e| RegistryError::Protocol(format!("invalid registry URL {base_url:?}: {e}")))?;
+        let base = url::Url::parse(base_url).map_err(|e| {
+            RegistryError::Protocol(format!("invalid registry URL {base_url:?}: {e}"))
+        })?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|source| RegistryError::Unreachable { url: base.to_string(), source })?;
+            .map_err(|source| RegistryError::Unreachable {
+                url: base.to_string(),
+                source,
+            })?;
         Ok(Self { base, http })
     }
 
@@ -80,7 +88,9 @@ impl RegistryClient {
     /// forbid producers to register).
     pub async fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let url = self.url(&["subjects", subject]);
-        let answer: IdAnswer = self.send(self.http.post(url).json(&json!({ "schema": schema }))).await?;
+        let answer: IdAnswer = self
+            .send(self.http.post(url).json(&json!({ "schema": schema })))
+            .await?;
         Ok(answer.id)
     }
 
@@ -95,7 +105,10 @@ impl RegistryClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, RegistryError> {
-        let unreachable = |source| RegistryError::Unreachable { url: self.base.to_string(), source };
+        let unreachable = |source| RegistryError::Unreachable {
+            url: self.base.to_string(),
+            source,
+        };
         let response = request
             .header(reqwest::header::ACCEPT, MEDIA_TYPE)
             .send()
@@ -104,12 +117,20 @@ impl RegistryClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol(e.to_string()));
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| RegistryError::Protocol(e.to_string()));
         }
         let (code, message) = match serde_json::from_slice::<ErrorAnswer>(&bytes) {
             Ok(e) => (e.error_code, e.message),
-            Err(_) => (i64::from(status.as_u16()), String::from_utf8_lossy(&bytes).into_owned()),
+            Err(_) => (
+                i64::from(status.as_u16()),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ),
         };
-        Err(RegistryError::Refused { status: status.as_u16(), code, message })
+        Err(RegistryError::Refused {
+            status: status.as_u16(),
+            code,
+            message,
+        })
     }
 }

@@ -25,8 +25,14 @@ impl CommandResult {
             ("rejection_code", opt_string(self.rejection_code.as_deref())),
             ("message", opt_string(self.message.as_deref())),
             ("duplicate", Value::Boolean(self.duplicate)),
-            ("first_sequence", Value::Long(i64::try_from(self.first_sequence).unwrap_or(i64::MAX))),
-            ("event_count", Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX))),
+            (
+                "first_sequence",
+                Value::Long(i64::try_from(self.first_sequence).unwrap_or(i64::MAX)),
+            ),
+            (
+                "event_count",
+                Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX)),
+            ),
             ("events_partition", Value::Int(self.events_partition)),
         ])
     }

@@ -34,7 +34,9 @@ impl StateKey {
         let user = UserId::parse(user).ok()?;
         match rest.split_once('/') {
             None if rest == "meta" => Some(Self::Meta(user)),
-            Some(("sub", feed_id)) => FeedUrl::from_id(feed_id).ok().map(|f| Self::Subscription(user, f)),
+            Some(("sub", feed_id)) => FeedUrl::from_id(feed_id)
+                .ok()
+                .map(|f| Self::Subscription(user, f)),
             _ => None,
         }
     }
@@ -50,7 +52,10 @@ pub struct UserStateRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateEntity {
-    Meta { sequence: u64, recent_commands: Vec<RecentCommand> },
+    Meta {
+        sequence: u64,
+        recent_commands: Vec<RecentCommand>,
+    },
     Subscription {
         feed: FeedUrl,
         source_id: Option<String>,
@@ -79,7 +84,10 @@ fn unsigned(name: &str, n: i64) -> Result<u64, ShapeError> {
 impl UserStateRecord {
     pub fn to_avro(&self) -> Value {
         let entity = match &self.entity {
-            StateEntity::Meta { sequence, recent_commands } => {
+            StateEntity::Meta {
+                sequence,
+                recent_commands,
+            } => {
                 let recent = recent_commands
                     .iter()
                     .map(|c| {
@@ -87,16 +95,27 @@ impl UserStateRecord {
                             ("command_id", Value::Uuid(c.command_id)),
                             ("rejection_code", opt_string(c.rejection_code.as_deref())),
                             ("first_sequence", long(c.first_sequence)),
-                            ("event_count", Value::Int(i32::try_from(c.event_count).unwrap_or(i32::MAX))),
+                            (
+                                "event_count",
+                                Value::Int(i32::try_from(c.event_count).unwrap_or(i32::MAX)),
+                            ),
                         ])
                     })
                     .collect();
                 Value::Union(
                     0,
-                    Box::new(record(vec![("sequence", long(*sequence)), ("recent_commands", Value::Array(recent))])),
+                    Box::new(record(vec![
+                        ("sequence", long(*sequence)),
+                        ("recent_commands", Value::Array(recent)),
+                    ])),
                 )
             }
-            StateEntity::Subscription { feed, source_id, subscribed_at, unsubscribed_at } => Value::Union(
+            StateEntity::Subscription {
+                feed,
+                source_id,
+                subscribed_at,
+                unsubscribed_at,
+            } => Value::Union(
                 1,
                 Box::new(record(vec![
                     ("feed_url", Value::String(feed.as_str().to_owned())),
@@ -131,12 +150,16 @@ impl UserStateRecord {
                             .map_err(|_| ShapeError("event_count: negative".into()))?,
                     });
                 }
-                StateEntity::Meta { sequence, recent_commands }
+                StateEntity::Meta {
+                    sequence,
+                    recent_commands,
+                }
             }
             1 => {
                 let raw = e.string("feed_url")?;
                 StateEntity::Subscription {
-                    feed: FeedUrl::parse(&raw).map_err(|err| ShapeError(format!("feed_url: {err}")))?,
+                    feed: FeedUrl::parse(&raw)
+                        .map_err(|err| ShapeError(format!("feed_url: {err}")))?,
                     source_id: e.opt_string("source_id")?,
                     subscribed_at: e.opt_millis("subscribed_at")?,
                     unsubscribed_at: e.opt_millis("unsubscribed_at")?,
@@ -161,7 +184,10 @@ mod tests {
     fn state_keys_round_trip() {
         let user = UserId::parse("u1").expect("valid");
         let feed = FeedUrl::parse("https://example.com/rss").expect("valid");
-        for key in [StateKey::Meta(user.clone()), StateKey::Subscription(user, feed)] {
+        for key in [
+            StateKey::Meta(user.clone()),
+            StateKey::Subscription(user, feed),
+        ] {
             assert_eq!(StateKey::decode(&key.encode()), Some(key));
         }
         assert_eq!(StateKey::decode("u1/unknown-entity/x"), None);

@@ -82,9 +82,18 @@ mod tests {
         let specs = topics.specs(6);
         let config = |name: &str, key: &str| {
             let spec = specs.iter().find(|s| s.name == name).expect("listed");
-            spec.configs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+            spec.configs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
         };
-        assert_eq!(config(&topics.events, "retention.ms").as_deref(), Some("3888000000"));
-        assert_eq!(config(&topics.user_state, "cleanup.policy").as_deref(), Some("compact"));
+        assert_eq!(
+            config(&topics.events, "retention.ms").as_deref(),
+            Some("3888000000")
+        );
+        assert_eq!(
+            config(&topics.user_state, "cleanup.policy").as_deref(),
+            Some("compact")
+        );
     }
 }

@@ -5,8 +5,8 @@
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use balados_schemas::{
-    CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl, RecentCommand,
-    StateEntity, UserId, UserStateRecord,
+    CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl,
+    RecentCommand, StateEntity, UserId, UserStateRecord,
 };
 use chrono::{TimeZone as _, Utc};
 use std::path::Path;
@@ -21,11 +21,25 @@ fn history(name: &str) -> Vec<(u32, Schema)> {
     let mut versions = Vec::new();
     for entry in std::fs::read_dir(avro_dir().join("history")).expect("history dir") {
         let path = entry.expect("entry").path();
-        let file = path.file_name().and_then(|f| f.to_str()).expect("utf-8 name").to_owned();
-        let Some(rest) = file.strip_prefix(&format!("{name}.v")) else { continue };
-        let Some(version) = rest.strip_suffix(".avsc").and_then(|v| v.parse::<u32>().ok()) else { continue };
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .expect("utf-8 name")
+            .to_owned();
+        let Some(rest) = file.strip_prefix(&format!("{name}.v")) else {
+            continue;
+        };
+        let Some(version) = rest
+            .strip_suffix(".avsc")
+            .and_then(|v| v.parse::<u32>().ok())
+        else {
+            continue;
+        };
         let text = std::fs::read_to_string(&path).expect("readable");
-        versions.push((version, Schema::parse_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))));
+        versions.push((
+            version,
+            Schema::parse_str(&text).unwrap_or_else(|e| panic!("{file}: {e}")),
+        ));
     }
     versions.sort_by_key(|(v, _)| *v);
     versions
@@ -39,17 +53,29 @@ fn every_schema_is_backward_transitive_compatible_with_its_released_versions() {
         if path.extension().and_then(|e| e.to_str()) != Some("avsc") {
             continue;
         }
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("name").to_owned();
-        let current = Schema::parse_str(&std::fs::read_to_string(&path).expect("readable")).expect("parses");
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_owned();
+        let current =
+            Schema::parse_str(&std::fs::read_to_string(&path).expect("readable")).expect("parses");
         let released = history(&name);
-        assert!(!released.is_empty(), "{name}.avsc has no released version in avro/history/");
+        assert!(
+            !released.is_empty(),
+            "{name}.avsc has no released version in avro/history/"
+        );
         for (version, old) in &released {
-            SchemaCompatibility::can_read(old, &current)
-                .unwrap_or_else(|e| panic!("{name}.avsc cannot read data written with v{version}: {e}"));
+            SchemaCompatibility::can_read(old, &current).unwrap_or_else(|e| {
+                panic!("{name}.avsc cannot read data written with v{version}: {e}")
+            });
             checked += 1;
         }
     }
-    assert!(checked >= Contract::ALL.len(), "checked only {checked} schema pairs");
+    assert!(
+        checked >= Contract::ALL.len(),
+        "checked only {checked} schema pairs"
+    );
 }
 
 #[test]
@@ -89,9 +115,16 @@ fn typed_values_round_trip_through_their_schemas() {
         device_id: None,
         device_name: Some("phone".into()),
         reply_to: Some("ingest-1".into()),
-        payload: CommandPayload::Subscribe { feed: feed.clone(), source_id: Some("src".into()) },
+        payload: CommandPayload::Subscribe {
+            feed: feed.clone(),
+            source_id: Some("src".into()),
+        },
     };
-    assert_eq!(CommandEnvelope::from_avro(round_trip(Contract::Command, command.to_avro())).expect("typed"), command);
+    assert_eq!(
+        CommandEnvelope::from_avro(round_trip(Contract::Command, command.to_avro()))
+            .expect("typed"),
+        command
+    );
 
     let event = EventEnvelope {
         event_id: Uuid::new_v4(),
@@ -103,9 +136,15 @@ fn typed_values_round_trip_through_their_schemas() {
         app_id: None,
         device_id: Some("d".into()),
         device_name: None,
-        payload: EventPayload::Unsubscribed { feed: feed.clone(), unsubscribed_at: at(3) },
+        payload: EventPayload::Unsubscribed {
+            feed: feed.clone(),
+            unsubscribed_at: at(3),
+        },
     };
-    assert_eq!(EventEnvelope::from_avro(round_trip(Contract::Event, event.to_avro())).expect("typed"), event);
+    assert_eq!(
+        EventEnvelope::from_avro(round_trip(Contract::Event, event.to_avro())).expect("typed"),
+        event
+    );
 
     for entity in [
         StateEntity::Meta {
@@ -117,10 +156,20 @@ fn typed_values_round_trip_through_their_schemas() {
                 event_count: 0,
             }],
         },
-        StateEntity::Subscription { feed, source_id: None, subscribed_at: Some(at(5)), unsubscribed_at: None },
+        StateEntity::Subscription {
+            feed,
+            source_id: None,
+            subscribed_at: Some(at(5)),
+            unsubscribed_at: None,
+        },
     ] {
-        let record = UserStateRecord { user_id: user.clone(), source_offset: 42, entity };
-        let back = UserStateRecord::from_avro(round_trip(Contract::UserState, record.to_avro())).expect("typed");
+        let record = UserStateRecord {
+            user_id: user.clone(),
+            source_offset: 42,
+            entity,
+        };
+        let back = UserStateRecord::from_avro(round_trip(Contract::UserState, record.to_avro()))
+            .expect("typed");
         assert_eq!(back, record);
     }
 
@@ -134,5 +183,9 @@ fn typed_values_round_trip_through_their_schemas() {
         event_count: 1,
         events_partition: 2,
     };
-    assert_eq!(CommandResult::from_avro(round_trip(Contract::CommandResult, result.to_avro())).expect("typed"), result);
+    assert_eq!(
+        CommandResult::from_avro(round_trip(Contract::CommandResult, result.to_avro()))
+            .expect("typed"),
+        result
+    );
 }

@@ -29,13 +29,27 @@ fn user(i: usize) -> String {
 
 fn requests() -> Vec<(String, String)> {
     (0..FEEDS_PER_USER)
-        .flat_map(|f| (0..USERS).map(move |u| (user(u), feed_id(&format!("https://crash.example.com/{u}/{f}.xml")))))
+        .flat_map(|f| {
+            (0..USERS).map(move |u| {
+                (
+                    user(u),
+                    feed_id(&format!("https://crash.example.com/{u}/{f}.xml")),
+                )
+            })
+        })
         .collect()
 }
 
 /// Sends `batch` to `url`, 8 at a time; counts acceptances in `accepted`.
-async fn send(url: String, batch: Vec<(String, String)>, accepted: Arc<AtomicUsize>) -> Vec<((String, String), Outcome)> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
+async fn send(
+    url: String,
+    batch: Vec<(String, String)>,
+    accepted: Arc<AtomicUsize>,
+) -> Vec<((String, String), Outcome)> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
     futures::stream::iter(batch)
         .map(|(user, feed)| {
             let (client, url, accepted) = (client.clone(), url.clone(), accepted.clone());
@@ -85,23 +99,55 @@ async fn a_sigkilled_server_loses_no_accepted_subscription_and_applies_none_twic
             outcomes.extend(sender.await.expect("sender"));
         }
     }
-    let accepted: BTreeSet<&(String, String)> = outcomes.iter().filter(|(_, o)| *o == Outcome::Accepted).map(|(r, _)| r).collect();
-    let unknown: BTreeSet<&(String, String)> = outcomes.iter().filter(|(_, o)| *o == Outcome::Unknown).map(|(r, _)| r).collect();
-    assert!(accepted.len() > all.len() / 2, "most requests are accepted ({} of {})", accepted.len(), all.len());
+    let accepted: BTreeSet<&(String, String)> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Accepted)
+        .map(|(r, _)| r)
+        .collect();
+    let unknown: BTreeSet<&(String, String)> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Unknown)
+        .map(|(r, _)| r)
+        .collect();
+    assert!(
+        accepted.len() > all.len() / 2,
+        "most requests are accepted ({} of {})",
+        accepted.len(),
+        all.len()
+    );
 
     let url = stack.server().url.clone();
     let mut visible_per_user = BTreeMap::new();
     for u in 0..USERS {
         let name = user(u);
-        let must: BTreeSet<String> = accepted.iter().filter(|(n, _)| *n == name).map(|(_, f)| f.clone()).collect();
-        let may: BTreeSet<String> = unknown.iter().filter(|(n, _)| *n == name).map(|(_, f)| f.clone()).collect();
-        let visible = eventually(Duration::from_secs(60), "every accepted subscription visible", || async {
-            let visible: BTreeSet<String> = subscriptions(&url, &name).await.into_iter().collect();
-            must.is_subset(&visible).then_some(visible)
-        })
+        let must: BTreeSet<String> = accepted
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .collect();
+        let may: BTreeSet<String> = unknown
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .collect();
+        let visible = eventually(
+            Duration::from_secs(60),
+            "every accepted subscription visible",
+            || async {
+                let visible: BTreeSet<String> =
+                    subscriptions(&url, &name).await.into_iter().collect();
+                must.is_subset(&visible).then_some(visible)
+            },
+        )
         .await;
-        let extra: Vec<&String> = visible.difference(&must).filter(|f| !may.contains(*f)).collect();
-        assert!(extra.is_empty(), "{name}: subscriptions that were never requested: {extra:?}");
+        let extra: Vec<&String> = visible
+            .difference(&must)
+            .filter(|f| !may.contains(*f))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{name}: subscriptions that were never requested: {extra:?}"
+        );
         visible_per_user.insert(name, visible.len());
     }
 
@@ -110,15 +156,28 @@ async fn a_sigkilled_server_loses_no_accepted_subscription_and_applies_none_twic
         let seen = &sequences[name];
         let numbers: Vec<u64> = seen.keys().copied().collect();
         let contiguous: Vec<u64> = (1..=u64::try_from(*expected).expect("small")).collect();
-        assert_eq!(numbers, contiguous, "{name}: per-user sequences without gap or repeat, one per subscription");
+        assert_eq!(
+            numbers, contiguous,
+            "{name}: per-user sequences without gap or repeat, one per subscription"
+        );
     }
 }
 
 /// Reads `events` until every user has `expected` distinct sequences; fails on two different
 /// events with one sequence (a decision made twice).
-async fn event_sequences(stack: &Stack, expected: &BTreeMap<String, usize>) -> BTreeMap<String, BTreeMap<u64, uuid::Uuid>> {
+async fn event_sequences(
+    stack: &Stack,
+    expected: &BTreeMap<String, usize>,
+) -> BTreeMap<String, BTreeMap<u64, uuid::Uuid>> {
     let topics = Topics::new(&stack.prefix);
-    let codec = Codec::connect(RegistryClient::new(&stack.registry_url).expect("url"), &topics, &[], false).await.expect("codec");
+    let codec = Codec::connect(
+        RegistryClient::new(&stack.registry_url).expect("url"),
+        &topics,
+        &[],
+        false,
+    )
+    .await
+    .expect("codec");
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .set("group.id", format!("{}-crash-check", stack.prefix))
@@ -129,18 +188,33 @@ async fn event_sequences(stack: &Stack, expected: &BTreeMap<String, usize>) -> B
         .create()
         .expect("consumer");
     consumer.subscribe(&[&topics.events]).expect("subscribe");
-    let mut seen: BTreeMap<String, BTreeMap<u64, uuid::Uuid>> = expected.keys().map(|u| (u.clone(), BTreeMap::new())).collect();
+    let mut seen: BTreeMap<String, BTreeMap<u64, uuid::Uuid>> = expected
+        .keys()
+        .map(|u| (u.clone(), BTreeMap::new()))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(90);
     while expected.iter().any(|(u, n)| seen[u].len() < *n) {
-        assert!(Instant::now() < deadline, "events missing on the topic: {seen:?}");
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+        assert!(
+            Instant::now() < deadline,
+            "events missing on the topic: {seen:?}"
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
         let message = message.expect("no consumer error");
-        let value = codec.decode(Contract::Event, message.payload().expect("value")).await.expect("decodes");
+        let value = codec
+            .decode(Contract::Event, message.payload().expect("value"))
+            .await
+            .expect("decodes");
         let event = EventEnvelope::from_avro(value).expect("an event");
         let by_sequence = seen.entry(event.user_id.as_str().to_owned()).or_default();
         if let Some(previous) = by_sequence.insert(event.sequence, event.event_id) {
             // A replay (e.g. of an aborted transaction) is byte-identical; a second decision is not.
-            assert_eq!(previous, event.event_id, "sequence {} of {} decided twice", event.sequence, event.user_id);
+            assert_eq!(
+                previous, event.event_id,
+                "sequence {} of {} decided twice",
+                event.sequence, event.user_id
+            );
         }
     }
     seen

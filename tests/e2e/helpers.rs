@@ -10,10 +10,14 @@ use std::time::{Duration, Instant};
 pub const APP: &str = "test-app";
 const PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/test-app.key.pem");
 const PUBLIC_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/test-app.pem");
-pub const OTHER_PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
+pub const OTHER_PRIVATE_KEY: &[u8] =
+    include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 pub fn kafka_bootstrap() -> String {
@@ -26,7 +30,8 @@ fn admin_database_url() -> String {
 }
 
 pub fn python() -> PathBuf {
-    std::env::var_os("BALADOS_TEST_PYTHON").map_or_else(|| repo_root().join(".dev/venv/bin/python"), PathBuf::from)
+    std::env::var_os("BALADOS_TEST_PYTHON")
+        .map_or_else(|| repo_root().join(".dev/venv/bin/python"), PathBuf::from)
 }
 
 pub fn binary() -> PathBuf {
@@ -35,8 +40,16 @@ pub fn binary() -> PathBuf {
     }
     // target/debug/deps/e2e-xxxx -> target/debug/balados
     let exe = std::env::current_exe().expect("current exe");
-    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("balados");
-    assert!(bin.exists(), "{} not found: build it first (cargo build -p balados) or set BALADOS_BIN", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("balados");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build -p balados) or set BALADOS_BIN",
+        bin.display()
+    );
     bin
 }
 
@@ -86,7 +99,13 @@ impl Drop for Stack {
 }
 
 /// Starts `balados ARGS` with `env`, and waits until it announces "<what> listening on URL".
-pub fn spawn(args: &[&str], env: &[(String, String)], stderr_log: &Path, what: &str, timeout: Duration) -> (Child, String) {
+pub fn spawn(
+    args: &[&str],
+    env: &[(String, String)],
+    stderr_log: &Path,
+    what: &str,
+    timeout: Duration,
+) -> (Child, String) {
     let stderr = std::fs::File::create(stderr_log).expect("log file");
     let mut child = Command::new(binary())
         .args(args)
@@ -127,11 +146,26 @@ impl Stack {
         std::fs::write(work_dir.join("keys").join(format!("{APP}.pem")), PUBLIC_KEY).expect("key");
         let env = vec![
             ("BALADOS__DATABASE__URL".to_owned(), database_url.clone()),
-            ("BALADOS__SCHEMA_REGISTRY__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            (
+                "BALADOS__SCHEMA_REGISTRY__LISTEN".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ),
         ];
-        let (registry, registry_url) =
-            spawn(&["schema-registry"], &env, &work_dir.join("registry.log"), "schema-registry", Duration::from_secs(60));
-        let mut stack = Self { prefix, database_url, registry_url, work_dir, registry, server: None };
+        let (registry, registry_url) = spawn(
+            &["schema-registry"],
+            &env,
+            &work_dir.join("registry.log"),
+            "schema-registry",
+            Duration::from_secs(60),
+        );
+        let mut stack = Self {
+            prefix,
+            database_url,
+            registry_url,
+            work_dir,
+            registry,
+            server: None,
+        };
         if with_server {
             stack.start_server(&[]).await;
         }
@@ -141,12 +175,18 @@ impl Stack {
     pub fn server_env(&self) -> Vec<(String, String)> {
         vec![
             ("BALADOS__DATABASE__URL".into(), self.database_url.clone()),
-            ("BALADOS__SCHEMA_REGISTRY__URL".into(), self.registry_url.clone()),
+            (
+                "BALADOS__SCHEMA_REGISTRY__URL".into(),
+                self.registry_url.clone(),
+            ),
             ("BALADOS__KAFKA__BOOTSTRAP".into(), kafka_bootstrap()),
             ("BALADOS__KAFKA__TOPIC_PREFIX".into(), self.prefix.clone()),
             ("BALADOS__KAFKA__PARTITIONS".into(), "3".into()),
             ("BALADOS__HTTP__ADDR".into(), "127.0.0.1:0".into()),
-            ("BALADOS__AUTH__APP_KEYS_DIR".into(), self.work_dir.join("keys").display().to_string()),
+            (
+                "BALADOS__AUTH__APP_KEYS_DIR".into(),
+                self.work_dir.join("keys").display().to_string(),
+            ),
             ("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "e2e".into()),
         ]
     }
@@ -155,10 +195,16 @@ impl Stack {
     pub async fn start_server(&mut self, extra_env: &[(String, String)]) -> &Server {
         let mut env = self.server_env();
         env.extend_from_slice(extra_env);
-        let n = std::fs::read_dir(&self.work_dir).map(|d| d.count()).unwrap_or(0);
+        let n = std::fs::read_dir(&self.work_dir)
+            .map(|d| d.count())
+            .unwrap_or(0);
         let log = self.work_dir.join(format!("server-{n}.log"));
         let (child, url) = spawn(&["serve"], &env, &log, "http", Duration::from_secs(120));
-        let server = Server { child, url, stderr_log: log };
+        let server = Server {
+            child,
+            url,
+            stderr_log: log,
+        };
         wait_ready(&server).await;
         self.server.insert(server)
     }
@@ -181,20 +227,31 @@ async fn wait_ready(server: &Server) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "server not ready in 90 s; see {}", server.stderr_log.display());
+        assert!(
+            Instant::now() < deadline,
+            "server not ready in 90 s; see {}",
+            server.stderr_log.display()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn create_database(name: &str) -> String {
     let admin = admin_database_url();
-    let pool = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL (BALADOS_TEST_DATABASE_URL) reachable");
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL (BALADOS_TEST_DATABASE_URL) reachable");
     // `name` is generated by the test (letters and digits only), never user input.
     let statement = format!("CREATE DATABASE \"{name}\"");
-    sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await.expect("create database");
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(&pool)
+        .await
+        .expect("create database");
     pool.close().await;
     // The admin URL names a database (…/postgres): swap it for the new one.
-    let (server, _) = admin.rsplit_once('/').expect("BALADOS_TEST_DATABASE_URL ends with /database");
+    let (server, _) = admin
+        .rsplit_once('/')
+        .expect("BALADOS_TEST_DATABASE_URL ends with /database");
     format!("{server}/{name}")
 }
 
@@ -228,7 +285,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -18,13 +18,26 @@ async fn events_decode_with_the_registry_schema_in_an_independent_client() {
 
     let output = tokio::process::Command::new(python())
         .arg(repo_root().join("tests/python/decode_events.py"))
-        .args([kafka_bootstrap(), stack.registry_url.clone(), stack.topic("events.v1"), "carol".into(), feed_url.into(), "60".into()])
+        .args([
+            kafka_bootstrap(),
+            stack.registry_url.clone(),
+            stack.topic("events.v1"),
+            "carol".into(),
+            feed_url.into(),
+            "60".into(),
+        ])
         .output()
         .await
         .expect("python runs (BALADOS_TEST_PYTHON)");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "decoder failed: {}\nstdout: {stdout}\nstderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
-    let line: serde_json::Value = serde_json::from_str(stdout.lines().last().expect("a line")).expect("json");
+    assert!(
+        output.status.success(),
+        "decoder failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a line")).expect("json");
     let event = &line["event"];
     assert_eq!(event["sequence"], 1);
     assert_eq!(event["payload"]["source_id"], "abc");

@@ -12,23 +12,29 @@ async fn assert_waits_saying(stack: &Stack, env: Vec<(String, String)>, needle: 
     let log = stack.work_dir.join(format!("startup-{}.log", needle.len()));
     let stderr = std::fs::File::create(&log).expect("log");
     let mut child = std::process::Command::new(binary())
-    .arg("serve")
-    .envs(env)
-    .stdout(std::process::Stdio::null())
-    .stderr(stderr)
-    .spawn()
-    .expect("spawn");
+        .arg("serve")
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains(needle) {
             break;
         }
-        assert!(Instant::now() < deadline, "no message containing {needle:?} in 30 s:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "no message containing {needle:?} in 30 s:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(matches!(child.try_wait(), Ok(None)), "the server must keep retrying, not exit");
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "the server must keep retrying, not exit"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -37,15 +43,37 @@ async fn assert_waits_saying(stack: &Stack, env: Vec<(String, String)>, needle: 
 async fn a_missing_broker_or_database_is_named_and_waited_for() {
     let stack = Stack::start(false).await;
     let mut env = stack.server_env();
-    env.push(("BALADOS__KAFKA__BOOTSTRAP".into(), format!("127.0.0.1:{}", closed_port())));
-    assert_waits_saying(&stack, env, "Kafka broker unreachable (setting kafka.bootstrap)").await;
+    env.push((
+        "BALADOS__KAFKA__BOOTSTRAP".into(),
+        format!("127.0.0.1:{}", closed_port()),
+    ));
+    assert_waits_saying(
+        &stack,
+        env,
+        "Kafka broker unreachable (setting kafka.bootstrap)",
+    )
+    .await;
 
     let mut env = stack.server_env();
-    env.push(("BALADOS__DATABASE__URL".into(), format!("postgres://balados:balados@127.0.0.1:{}/nowhere", closed_port())));
+    env.push((
+        "BALADOS__DATABASE__URL".into(),
+        format!(
+            "postgres://balados:balados@127.0.0.1:{}/nowhere",
+            closed_port()
+        ),
+    ));
     assert_waits_saying(&stack, env, "PostgreSQL unreachable (setting database.url)").await;
 
     // And the schema registry, down, too.
     let mut env = stack.server_env();
-    env.push(("BALADOS__SCHEMA_REGISTRY__URL".into(), format!("http://127.0.0.1:{}", closed_port())));
-    assert_waits_saying(&stack, env, "schema registry unreachable (setting schema_registry.url)").await;
+    env.push((
+        "BALADOS__SCHEMA_REGISTRY__URL".into(),
+        format!("http://127.0.0.1:{}", closed_port()),
+    ));
+    assert_waits_saying(
+        &stack,
+        env,
+        "schema registry unreachable (setting schema_registry.url)",
+    )
+    .await;
 }

@@ -23,11 +23,16 @@ async fn a_subscription_becomes_visible_and_an_unsubscription_removes_it() {
     assert!(uuid::Uuid::parse_str(body["command_id"].as_str().expect("command id")).is_ok());
 
     let expected = vec![feed.clone()];
-    eventually(Duration::from_secs(5), "the subscription visible in the query API", || async {
-        (subscriptions(&url, "alice").await == expected).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the subscription visible in the query API",
+        || async { (subscriptions(&url, "alice").await == expected).then_some(()) },
+    )
     .await;
-    assert!(subscriptions(&url, "bob").await.is_empty(), "another user sees nothing of alice's");
+    assert!(
+        subscriptions(&url, "bob").await.is_empty(),
+        "another user sees nothing of alice's"
+    );
 
     let response = client
         .delete(format!("{url}/api/v1/subscriptions/{feed}"))
@@ -36,8 +41,10 @@ async fn a_subscription_becomes_visible_and_an_unsubscription_removes_it() {
         .await
         .expect("reachable");
     assert_eq!(response.status(), 202);
-    eventually(Duration::from_secs(5), "the subscription gone from the query API", || async {
-        subscriptions(&url, "alice").await.is_empty().then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the subscription gone from the query API",
+        || async { subscriptions(&url, "alice").await.is_empty().then_some(()) },
+    )
     .await;
 }

@@ -2,7 +2,9 @@
 
 use super::state::UserState;
 use balados_schemas::event::event_id;
-use balados_schemas::{CommandEnvelope, CommandPayload, EventEnvelope, EventPayload, RecentCommand};
+use balados_schemas::{
+    CommandEnvelope, CommandPayload, EventEnvelope, EventPayload, RecentCommand,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// Client clocks may run ahead of ours by this much; later times are clamped to the reception time.
@@ -28,7 +30,11 @@ pub enum Decision {
 /// The command's time, clamped to `received_at + MAX_CLOCK_SKEW`.
 pub fn effective_time(command: &CommandEnvelope) -> DateTime<Utc> {
     let limit = command.received_at + MAX_CLOCK_SKEW;
-    if command.occurred_at > limit { command.received_at } else { command.occurred_at }
+    if command.occurred_at > limit {
+        command.received_at
+    } else {
+        command.occurred_at
+    }
 }
 
 pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
@@ -48,18 +54,27 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             }
             // Last writer wins on the client's time: a subscribe older than the latest
             // unsubscribe changes nothing (a tie keeps the subscription).
-            let stale = current.and_then(|s| s.unsubscribed_at).is_some_and(|u| at < u);
+            let stale = current
+                .and_then(|s| s.unsubscribed_at)
+                .is_some_and(|u| at < u);
             let unchanged = active && current.is_some_and(|s| &s.source_id == source_id);
             if stale || unchanged {
                 vec![]
             } else {
-                vec![EventPayload::Subscribed { feed: feed.clone(), source_id: source_id.clone(), subscribed_at: at }]
+                vec![EventPayload::Subscribed {
+                    feed: feed.clone(),
+                    source_id: source_id.clone(),
+                    subscribed_at: at,
+                }]
             }
         }
         CommandPayload::Unsubscribe { feed } => match state.subscriptions.get(feed) {
             // Unsubscribing from a feed one does not follow is a no-op: DELETE stays idempotent.
             Some(s) if s.is_active() && s.subscribed_at.is_some_and(|t| at > t) => {
-                vec![EventPayload::Unsubscribed { feed: feed.clone(), unsubscribed_at: at }]
+                vec![EventPayload::Unsubscribed {
+                    feed: feed.clone(),
+                    unsubscribed_at: at,
+                }]
             }
             _ => vec![],
         },

@@ -35,7 +35,10 @@ impl Subscription {
 
 impl UserState {
     pub fn active_subscriptions(&self) -> usize {
-        self.subscriptions.values().filter(|s| s.is_active()).count()
+        self.subscriptions
+            .values()
+            .filter(|s| s.is_active())
+            .count()
     }
 
     pub fn recent_command(&self, command_id: uuid::Uuid) -> Option<&RecentCommand> {
@@ -55,12 +58,19 @@ impl UserState {
 pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
     state.sequence = event.sequence;
     match &event.payload {
-        EventPayload::Subscribed { feed, source_id, subscribed_at } => {
+        EventPayload::Subscribed {
+            feed,
+            source_id,
+            subscribed_at,
+        } => {
             let sub = state.subscriptions.entry(feed.clone()).or_default();
             sub.subscribed_at = Some(*subscribed_at);
             sub.source_id.clone_from(source_id);
         }
-        EventPayload::Unsubscribed { feed, unsubscribed_at } => {
+        EventPayload::Unsubscribed {
+            feed,
+            unsubscribed_at,
+        } => {
             let sub = state.subscriptions.entry(feed.clone()).or_default();
             sub.unsubscribed_at = Some(*unsubscribed_at);
         }

@@ -1,13 +1,17 @@
 //! Unit and property tests of decide/evolve, without I/O.
 
 use super::*;
-use balados_schemas::{CommandEnvelope, CommandPayload, EventPayload, FeedUrl, RecentCommand, UserId};
+use balados_schemas::{
+    CommandEnvelope, CommandPayload, EventPayload, FeedUrl, RecentCommand, UserId,
+};
 use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 
 fn t(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0).single().expect("in range")
+    Utc.timestamp_opt(1_700_000_000 + s, 0)
+        .single()
+        .expect("in range")
 }
 
 fn feed(n: u32) -> FeedUrl {
@@ -29,7 +33,13 @@ fn command(payload: CommandPayload, at: i64) -> CommandEnvelope {
 }
 
 fn subscribe(n: u32, at: i64) -> CommandEnvelope {
-    command(CommandPayload::Subscribe { feed: feed(n), source_id: None }, at)
+    command(
+        CommandPayload::Subscribe {
+            feed: feed(n),
+            source_id: None,
+        },
+        at,
+    )
 }
 
 fn unsubscribe(n: u32, at: i64) -> CommandEnvelope {
@@ -66,7 +76,14 @@ fn events(decision: &Decision) -> Vec<EventPayload> {
 fn the_first_command_of_a_user_creates_the_aggregate() {
     let mut state = UserState::default();
     let d = run(&mut state, &subscribe(1, 0));
-    assert_eq!(events(&d), vec![EventPayload::Subscribed { feed: feed(1), source_id: None, subscribed_at: t(0) }]);
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::Subscribed {
+            feed: feed(1),
+            source_id: None,
+            subscribed_at: t(0)
+        }]
+    );
     assert_eq!(state.sequence, 1);
     assert!(state.subscriptions[&feed(1)].is_active());
 }
@@ -83,7 +100,13 @@ fn subscribe_then_unsubscribe_deactivates() {
     let mut state = UserState::default();
     run(&mut state, &subscribe(1, 0));
     let d = run(&mut state, &unsubscribe(1, 10));
-    assert_eq!(events(&d), vec![EventPayload::Unsubscribed { feed: feed(1), unsubscribed_at: t(10) }]);
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::Unsubscribed {
+            feed: feed(1),
+            unsubscribed_at: t(10)
+        }]
+    );
     assert!(!state.subscriptions[&feed(1)].is_active());
     assert_eq!(state.sequence, 2);
 }
@@ -94,7 +117,9 @@ fn a_repeated_command_id_returns_the_original_outcome_and_emits_nothing() {
     let cmd = subscribe(1, 0);
     run(&mut state, &cmd);
     match decide(&state, &cmd) {
-        Decision::Duplicate(previous) => assert_eq!((previous.first_sequence, previous.event_count), (1, 1)),
+        Decision::Duplicate(previous) => {
+            assert_eq!((previous.first_sequence, previous.event_count), (1, 1))
+        }
         other => panic!("expected a duplicate, got {other:?}"),
     }
 }
@@ -112,9 +137,16 @@ fn a_subscribe_older_than_the_last_unsubscribe_is_stale() {
     let mut state = UserState::default();
     run(&mut state, &subscribe(1, 0));
     run(&mut state, &unsubscribe(1, 100));
-    assert!(events(&run(&mut state, &subscribe(1, 50))).is_empty(), "an older device's subscribe loses");
+    assert!(
+        events(&run(&mut state, &subscribe(1, 50))).is_empty(),
+        "an older device's subscribe loses"
+    );
     assert!(!state.subscriptions[&feed(1)].is_active());
-    assert_eq!(events(&run(&mut state, &subscribe(1, 100))).len(), 1, "a tie keeps subscribed");
+    assert_eq!(
+        events(&run(&mut state, &subscribe(1, 100))).len(),
+        1,
+        "a tie keeps subscribed"
+    );
     assert!(state.subscriptions[&feed(1)].is_active());
 }
 
@@ -131,10 +163,19 @@ fn client_times_too_far_in_the_future_are_clamped_to_reception() {
     let mut cmd = subscribe(1, 0);
     cmd.occurred_at = cmd.received_at + MAX_CLOCK_SKEW + TimeDelta::seconds(1);
     let d = decide(&UserState::default(), &cmd);
-    assert_eq!(events(&d), vec![EventPayload::Subscribed { feed: feed(1), source_id: None, subscribed_at: t(0) }]);
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::Subscribed {
+            feed: feed(1),
+            source_id: None,
+            subscribed_at: t(0)
+        }]
+    );
     let mut within = subscribe(1, 0);
     within.occurred_at = within.received_at + MAX_CLOCK_SKEW;
-    let Decision::Accepted(evs) = decide(&UserState::default(), &within) else { panic!("accepted") };
+    let Decision::Accepted(evs) = decide(&UserState::default(), &within) else {
+        panic!("accepted")
+    };
     assert_eq!(evs[0].occurred_at, within.occurred_at);
 }
 
@@ -142,13 +183,22 @@ fn client_times_too_far_in_the_future_are_clamped_to_reception() {
 fn the_subscription_limit_is_a_clear_rejection() {
     let mut state = UserState::default();
     for n in 0..u32::try_from(MAX_SUBSCRIPTIONS).expect("small") {
-        state.subscriptions.insert(feed(n), super::Subscription { subscribed_at: Some(t(0)), ..Default::default() });
+        state.subscriptions.insert(
+            feed(n),
+            super::Subscription {
+                subscribed_at: Some(t(0)),
+                ..Default::default()
+            },
+        );
     }
     match decide(&state, &subscribe(999_999, 1)) {
         Decision::Rejected(r) => assert_eq!(r.code, "limit_exceeded"),
         other => panic!("expected a rejection, got {other:?}"),
     }
-    assert!(matches!(decide(&state, &subscribe(0, 1)), Decision::Accepted(_)), "an active feed is not a new one");
+    assert!(
+        matches!(decide(&state, &subscribe(0, 1)), Decision::Accepted(_)),
+        "an active feed is not a new one"
+    );
 }
 
 #[test]
@@ -163,8 +213,10 @@ fn recent_commands_are_bounded() {
 #[test]
 fn event_ids_derive_from_the_command_id() {
     let cmd = subscribe(1, 0);
-    let (Decision::Accepted(a), Decision::Accepted(b)) = (decide(&UserState::default(), &cmd), decide(&UserState::default(), &cmd))
-    else {
+    let (Decision::Accepted(a), Decision::Accepted(b)) = (
+        decide(&UserState::default(), &cmd),
+        decide(&UserState::default(), &cmd),
+    ) else {
         panic!("accepted")
     };
     assert_eq!(a, b);

@@ -9,7 +9,10 @@ use axum::routing::{delete, post};
 pub fn router(state: IngestState) -> Router {
     Router::new()
         .route("/api/v1/subscriptions", post(subscriptions::subscribe))
-        .route("/api/v1/subscriptions/{feed}", delete(subscriptions::unsubscribe))
+        .route(
+            "/api/v1/subscriptions/{feed}",
+            delete(subscriptions::unsubscribe),
+        )
         .with_state(state)
 }
 
@@ -25,10 +28,17 @@ pub(crate) struct Accepted {
     status: &'static str,
 }
 
-pub(crate) fn caller(state: &IngestState, headers: &axum::http::HeaderMap) -> Result<(Caller, UserId), ApiError> {
+pub(crate) fn caller(
+    state: &IngestState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(Caller, UserId), ApiError> {
     let caller = authenticate(headers, state.verifier.as_ref())?;
-    let user = UserId::parse(&caller.user_id)
-        .map_err(|e| ApiError::unauthorized("invalid_token", format!("token subject is not a valid user id: {e}")))?;
+    let user = UserId::parse(&caller.user_id).map_err(|e| {
+        ApiError::unauthorized(
+            "invalid_token",
+            format!("token subject is not a valid user id: {e}"),
+        )
+    })?;
     Ok((caller, user))
 }
 
@@ -38,7 +48,13 @@ pub(crate) async fn submit(
     caller: Caller,
     user: UserId,
     payload: CommandPayload,
-) -> Result<(axum::http::StatusCode, balados_platform::http::Json<Accepted>), ApiError> {
+) -> Result<
+    (
+        axum::http::StatusCode,
+        balados_platform::http::Json<Accepted>,
+    ),
+    ApiError,
+> {
     let now = Utc::now();
     let command = CommandEnvelope {
         command_id: uuid::Uuid::new_v4(),
@@ -54,11 +70,21 @@ pub(crate) async fn submit(
     let kind = command.payload.kind();
     if let Err(e) = state.producer.send(&command).await {
         tracing::error!(error = %e, command.kind = kind, "command not accepted by the broker");
-        return Err(ApiError::unavailable("the command could not be stored; retry later"));
+        return Err(ApiError::unavailable(
+            "the command could not be stored; retry later",
+        ));
     }
-    state.metrics.add("balados_ingest_commands_total", "Commands accepted.", &[("kind", kind)], 1.0);
+    state.metrics.add(
+        "balados_ingest_commands_total",
+        "Commands accepted.",
+        &[("kind", kind)],
+        1.0,
+    );
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        balados_platform::http::Json(Accepted { command_id: command.command_id, status: "accepted" }),
+        balados_platform::http::Json(Accepted {
+            command_id: command.command_id,
+            status: "accepted",
+        }),
     ))
 }

@@ -22,9 +22,10 @@ pub struct SubscribeBody {
 
 pub(crate) fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
     FeedUrl::from_id(id).map_err(|e| match e {
-        IdError::InvalidBase64 | IdError::InvalidUtf8 => {
-            ApiError::validation("invalid_feed_id", format!("feed id must be base64url of the feed URL: {e}"))
-        }
+        IdError::InvalidBase64 | IdError::InvalidUtf8 => ApiError::validation(
+            "invalid_feed_id",
+            format!("feed id must be base64url of the feed URL: {e}"),
+        ),
         other => ApiError::validation("invalid_feed_url", format!("feed URL is invalid: {other}")),
     })
 }
@@ -39,10 +40,22 @@ pub async fn subscribe(
     let Json(body) = body?;
     let feed = parse_feed(&body.rss_source_feed)?;
     let source_id = body.rss_source_id.filter(|s| !s.trim().is_empty());
-    if source_id.as_ref().is_some_and(|s| s.len() > MAX_SOURCE_ID_LEN) {
-        return Err(ApiError::validation("invalid_source_id", format!("rss_source_id is longer than {MAX_SOURCE_ID_LEN} bytes")));
+    if source_id
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_SOURCE_ID_LEN)
+    {
+        return Err(ApiError::validation(
+            "invalid_source_id",
+            format!("rss_source_id is longer than {MAX_SOURCE_ID_LEN} bytes"),
+        ));
     }
-    submit(&state, caller, user, CommandPayload::Subscribe { feed, source_id }).await
+    submit(
+        &state,
+        caller,
+        user,
+        CommandPayload::Subscribe { feed, source_id },
+    )
+    .await
 }
 
 pub async fn unsubscribe(

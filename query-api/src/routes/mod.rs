@@ -7,5 +7,7 @@ use axum::Router;
 use axum::routing::get;
 
 pub fn router(state: QueryState) -> Router {
-    Router::new().route("/api/v1/subscriptions", get(subscriptions::list)).with_state(state)
+    Router::new()
+        .route("/api/v1/subscriptions", get(subscriptions::list))
+        .with_state(state)
 }

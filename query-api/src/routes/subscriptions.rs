@@ -21,7 +21,10 @@ pub struct Subscriptions {
     subscriptions: Vec<Subscription>,
 }
 
-pub async fn list(State(state): State<QueryState>, headers: HeaderMap) -> Result<Json<Subscriptions>, ApiError> {
+pub async fn list(
+    State(state): State<QueryState>,
+    headers: HeaderMap,
+) -> Result<Json<Subscriptions>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let subscriptions = sqlx::query_as::<_, Subscription>(
         "SELECT feed_id AS rss_source_feed, feed_url, source_id AS rss_source_id, subscribed_at
