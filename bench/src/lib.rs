@@ -1,1 +1,0 @@
-//! balados-bench
