@@ -71,7 +71,10 @@ impl BatchWriter {
         config
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", "5");
+            .set("linger.ms", "5")
+            // Transaction calls that meet a still-completing previous transaction are retried
+            // after this back-off; librdkafka's 100 ms default would be added to every batch.
+            .set("retry.backoff.ms", "10");
         if agg.transactional {
             config
                 .set(
@@ -182,7 +185,7 @@ impl BatchWriter {
         }
         if !self.transactional {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
-            self.producer.flush(TXN_TIMEOUT)?;
+            self.flush()?;
         }
         for (partition, key, bytes) in &state_writes {
             self.send(
@@ -205,12 +208,34 @@ impl BatchWriter {
             let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation(
                 "consumer has no group metadata".into(),
             ))?;
+            let started = std::time::Instant::now();
+            // commit_transaction flushes too, but through rdkafka's flush loop, which sleeps in
+            // 100 ms polls; ours returns as soon as the deliveries are in.
+            self.flush()?;
             self.producer
                 .send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
+            let offsets_sent = started.elapsed();
             self.producer.commit_transaction(TXN_TIMEOUT)?;
+            tracing::debug!(
+                send_offsets_ms = offsets_sent.as_millis() as u64,
+                commit_ms = (started.elapsed() - offsets_sent).as_millis() as u64,
+                "transaction committed"
+            );
         } else {
-            self.producer.flush(TXN_TIMEOUT)?;
+            self.flush()?;
             consumer.commit(&offsets, CommitMode::Sync)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every enqueued record is delivered (or failed), polling in 1 ms steps.
+    fn flush(&self) -> Result<(), KafkaError> {
+        let deadline = std::time::Instant::now() + TXN_TIMEOUT;
+        while self.producer.in_flight_count() > 0 {
+            if std::time::Instant::now() > deadline {
+                return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+            }
+            self.producer.poll(Duration::from_millis(1));
         }
         Ok(())
     }

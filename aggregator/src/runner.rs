@@ -188,6 +188,9 @@ fn rewind(consumer: &CommandConsumer) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits up to `interval` for a first command, then takes what is already fetched, up to `max`
+/// and within `interval`: small batches at low load (latency), large ones under load (throughput,
+/// since commands accumulate while the previous batch commits).
 fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec<OwnedMessage> {
     let deadline = Instant::now() + interval;
     let mut batch = Vec::new();
@@ -196,10 +199,16 @@ fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec
         if remaining.is_zero() {
             break;
         }
-        match consumer.poll(remaining) {
+        let wait = if batch.is_empty() {
+            remaining
+        } else {
+            Duration::ZERO
+        };
+        match consumer.poll(wait) {
             Some(Ok(message)) => batch.push(message.detach()),
             Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-            None => {}
+            None if batch.is_empty() => {}
+            None => break,
         }
     }
     batch

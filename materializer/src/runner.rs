@@ -280,9 +280,11 @@ async fn collect(
             return batch;
         }
     }
+    // Then what is already fetched (a short grace lets a burst in flight join), within `interval`.
     let deadline = tokio::time::Instant::now() + interval;
     while batch.len() < max {
-        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+        let grace = (tokio::time::Instant::now() + Duration::from_millis(2)).min(deadline);
+        match tokio::time::timeout_at(grace, consumer.recv()).await {
             Ok(Ok(m)) => batch.push(m.detach()),
             Ok(Err(e)) => tracing::warn!(error = %e, "consumer error"),
             Err(_) => break,

@@ -38,6 +38,9 @@ pub fn group_consumer_config(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
+        // A caught-up consumer's fetch waits at most this long for new records (librdkafka's
+        // default, 500 ms, would be the floor of every end-to-end latency).
+        .set("fetch.wait.max.ms", "20")
         .set(
             "session.timeout.ms",
             settings.session_timeout_ms.to_string(),
