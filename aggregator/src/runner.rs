@@ -188,8 +188,8 @@ fn rewind(consumer: &CommandConsumer) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits up to `interval` for a first command, then takes what is already fetched, up to `max`
-/// and within `interval`: small batches at low load (latency), large ones under load (throughput,
+/// Waits up to `interval` for a first command, then takes what arrives without a pause, up to
+/// `max` and within `interval`: small batches at low load (latency), large ones under load (throughput,
 /// since commands accumulate while the previous batch commits).
 fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec<OwnedMessage> {
     let deadline = Instant::now() + interval;
@@ -199,10 +199,11 @@ fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec
         if remaining.is_zero() {
             break;
         }
+        // After the first command, a short grace lets records of fetches in flight join.
         let wait = if batch.is_empty() {
             remaining
         } else {
-            Duration::ZERO
+            remaining.min(Duration::from_millis(3))
         };
         match consumer.poll(wait) {
             Some(Ok(message)) => batch.push(message.detach()),

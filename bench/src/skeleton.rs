@@ -110,6 +110,25 @@ async fn main() -> anyhow::Result<()> {
         args.users
     );
 
+    // Drain: until every user's last subscription is visible, i.e. the whole pipeline caught up.
+    let expected = |u: usize| (0..args.requests).filter(|n| n % tokens.len() == u).count();
+    for (u, token) in tokens.iter().enumerate() {
+        loop {
+            let body: serde_json::Value = client.get(format!("{}/api/v1/subscriptions", args.url)).bearer_auth(token).send().await?.json().await?;
+            if body["subscriptions"].as_array().map_or(0, Vec::len) >= expected(u) {
+                break;
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "pipeline did not catch up in 30 min");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let drained = started.elapsed();
+    println!(
+        "pipeline: all {accepted} visible in the query API {:.2} s after the first POST = {:.0} subscriptions/s end to end",
+        drained.as_secs_f64(),
+        accepted as f64 / drained.as_secs_f64()
+    );
+
     // Latency, POST to visible, one at a time on an otherwise idle stack.
     let user = format!("bench-{run}-latency");
     let token = token(&key, &args.app, &user)?;
