@@ -155,6 +155,8 @@ infra_pid_alive() {
   kill -0 "$pid" 2>/dev/null || return 1
   if [[ -f "$INFRA_RUN_DIR/$name.exe" ]]; then
     exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    # A binary replaced on disk since (a rebuild) reads as "PATH (deleted)": still ours.
+    exe="${exe% (deleted)}"
     [[ -z "$exe" || "$exe" == "$(cat "$INFRA_RUN_DIR/$name.exe")" ]] || return 1
   fi
   return 0

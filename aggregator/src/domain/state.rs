@@ -4,8 +4,9 @@ use balados_schemas::{EventEnvelope, EventPayload, FeedUrl, RecentCommand};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, VecDeque};
 
-/// How many processed command ids a user remembers for idempotent retries.
-pub const RECENT_COMMANDS: usize = 128;
+/// How many processed command ids a user remembers for idempotent retries. Every command rewrites
+/// the meta record that holds them, so this bounds its size (~40 bytes each).
+pub const RECENT_COMMANDS: usize = 32;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserState {
