@@ -38,9 +38,7 @@ pub fn group_consumer_config(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
-        // A caught-up consumer's fetch waits at most this long for new records (librdkafka's
-        // default, 500 ms, would be the floor of every end-to-end latency).
-        .set("fetch.wait.max.ms", "20")
+        .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
         .set(
             "session.timeout.ms",
             settings.session_timeout_ms.to_string(),

@@ -30,6 +30,7 @@ pub struct KafkaSettings {
     pub topic_prefix: String,
     pub partitions: i32,
     pub session_timeout_ms: u32,
+    pub fetch_wait_max_ms: u32,
     #[serde(default)]
     pub client: BTreeMap<String, String>,
 }

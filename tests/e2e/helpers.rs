@@ -188,6 +188,8 @@ impl Stack {
                 self.work_dir.join("keys").display().to_string(),
             ),
             ("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "e2e".into()),
+            // The test broker (tansu, memory) holds fetches for the whole wait.
+            ("BALADOS__KAFKA__FETCH_WAIT_MAX_MS".into(), "20".into()),
         ]
     }
 
