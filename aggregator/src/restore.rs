@@ -92,7 +92,10 @@ impl Restorer {
         config
             .set("group.id", format!("{}-restore", self.topic))
             .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", self.kafka.fetch_wait_max_ms.to_string())
+            .set(
+                "fetch.wait.max.ms",
+                self.kafka.fetch_wait_max_ms.to_string(),
+            )
             .set("isolation.level", "read_committed");
         let consumer: BaseConsumer = config.create()?;
         let mut tpl = TopicPartitionList::new();

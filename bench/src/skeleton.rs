@@ -114,11 +114,20 @@ async fn main() -> anyhow::Result<()> {
     let expected = |u: usize| (0..args.requests).filter(|n| n % tokens.len() == u).count();
     for (u, token) in tokens.iter().enumerate() {
         loop {
-            let body: serde_json::Value = client.get(format!("{}/api/v1/subscriptions", args.url)).bearer_auth(token).send().await?.json().await?;
+            let body: serde_json::Value = client
+                .get(format!("{}/api/v1/subscriptions", args.url))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .json()
+                .await?;
             if body["subscriptions"].as_array().map_or(0, Vec::len) >= expected(u) {
                 break;
             }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "pipeline did not catch up in 30 min");
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(1800),
+                "pipeline did not catch up in 30 min"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -77,3 +77,37 @@ async fn a_missing_broker_or_database_is_named_and_waited_for() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_created_idempotently_and_a_wrong_partition_count_fails_loudly() {
+    let stack = Stack::start(false).await;
+    let admin_topics = |partitions: &str| {
+        let mut env = stack.server_env();
+        env.push(("BALADOS__KAFKA__PARTITIONS".into(), partitions.into()));
+        std::process::Command::new(binary())
+            .args(["admin", "topics"])
+            .envs(env)
+            .output()
+            .expect("runs")
+    };
+    let first = admin_topics("3");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains(&stack.topic("commands.v1")));
+    let again = admin_topics("3");
+    assert!(
+        again.status.success(),
+        "creating existing topics again is not an error: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let wrong = admin_topics("4");
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(!wrong.status.success(), "a partition mismatch must fail");
+    assert!(
+        stderr.contains("exists with 3 partitions but 4 are required"),
+        "{stderr}"
+    );
+}
