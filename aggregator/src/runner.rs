@@ -132,7 +132,14 @@ pub fn run(
                     "batch committed"
                 );
             }
-            Err(error) => recover(&consumer, &mut writer, &mut store, &metrics, error)?,
+            Err(error) => recover(
+                &consumer,
+                &mut writer,
+                &mut store,
+                &metrics,
+                error,
+                &shutdown,
+            )?,
         }
     }
     tracing::info!("aggregator stopping");
@@ -146,6 +153,7 @@ fn recover(
     store: &mut StateStore,
     metrics: &Metrics,
     error: BatchError,
+    shutdown: &AtomicBool,
 ) -> anyhow::Result<()> {
     let class = match &error {
         BatchError::Kafka(e) => classify(e),
@@ -158,14 +166,32 @@ fn recover(
         &[],
         1.0,
     );
-    if class == ErrorClass::Fatal {
-        writer.recreate_producer()?;
-    } else {
+    if class != ErrorClass::Fatal {
         writer.abort();
     }
     store.drop_all();
-    rewind(consumer)?;
-    std::thread::sleep(Duration::from_millis(200));
+    // Until the broker is back: a producer to recreate and offsets to read may fail for a while;
+    // keep trying rather than stopping the process.
+    let mut delay = Duration::from_millis(200);
+    let mut producer_ok = class != ErrorClass::Fatal;
+    while !shutdown.load(Ordering::Relaxed) {
+        if !producer_ok {
+            producer_ok = writer
+                .recreate_producer()
+                .map_err(|e| tracing::warn!(error = %e, "recreating the producer failed; retrying"))
+                .is_ok();
+        }
+        if producer_ok {
+            match rewind(consumer) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "rewinding to the committed offsets failed; retrying")
+                }
+            }
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
     Ok(())
 }
 

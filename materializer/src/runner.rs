@@ -100,7 +100,18 @@ pub async fn run(
             continue;
         }
         if batch.iter().any(|m| !next.contains_key(&m.partition())) {
-            let stored = stored_offsets(&pool, &group, &topic).await?;
+            let stored = loop {
+                match stored_offsets(&pool, &group, &topic).await {
+                    Ok(stored) => break stored,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading stored offsets from PostgreSQL failed; retrying")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            };
             for message in &batch {
                 let p = message.partition();
                 if let std::collections::hash_map::Entry::Vacant(entry) = next.entry(p) {
@@ -108,12 +119,15 @@ pub async fn run(
                     entry.insert(resume);
                     if message.offset() < resume {
                         // Skip ahead instead of reading what PostgreSQL already holds.
-                        consumer.seek(
+                        // Records below `resume` are skipped anyway; a failed seek only costs reads.
+                        if let Err(e) = consumer.seek(
                             &topic,
                             p,
                             Offset::Offset(resume),
                             Duration::from_secs(10),
-                        )?;
+                        ) {
+                            tracing::warn!(error = %e, kafka.partition = p, "seek to the stored offset failed");
+                        }
                     }
                 }
             }
