@@ -1,21 +1,27 @@
-//! Writing one batch: restore the partitions it touches, handle each command, produce the
-//! outputs, and commit them with the input offsets — in one transaction, or in the ordered
-//! non-transactional sequence (events and outcomes, then state, then offsets).
+//! Writing one batch: restore the partitions it touches, handle each command, and commit the
+//! outputs with the input offsets — in one transaction, or in the ordered non-transactional
+//! sequence (events, then outcomes, then state, then offsets).
+//!
+//! Events are produced and delivered first: their offsets become each outcome's consistency
+//! token (`events_next_offset`), which the outcomes then carry.
 
 use crate::handle::handle;
+use crate::output::{Output, UNTRACKED};
 use crate::restore::{RestoreError, Restorer};
 use crate::runner::CommandConsumer;
 use crate::store::StateStore;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
-use balados_schemas::{Codec, CodecError, CommandEnvelope, Contract, Topics};
+use balados_schemas::{
+    Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, Topics,
+};
 use rdkafka::consumer::{CommitMode, Consumer as _};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+use rdkafka::producer::{BaseRecord, Producer as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -29,10 +35,16 @@ pub enum BatchError {
     Codec(#[from] CodecError),
 }
 
+/// An outcome waiting for its events' offsets.
+struct PendingResult {
+    reply_to: Option<String>,
+    result: CommandResult,
+}
+
 pub struct BatchWriter {
     config: ClientConfig,
     transactional: bool,
-    producer: BaseProducer,
+    output: Output,
     topics: Topics,
     codec: Codec,
     runtime: tokio::runtime::Handle,
@@ -45,15 +57,6 @@ impl std::fmt::Debug for BatchWriter {
             .field("transactional", &self.transactional)
             .finish_non_exhaustive()
     }
-}
-
-fn new_producer(config: &ClientConfig, transactional: bool) -> Result<BaseProducer, KafkaError> {
-    let producer: BaseProducer = config.create()?;
-    if transactional {
-        // Also aborts whatever the previous incarnation with this transactional.id left open.
-        producer.init_transactions(TXN_TIMEOUT)?;
-    }
-    Ok(producer)
 }
 
 impl BatchWriter {
@@ -88,11 +91,11 @@ impl BatchWriter {
                 // readers briefly; a restart with the same id aborts it at once anyway.
                 .set("transaction.timeout.ms", "10000");
         }
-        let producer = new_producer(&config, agg.transactional)?;
+        let output = Output::create(&config, agg.transactional, TXN_TIMEOUT)?;
         Ok(Self {
             config,
             transactional: agg.transactional,
-            producer,
+            output,
             topics: settings.topics(),
             codec,
             runtime,
@@ -101,16 +104,17 @@ impl BatchWriter {
     }
 
     pub fn recreate_producer(&mut self) -> Result<(), KafkaError> {
-        self.producer = new_producer(&self.config, self.transactional)?;
+        self.output = Output::create(&self.config, self.transactional, TXN_TIMEOUT)?;
         Ok(())
     }
 
     pub fn abort(&self) {
         if self.transactional
-            && let Err(e) = self.producer.abort_transaction(TXN_TIMEOUT)
+            && let Err(e) = self.output.producer().abort_transaction(TXN_TIMEOUT)
         {
             tracing::warn!(error = %e, "abort_transaction failed");
         }
+        self.output.take_deliveries();
     }
 
     pub fn write(
@@ -121,30 +125,15 @@ impl BatchWriter {
         batch: &[OwnedMessage],
     ) -> Result<(), BatchError> {
         if self.transactional {
-            self.producer.begin_transaction()?;
+            self.output.producer().begin_transaction()?;
         }
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut pending: Vec<PendingResult> = Vec::with_capacity(batch.len());
         let mut state_writes: Vec<(i32, String, Vec<u8>)> = Vec::new();
         for message in batch {
             let partition = message.partition();
             if !store.is_loaded(partition) {
-                let committed = committed_offset(consumer, &self.topics.commands, partition)?;
-                let (users, stats) = restorer.restore(partition, committed)?;
-                tracing::info!(
-                    kafka.partition = partition,
-                    restore.users = stats.users,
-                    restore.records = stats.records,
-                    restore.ignored_uncommitted = stats.ignored_uncommitted,
-                    duration_ms = stats.duration.as_millis() as u64,
-                    "partition state restored"
-                );
-                self.metrics.add(
-                    "balados_aggregator_restores_total",
-                    "Partition restores.",
-                    &[],
-                    1.0,
-                );
-                store.load(partition, users);
+                self.restore(consumer, restorer, store, partition)?;
             }
             next_offsets.insert(partition, message.offset() + 1);
             let command = match self.decode(message) {
@@ -154,17 +143,21 @@ impl BatchWriter {
                     continue;
                 }
             };
-            let state = store.user_mut(partition, &command.user_id);
-            let handled = handle(state, &command, partition, message.offset());
-            let user = command.user_id.as_str();
+            let handled = handle(
+                store.user_mut(partition, &command.user_id),
+                &command,
+                partition,
+                message.offset(),
+            );
+            // Opaque i + 1 ties each event's delivery to outcome i.
+            let opaque = pending.len() + 1;
             for event in &handled.events {
                 let bytes = self.codec.encode(Contract::Event, event.to_avro())?;
-                self.send(
-                    BaseRecord::to(&self.topics.events)
-                        .partition(partition)
-                        .key(user)
-                        .payload(&bytes),
-                )?;
+                let record = BaseRecord::with_opaque_to(&self.topics.events, opaque)
+                    .partition(partition)
+                    .key(command.user_id.as_str())
+                    .payload(&bytes);
+                self.output.send(record)?;
             }
             for (key, record) in &handled.records {
                 state_writes.push((
@@ -173,70 +166,105 @@ impl BatchWriter {
                     self.codec.encode(Contract::UserState, record.to_avro())?,
                 ));
             }
-            let result = self
+            pending.push(PendingResult {
+                reply_to: command.reply_to,
+                result: handled.result,
+            });
+        }
+        // The events' offsets are needed by the outcomes: wait for their delivery.
+        self.output.flush(TXN_TIMEOUT)?;
+        for (opaque, _, offset) in self.output.take_deliveries() {
+            if let Some(p) = pending.get_mut(opaque - 1) {
+                p.result.events_next_offset = p.result.events_next_offset.max(offset + 1);
+            }
+        }
+        for p in &pending {
+            let bytes = self
                 .codec
-                .encode(Contract::CommandResult, handled.result.to_avro())?;
-            let reply_key = command.reply_to.as_deref().unwrap_or(user);
-            self.send(
-                BaseRecord::to(&self.topics.command_results)
-                    .key(reply_key)
-                    .payload(&result),
-            )?;
+                .encode(Contract::CommandResult, p.result.to_avro())?;
+            let key = p.reply_to.as_deref().unwrap_or(p.result.user_id.as_str());
+            let mut record = BaseRecord::with_opaque_to(&self.topics.command_results, UNTRACKED)
+                .key(key)
+                .payload(&bytes);
+            if let Some(reply) = p.reply_to.as_deref().and_then(ReplyTo::parse) {
+                record = record.partition(reply.partition);
+            }
+            self.output.send(record)?;
         }
         if !self.transactional {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
-            self.flush()?;
+            self.output.flush(TXN_TIMEOUT)?;
         }
         for (partition, key, bytes) in &state_writes {
-            self.send(
-                BaseRecord::to(&self.topics.user_state)
-                    .partition(*partition)
-                    .key(key.as_str())
-                    .payload(bytes),
-            )?;
+            let record = BaseRecord::with_opaque_to(&self.topics.user_state, UNTRACKED)
+                .partition(*partition)
+                .key(key.as_str())
+                .payload(bytes);
+            self.output.send(record)?;
         }
+        self.commit(consumer, &next_offsets)
+    }
+
+    fn commit(
+        &self,
+        consumer: &CommandConsumer,
+        next_offsets: &BTreeMap<i32, i64>,
+    ) -> Result<(), BatchError> {
         let mut offsets = TopicPartitionList::new();
-        for (partition, next) in &next_offsets {
+        for (partition, next) in next_offsets {
             offsets.add_partition_offset(
                 &self.topics.commands,
                 *partition,
                 Offset::Offset(*next),
             )?;
         }
+        let started = Instant::now();
+        // commit_transaction flushes too, but through rdkafka's flush loop, which sleeps in 100 ms
+        // polls; ours returns as soon as the deliveries are in.
+        self.output.flush(TXN_TIMEOUT)?;
         if self.transactional {
             // No group metadata means the consumer has left its group: abort and replay.
             let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation(
                 "consumer has no group metadata".into(),
             ))?;
-            let started = std::time::Instant::now();
-            // commit_transaction flushes too, but through rdkafka's flush loop, which sleeps in
-            // 100 ms polls; ours returns as soon as the deliveries are in.
-            self.flush()?;
-            self.producer
+            self.output
+                .producer()
                 .send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
-            let offsets_sent = started.elapsed();
-            self.producer.commit_transaction(TXN_TIMEOUT)?;
-            tracing::debug!(
-                send_offsets_ms = offsets_sent.as_millis() as u64,
-                commit_ms = (started.elapsed() - offsets_sent).as_millis() as u64,
-                "transaction committed"
-            );
+            self.output.producer().commit_transaction(TXN_TIMEOUT)?;
         } else {
-            self.flush()?;
             consumer.commit(&offsets, CommitMode::Sync)?;
         }
+        tracing::debug!(
+            duration_ms = started.elapsed().as_millis() as u64,
+            "outputs and offsets committed"
+        );
         Ok(())
     }
 
-    /// Waits until every enqueued record is delivered (or failed), polling in 1 ms steps.
-    fn flush(&self) -> Result<(), KafkaError> {
-        let deadline = std::time::Instant::now() + TXN_TIMEOUT;
-        while self.producer.in_flight_count() > 0 {
-            if std::time::Instant::now() > deadline {
-                return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
-            }
-            self.producer.poll(Duration::from_millis(1));
-        }
+    fn restore(
+        &self,
+        consumer: &CommandConsumer,
+        restorer: &Restorer,
+        store: &mut StateStore,
+        partition: i32,
+    ) -> Result<(), BatchError> {
+        let committed = committed_offset(consumer, &self.topics.commands, partition)?;
+        let (users, stats) = restorer.restore(partition, committed)?;
+        tracing::info!(
+            kafka.partition = partition,
+            restore.users = stats.users,
+            restore.records = stats.records,
+            restore.ignored_uncommitted = stats.ignored_uncommitted,
+            duration_ms = stats.duration.as_millis() as u64,
+            "partition state restored"
+        );
+        self.metrics.add(
+            "balados_aggregator_restores_total",
+            "Partition restores.",
+            &[],
+            1.0,
+        );
+        store.load(partition, users);
         Ok(())
     }
 
@@ -282,31 +310,16 @@ impl BatchWriter {
                 key: "balados.source",
                 value: Some(source.as_str()),
             });
-        let mut record = BaseRecord::<[u8], [u8]>::to(&self.topics.dead_letters).headers(headers);
+        let mut record =
+            BaseRecord::<[u8], [u8], usize>::with_opaque_to(&self.topics.dead_letters, UNTRACKED)
+                .headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
         }
         if let Some(payload) = message.payload() {
             record = record.payload(payload);
         }
-        self.send(record)
-    }
-
-    /// Enqueues a record, waiting while the local queue is full.
-    fn send<K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(
-        &self,
-        mut record: BaseRecord<'_, K, P>,
-    ) -> Result<(), BatchError> {
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        Ok(self.output.send(record)?)
     }
 }
 

@@ -31,6 +31,8 @@ pub fn handle(
         first_sequence: 0,
         event_count: 0,
         events_partition: partition,
+        // Known once the events are delivered (see `batch`).
+        events_next_offset: -1,
     };
     match decide(state, command) {
         Decision::Duplicate(previous) => {

@@ -6,6 +6,7 @@ mod batch;
 pub mod domain;
 pub mod handle;
 mod kafka_error;
+mod output;
 pub mod restore;
 pub mod runner;
 pub mod store;

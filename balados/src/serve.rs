@@ -125,16 +125,23 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
                 codec.clone(),
                 settings.topics().commands,
             )?;
-            let reply_to = format!(
+            let instance = format!(
                 "{}.ingest.{}",
                 settings.kafka.topic_prefix,
                 uuid::Uuid::new_v4()
             );
+            let replies = balados_ingest::Replies::start(
+                &settings.kafka,
+                &settings.topics().command_results,
+                codec.clone(),
+                instance,
+            )
+            .await?;
             let state = balados_ingest::IngestState {
                 producer,
                 verifier: verifier.clone(),
                 metrics: metrics.clone(),
-                reply_to,
+                replies,
             };
             api = api.merge(balados_ingest::router(state));
         }

@@ -1,10 +1,15 @@
 //! The write API: validates requests and tokens, turns them into commands and produces them to
-//! `commands`, keyed by user id. A command is accepted (202) once the broker has acknowledged it.
+//! `commands`, keyed by user id. A command is accepted (202) once the broker has acknowledged it;
+//! with `Prefer: wait=N` the answer is the command's outcome, read from `command-results`.
 
+mod outcome;
+pub mod prefer;
 mod producer;
+mod replies;
 mod routes;
 
 pub use producer::{CommandProducer, ProduceError};
+pub use replies::Replies;
 pub use routes::router;
 
 use balados_auth::TokenVerifier;
@@ -16,6 +21,6 @@ pub struct IngestState {
     pub producer: CommandProducer,
     pub verifier: Arc<dyn TokenVerifier>,
     pub metrics: Metrics,
-    /// This instance's reply address on `command-results` (outcomes are keyed by it).
-    pub reply_to: String,
+    /// This instance's outcomes, read from its partition of `command-results`.
+    pub replies: Replies,
 }

@@ -17,6 +17,6 @@ pub use codec::{Codec, CodecError, Contract};
 pub use command::{CommandEnvelope, CommandPayload};
 pub use event::{EventEnvelope, EventPayload};
 pub use ids::{FeedUrl, IdError, UserId};
-pub use result::CommandResult;
+pub use result::{CommandResult, ReplyTo};
 pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
 pub use topics::Topics;

@@ -15,6 +15,8 @@ pub struct CommandResult {
     pub first_sequence: u64,
     pub event_count: u32,
     pub events_partition: i32,
+    /// Offset just past the last event in `events_partition`; -1 when there is none.
+    pub events_next_offset: i64,
 }
 
 impl CommandResult {
@@ -34,6 +36,7 @@ impl CommandResult {
                 Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX)),
             ),
             ("events_partition", Value::Int(self.events_partition)),
+            ("events_next_offset", Value::Long(self.events_next_offset)),
         ])
     }
 
@@ -49,6 +52,48 @@ impl CommandResult {
             first_sequence: u64::try_from(f.long("first_sequence")?).unwrap_or(0),
             event_count: u32::try_from(f.int("event_count")?).unwrap_or(0),
             events_partition: f.int("events_partition")?,
+            events_next_offset: f.long("events_next_offset")?,
         })
+    }
+}
+
+/// The `reply_to` address of a command: `{instance}#{partition}`. The waiting ingest instance
+/// reads only that partition of `command-results`, and keeps only records keyed by its address,
+/// so any number of instances share the topic without reading each other's replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub instance: String,
+    pub partition: i32,
+}
+
+impl ReplyTo {
+    pub fn encode(&self) -> String {
+        format!("{}#{}", self.instance, self.partition)
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (instance, partition) = raw.rsplit_once('#')?;
+        let partition = partition.parse().ok().filter(|p: &i32| *p >= 0)?;
+        (!instance.is_empty()).then(|| Self {
+            instance: instance.to_owned(),
+            partition,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_addresses_round_trip_and_reject_garbage() {
+        let reply = ReplyTo {
+            instance: "balados.ingest.abc#x".into(),
+            partition: 4,
+        };
+        assert_eq!(ReplyTo::parse(&reply.encode()), Some(reply));
+        assert_eq!(ReplyTo::parse("no-partition"), None);
+        assert_eq!(ReplyTo::parse("x#-1"), None);
+        assert_eq!(ReplyTo::parse("#3"), None);
     }
 }

@@ -182,6 +182,7 @@ fn typed_values_round_trip_through_their_schemas() {
         first_sequence: 3,
         event_count: 1,
         events_partition: 2,
+        events_next_offset: 17,
     };
     assert_eq!(
         CommandResult::from_avro(round_trip(Contract::CommandResult, result.to_avro()))

@@ -11,5 +11,6 @@ mod bad_input;
 mod crash;
 mod helpers;
 mod independent_client;
+mod outcomes;
 mod startup;
 mod subscriptions;

@@ -49,13 +49,8 @@ pub async fn subscribe(
             format!("rss_source_id is longer than {MAX_SOURCE_ID_LEN} bytes"),
         ));
     }
-    submit(
-        &state,
-        caller,
-        user,
-        CommandPayload::Subscribe { feed, source_id },
-    )
-    .await
+    let payload = CommandPayload::Subscribe { feed, source_id };
+    submit(&state, &headers, caller, user, payload, true).await
 }
 
 pub async fn unsubscribe(
@@ -65,5 +60,13 @@ pub async fn unsubscribe(
 ) -> Result<impl IntoResponse, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let feed = parse_feed(&feed)?;
-    submit(&state, caller, user, CommandPayload::Unsubscribe { feed }).await
+    submit(
+        &state,
+        &headers,
+        caller,
+        user,
+        CommandPayload::Unsubscribe { feed },
+        false,
+    )
+    .await
 }

@@ -1,0 +1,104 @@
+//! The aggregator's producer: enqueues records without awaiting each one, tracks where the
+//! events land (their offsets make the consistency token of each outcome), and flushes without
+//! rdkafka's 100 ms polling steps.
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Message as _, ToBytes};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _, ProducerContext};
+use rdkafka::{ClientConfig, ClientContext};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Opaque of records whose delivery is not tracked.
+pub const UNTRACKED: usize = 0;
+
+/// Deliveries of tracked records: (opaque, partition, offset).
+#[derive(Debug, Default)]
+pub struct DeliveryLog {
+    delivered: Mutex<Vec<(usize, i32, i64)>>,
+}
+
+impl ClientContext for DeliveryLog {}
+
+impl ProducerContext for DeliveryLog {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
+        // Failures surface through flush/commit; only successes are recorded here.
+        if opaque != UNTRACKED
+            && let Ok(message) = result
+            && let Ok(mut delivered) = self.delivered.lock()
+        {
+            delivered.push((opaque, message.partition(), message.offset()));
+        }
+    }
+}
+
+pub struct Output {
+    producer: BaseProducer<DeliveryLog>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output").finish_non_exhaustive()
+    }
+}
+
+impl Output {
+    pub fn create(
+        config: &ClientConfig,
+        transactional: bool,
+        timeout: Duration,
+    ) -> Result<Self, KafkaError> {
+        let producer: BaseProducer<DeliveryLog> =
+            config.create_with_context(DeliveryLog::default())?;
+        if transactional {
+            // Also aborts whatever the previous incarnation with this transactional.id left open.
+            producer.init_transactions(timeout)?;
+        }
+        Ok(Self { producer })
+    }
+
+    pub fn producer(&self) -> &BaseProducer<DeliveryLog> {
+        &self.producer
+    }
+
+    /// Enqueues a record, waiting while the local queue is full.
+    pub fn send<K: ToBytes + ?Sized, P: ToBytes + ?Sized>(
+        &self,
+        mut record: BaseRecord<'_, K, P, usize>,
+    ) -> Result<(), KafkaError> {
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    self.producer.poll(Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Waits until every enqueued record is delivered (or failed), polling in 1 ms steps.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let deadline = Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 {
+            if Instant::now() > deadline {
+                return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+            }
+            self.producer.poll(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    /// The deliveries recorded since the last call.
+    pub fn take_deliveries(&self) -> Vec<(usize, i32, i64)> {
+        self.producer
+            .context()
+            .delivered
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,135 @@
+//! Turning a command's outcome into an HTTP answer.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use balados_schemas::CommandResult;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Serialize)]
+struct Outcome<'a> {
+    command_id: uuid::Uuid,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    /// The command id had been processed before: this is its original outcome.
+    duplicate: bool,
+    /// How many events the command produced (0: nothing changed).
+    events: u32,
+    /// Present a read model that has consumed past it shows the command's effects (opaque).
+    consistency_token: Option<String>,
+}
+
+/// The status of a rejection, by its stable code.
+pub fn rejection_status(code: &str) -> StatusCode {
+    match code {
+        "not_found" | "playlist_not_found" | "collection_not_found" => StatusCode::NOT_FOUND,
+        "already_exists" | "conflict" | "cannot_delete_default_collection" => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// `v1.{partition}.{next offset}` of `events`; `None` when the command emitted no event.
+pub fn consistency_token(result: &CommandResult) -> Option<String> {
+    (result.events_next_offset >= 0).then(|| {
+        format!(
+            "v1.{}.{}",
+            result.events_partition, result.events_next_offset
+        )
+    })
+}
+
+/// 201 when the command created something, 200 when accepted otherwise, 404/409/422 when rejected;
+/// `Preference-Applied: wait=N` says the wait was honoured.
+pub fn response(result: &CommandResult, created: bool, waited: Duration) -> Response {
+    let rejected = result.rejection_code.as_deref();
+    let status = match rejected {
+        Some(code) => rejection_status(code),
+        None if created && result.event_count > 0 && !result.duplicate => StatusCode::CREATED,
+        None => StatusCode::OK,
+    };
+    let body = Outcome {
+        command_id: result.command_id,
+        status: if rejected.is_some() {
+            "rejected"
+        } else {
+            "accepted"
+        },
+        error: rejected.map(|_| {
+            result
+                .message
+                .as_deref()
+                .unwrap_or("the command was rejected")
+        }),
+        code: rejected,
+        duplicate: result.duplicate,
+        events: result.event_count,
+        consistency_token: consistency_token(result),
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("wait={}", waited.as_secs())) {
+        response.headers_mut().insert("preference-applied", value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use balados_schemas::UserId;
+
+    fn result(rejection: Option<&str>, events: u32) -> CommandResult {
+        CommandResult {
+            command_id: uuid::Uuid::nil(),
+            user_id: UserId::parse("u").expect("valid"),
+            rejection_code: rejection.map(str::to_owned),
+            message: rejection.map(|_| "because".to_owned()),
+            duplicate: false,
+            first_sequence: u64::from(events.min(1)),
+            event_count: events,
+            events_partition: 2,
+            events_next_offset: if events > 0 { 41 } else { -1 },
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_outcome() {
+        let wait = Duration::from_secs(5);
+        assert_eq!(
+            response(&result(None, 1), true, wait).status(),
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            response(&result(None, 0), true, wait).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            response(&result(None, 1), false, wait).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            response(&result(Some("not_found"), 0), false, wait).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            response(&result(Some("limit_exceeded"), 0), false, wait).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let r = response(&result(None, 1), true, wait);
+        assert_eq!(
+            r.headers().get("preference-applied").map(|v| v.as_bytes()),
+            Some(&b"wait=5"[..])
+        );
+    }
+
+    #[test]
+    fn the_token_names_the_events_partition_and_offset() {
+        assert_eq!(
+            consistency_token(&result(None, 1)).as_deref(),
+            Some("v1.2.41")
+        );
+        assert_eq!(consistency_token(&result(None, 0)), None);
+    }
+}

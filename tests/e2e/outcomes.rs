@@ -1,0 +1,94 @@
+//! `Prefer: wait=N`: the outcome of the command instead of a bare 202, routed back to the
+//! instance that produced the command through its partition of `command-results`.
+
+use crate::helpers::{Stack, feed_id, token};
+
+async fn send(
+    request: reqwest::RequestBuilder,
+    prefer: Option<&str>,
+) -> (u16, Option<String>, serde_json::Value) {
+    let request = match prefer {
+        Some(p) => request.header("Prefer", p),
+        None => request,
+    };
+    let response = request.send().await.expect("reachable");
+    let status = response.status().as_u16();
+    let applied = response
+        .headers()
+        .get("preference-applied")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, applied, response.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_waits_gets_the_outcome_with_a_consistency_token() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let client = reqwest::Client::new();
+    let feed = feed_id("https://feeds.example.com/outcomes.xml");
+    let auth = token("dave", 300);
+    let post = || {
+        client
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(&auth)
+            .json(&serde_json::json!({ "rss_source_feed": feed }))
+    };
+    let delete = || {
+        client
+            .delete(format!("{url}/api/v1/subscriptions/{feed}"))
+            .bearer_auth(&auth)
+    };
+
+    let (status, applied, body) = send(post(), Some("wait=5")).await;
+    assert_eq!(
+        (status, applied.as_deref()),
+        (201, Some("wait=5")),
+        "{body}"
+    );
+    assert_eq!(
+        (body["status"].as_str(), body["events"].as_u64()),
+        (Some("accepted"), Some(1)),
+        "{body}"
+    );
+    let token = body["consistency_token"]
+        .as_str()
+        .expect("a token when events were emitted");
+    assert!(token.starts_with("v1."), "{token}");
+
+    let (status, _, body) = send(post(), Some("respond-async, wait=5")).await;
+    assert_eq!(
+        (status, body["events"].as_u64()),
+        (200, Some(0)),
+        "subscribing again changes nothing: {body}"
+    );
+    assert!(body["consistency_token"].is_null(), "{body}");
+
+    let (status, applied, body) = send(delete(), Some("wait=60")).await;
+    assert_eq!(
+        (status, applied.as_deref()),
+        (200, Some("wait=10")),
+        "a wait over 10 s is clamped: {body}"
+    );
+    assert_eq!(body["events"].as_u64(), Some(1), "{body}");
+    let later = body["consistency_token"].as_str().expect("token");
+    let offset = |t: &str| {
+        t.rsplit('.')
+            .next()
+            .and_then(|o| o.parse::<i64>().ok())
+            .expect("offset")
+    };
+    if token.split('.').nth(1) == later.split('.').nth(1) {
+        assert!(
+            offset(later) > offset(token),
+            "tokens move forward in one partition: {token} then {later}"
+        );
+    }
+
+    let (status, applied, body) = send(post(), None).await;
+    assert_eq!(
+        (status, applied),
+        (202, None),
+        "no preference, no wait: {body}"
+    );
+}
