@@ -2,6 +2,7 @@
 //! `commands`, keyed by user id. A command is accepted (202) once the broker has acknowledged it;
 //! with `Prefer: wait=N` the answer is the command's outcome, read from `command-results`.
 
+mod idempotency;
 mod outcome;
 pub mod prefer;
 mod producer;

@@ -92,3 +92,41 @@ async fn a_client_that_waits_gets_the_outcome_with_a_consistency_token() {
         "no preference, no wait: {body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_idempotency_key_twice_yields_the_same_outcome_and_one_event() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let client = reqwest::Client::new();
+    let auth = token("erin", 300);
+    let feed = feed_id("https://feeds.example.com/idempotent.xml");
+    let post = |key: &str| {
+        client
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(&auth)
+            .header("Idempotency-Key", key)
+            .json(&serde_json::json!({ "rss_source_feed": feed }))
+    };
+    let (status, _, first) = send(post("retry-me"), Some("wait=5")).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, _, again) = send(post("retry-me"), Some("wait=5")).await;
+    assert_eq!(status, 200, "a retry is not a second creation: {again}");
+    assert_eq!(again["command_id"], first["command_id"]);
+    assert_eq!(
+        (again["duplicate"].as_bool(), again["events"].as_u64()),
+        (Some(true), Some(1)),
+        "the original outcome: {again}"
+    );
+    assert_eq!(
+        again["consistency_token"],
+        serde_json::Value::Null,
+        "nothing new was emitted"
+    );
+
+    let (status, _, bad) = send(post(&"k".repeat(300)), None).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (422, Some("invalid_idempotency_key")),
+        "{bad}"
+    );
+}

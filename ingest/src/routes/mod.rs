@@ -57,8 +57,9 @@ pub(crate) async fn submit(
     creates: bool,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
+    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
     let command = CommandEnvelope {
-        command_id: uuid::Uuid::new_v4(),
+        command_id,
         user_id: user,
         occurred_at: now,
         received_at: now,
