@@ -115,6 +115,13 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             stop_rx.clone(),
         );
         tasks.spawn(fut);
+        let outcomes = balados_materializer::outcomes::run(
+            settings.clone(),
+            pool.clone(),
+            codec.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn(outcomes);
     }
     let mut api = axum::Router::new();
     if components.ingest || components.query {

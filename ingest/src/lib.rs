@@ -3,7 +3,6 @@
 //! with `Prefer: wait=N` the answer is the command's outcome, read from `command-results`.
 
 mod idempotency;
-mod outcome;
 pub mod prefer;
 mod producer;
 mod replies;

@@ -280,8 +280,8 @@ async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, 
     EventEnvelope::from_avro(value).map_err(|e| e.to_string())
 }
 
-async fn collect(
-    consumer: &StreamConsumer<RevokeLog>,
+pub(crate) async fn collect<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
     max: usize,
     interval: Duration,
 ) -> Vec<OwnedMessage> {

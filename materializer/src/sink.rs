@@ -165,7 +165,7 @@ async fn insert_quarantine(
     Ok(())
 }
 
-async fn upsert_offsets(
+pub(crate) async fn upsert_offsets(
     tx: &mut Transaction<'_, Postgres>,
     consumer: &str,
     topic: &str,

@@ -6,6 +6,7 @@ pub mod db;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod outcome;
 pub mod readiness;
 pub mod settings;
 pub mod telemetry;

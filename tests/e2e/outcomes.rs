@@ -1,7 +1,8 @@
 //! `Prefer: wait=N`: the outcome of the command instead of a bare 202, routed back to the
 //! instance that produced the command through its partition of `command-results`.
 
-use crate::helpers::{Stack, feed_id, token};
+use crate::helpers::{Stack, eventually, feed_id, token};
+use std::time::Duration;
 
 async fn send(
     request: reqwest::RequestBuilder,
@@ -129,4 +130,62 @@ async fn the_same_idempotency_key_twice_yields_the_same_outcome_and_one_event() 
         (422, Some("invalid_idempotency_key")),
         "{bad}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_can_be_read_later_by_its_user_only() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let client = reqwest::Client::new();
+    let (status, _, accepted) = send(
+        client
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(token("frank", 300))
+            .json(&serde_json::json!({ "rss_source_feed": feed_id("https://feeds.example.com/later.xml") })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let id = accepted["command_id"].as_str().expect("id").to_owned();
+    let get = |user: &str| {
+        client
+            .get(format!("{url}/api/v1/commands/{id}"))
+            .bearer_auth(token(user, 300))
+            .send()
+    };
+
+    let outcome: serde_json::Value =
+        eventually(Duration::from_secs(10), "the outcome readable", || async {
+            let response = get("frank").await.expect("reachable");
+            (response.status() == 200).then_some(response)
+        })
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (outcome["status"].as_str(), outcome["events"].as_u64()),
+        (Some("accepted"), Some(1)),
+        "{outcome}"
+    );
+    assert!(
+        outcome["consistency_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("v1.")),
+        "{outcome}"
+    );
+
+    let other = get("mallory").await.expect("reachable");
+    assert_eq!(
+        other.status(),
+        404,
+        "another user's command is not theirs to read"
+    );
+    let bad = client
+        .get(format!("{url}/api/v1/commands/not-a-uuid"))
+        .bearer_auth(token("frank", 300))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(bad.status(), 422);
 }

@@ -4,13 +4,13 @@
 mod subscriptions;
 
 use crate::IngestState;
-use crate::outcome;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use balados_auth::Caller;
 use balados_platform::http::{ApiError, authenticate};
+use balados_platform::outcome;
 use balados_schemas::{CommandEnvelope, CommandPayload, UserId};
 use chrono::Utc;
 use serde::Serialize;

@@ -1,5 +1,6 @@
 //! The read routes, one module per resource.
 
+mod commands;
 mod subscriptions;
 
 use crate::QueryState;
@@ -9,5 +10,6 @@ use axum::routing::get;
 pub fn router(state: QueryState) -> Router {
     Router::new()
         .route("/api/v1/subscriptions", get(subscriptions::list))
+        .route("/api/v1/commands/{id}", get(commands::get))
         .with_state(state)
 }

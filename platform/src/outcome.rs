@@ -1,4 +1,5 @@
-//! Turning a command's outcome into an HTTP answer.
+//! A command's outcome as an HTTP answer: the same shape from the write API (`Prefer: wait`) and
+//! from `GET /api/v1/commands/{id}`.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,6 +45,15 @@ pub fn consistency_token(result: &CommandResult) -> Option<String> {
 /// 201 when the command created something, 200 when accepted otherwise, 404/409/422 when rejected;
 /// `Preference-Applied: wait=N` says the wait was honoured.
 pub fn response(result: &CommandResult, created: bool, waited: Duration) -> Response {
+    let mut response = body(result, created);
+    if let Ok(value) = HeaderValue::from_str(&format!("wait={}", waited.as_secs())) {
+        response.headers_mut().insert("preference-applied", value);
+    }
+    response
+}
+
+/// The outcome with its status, without the preference header.
+pub fn body(result: &CommandResult, created: bool) -> Response {
     let rejected = result.rejection_code.as_deref();
     let status = match rejected {
         Some(code) => rejection_status(code),
@@ -68,11 +78,7 @@ pub fn response(result: &CommandResult, created: bool, waited: Duration) -> Resp
         events: result.event_count,
         consistency_token: consistency_token(result),
     };
-    let mut response = (status, axum::Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("wait={}", waited.as_secs())) {
-        response.headers_mut().insert("preference-applied", value);
-    }
-    response
+    (status, axum::Json(body)).into_response()
 }
 
 #[cfg(test)]

@@ -1,0 +1,59 @@
+//! `GET /api/v1/commands/{id}`: a command's outcome, later (the same shape as the answer to a
+//! write with `Prefer: wait`). Only the command's user may read it.
+
+use crate::QueryState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use balados_platform::http::{ApiError, authenticate};
+use balados_schemas::{CommandResult, UserId};
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    user_id: String,
+    rejection_code: Option<String>,
+    message: Option<String>,
+    first_sequence: i64,
+    event_count: i32,
+    events_partition: i32,
+    events_next_offset: i64,
+}
+
+pub async fn get(
+    State(state): State<QueryState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let command_id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError::validation("invalid_command_id", "a command id is a UUID"))?;
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT user_id, rejection_code, message, first_sequence, event_count, events_partition, events_next_offset
+         FROM users.command_outcomes WHERE command_id = $1",
+    )
+    .bind(command_id)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "reading a command outcome failed");
+        ApiError::unavailable("the read model is unavailable; retry later")
+    })?;
+    // Another user's command is as unknown as a command never seen.
+    let row = row.filter(|r| r.user_id == caller.user_id).ok_or_else(|| {
+        ApiError::not_found("no outcome for this command (unknown, or not processed yet)")
+    })?;
+    let result = CommandResult {
+        command_id,
+        user_id: UserId::parse(&row.user_id)
+            .map_err(|_| ApiError::not_found("no outcome for this command"))?,
+        rejection_code: row.rejection_code,
+        message: row.message,
+        duplicate: false,
+        first_sequence: u64::try_from(row.first_sequence).unwrap_or(0),
+        event_count: u32::try_from(row.event_count).unwrap_or(0),
+        events_partition: row.events_partition,
+        events_next_offset: row.events_next_offset,
+    };
+    // A later read never answers 201: the creation is reported, not performed, here.
+    Ok(balados_platform::outcome::body(&result, false))
+}
