@@ -68,6 +68,14 @@ pub enum CodecError {
 struct ReaderSchema {
     schema: Schema,
     writer_id: Option<u32>,
+    /// Parsing Canonical Form: equal forms mean the same binary layout.
+    canonical: String,
+}
+
+#[derive(Debug)]
+struct WriterSchema {
+    schema: Schema,
+    canonical: String,
 }
 
 /// Cheap to clone; shared by all tasks of a process.
@@ -75,7 +83,7 @@ struct ReaderSchema {
 pub struct Codec {
     client: RegistryClient,
     readers: Arc<HashMap<Contract, ReaderSchema>>,
-    writers: Arc<RwLock<HashMap<u32, Arc<Schema>>>>,
+    writers: Arc<RwLock<HashMap<u32, Arc<WriterSchema>>>>,
 }
 
 impl Codec {
@@ -101,7 +109,15 @@ impl Codec {
             } else {
                 None
             };
-            readers.insert(contract, ReaderSchema { schema, writer_id });
+            let canonical = schema.canonical_form();
+            readers.insert(
+                contract,
+                ReaderSchema {
+                    schema,
+                    writer_id,
+                    canonical,
+                },
+            );
         }
         Ok(Self {
             client,
@@ -134,7 +150,12 @@ impl Codec {
         let writer = self
             .cached_writer(id)
             .ok_or(CodecError::UnknownSchema(id))?;
-        read_datum(&writer, Some(&reader.schema), &mut datum)
+        if writer.canonical == reader.canonical {
+            return read_datum(&reader.schema, None, &mut datum);
+        }
+        // Another version: read as written, then resolve by name (see `resolve`).
+        let written = read_datum(&writer.schema, None, &mut datum)?;
+        crate::resolve::resolve(written, &writer.schema, &reader.schema).map_err(CodecError::Avro)
     }
 
     pub async fn decode(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
@@ -147,7 +168,7 @@ impl Codec {
         }
     }
 
-    fn cached_writer(&self, id: u32) -> Option<Arc<Schema>> {
+    fn cached_writer(&self, id: u32) -> Option<Arc<WriterSchema>> {
         self.writers.read().ok()?.get(&id).cloned()
     }
 
@@ -156,8 +177,9 @@ impl Codec {
         let text = self.client.schema_by_id(id).await?;
         let schema =
             Schema::parse_str(&text).map_err(|e| CodecError::Avro(format!("schema {id}: {e}")))?;
+        let canonical = schema.canonical_form();
         if let Ok(mut writers) = self.writers.write() {
-            writers.insert(id, Arc::new(schema));
+            writers.insert(id, Arc::new(WriterSchema { schema, canonical }));
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod command;
 pub mod event;
 pub mod ids;
 pub mod registry_client;
+pub mod resolve;
 pub mod result;
 pub mod state;
 pub mod topics;

@@ -211,6 +211,23 @@ impl Stack {
         self.server.insert(server)
     }
 
+    /// Starts `balados SUBCOMMAND` (e.g. `aggregator`) with the server's environment plus
+    /// `extra_env`, once it listens; its readiness is not awaited.
+    pub fn spawn_service(&self, subcommand: &str, extra_env: &[(String, String)]) -> Server {
+        let mut env = self.server_env();
+        env.extend_from_slice(extra_env);
+        let n = std::fs::read_dir(&self.work_dir)
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let log = self.work_dir.join(format!("{subcommand}-{n}.log"));
+        let (child, url) = spawn(&[subcommand], &env, &log, "http", Duration::from_secs(120));
+        Server {
+            child,
+            url,
+            stderr_log: log,
+        }
+    }
+
     pub fn server(&self) -> &Server {
         self.server.as_ref().expect("server started")
     }

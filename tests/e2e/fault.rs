@@ -1,0 +1,317 @@
+//! The fault test: two aggregator processes in one group, a stream of 50,000 commands over many
+//! users, each process SIGKILLed and restarted several times during the stream. Afterwards every
+//! command has an outcome (one per command id, whatever copies a broker shows), the per-user
+//! sequences have no gap and no repeat, and every event equals, field for field, the event of a
+//! run without faults — computed here with the aggregator's own pure domain.
+//!
+//! To investigate a failure: FAULT_KILLS (default 6; 0 runs without faults), FAULT_SINGLE=1 (one
+//! aggregator), FAULT_COMMANDS and FAULT_USERS (default 50,000 and 500); the stream is the same
+//! for the same parameters. A mismatching outcome prints the whole history of its user.
+
+use crate::helpers::{Stack, binary, kafka_bootstrap};
+use balados_aggregator::domain::UserState;
+use balados_aggregator::handle::handle;
+use balados_schemas::registry_client::RegistryClient;
+use balados_schemas::{
+    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl,
+    Topics, UserId,
+};
+use chrono::{TimeZone as _, Utc};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+const USERS: u64 = 500;
+const COMMANDS: u64 = 50_000;
+const FEEDS: u64 = 8;
+
+/// xorshift64*: a deterministic stream, so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn commands() -> Vec<CommandEnvelope> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let base = 1_700_000_000_000_i64;
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (count, users) = (env("FAULT_COMMANDS", COMMANDS), env("FAULT_USERS", USERS));
+    (0..count)
+        .map(|i| {
+            let user = rng.next() % users;
+            let feed = FeedUrl::parse(&format!(
+                "https://fault.example.com/{}.xml",
+                rng.next() % FEEDS
+            ))
+            .expect("valid");
+            let at = Utc
+                .timestamp_millis_opt(base + i64::try_from(i).expect("small") * 1000)
+                .single()
+                .expect("valid");
+            let payload = if rng.next().is_multiple_of(3) {
+                CommandPayload::Unsubscribe { feed }
+            } else {
+                CommandPayload::Subscribe {
+                    feed,
+                    source_id: None,
+                }
+            };
+            CommandEnvelope {
+                command_id: uuid::Uuid::from_u64_pair(0xfa17, i),
+                user_id: UserId::parse(&format!("fault-user-{user}")).expect("valid"),
+                occurred_at: at,
+                received_at: at,
+                app_id: Some("fault-test".into()),
+                device_id: None,
+                device_name: None,
+                reply_to: None,
+                payload,
+            }
+        })
+        .collect()
+}
+
+/// An outcome as compared: rejection code, first sequence, event count.
+type OutcomeSummary = (Option<String>, u64, u32);
+type ExpectedEvents = BTreeMap<(String, u64), EventEnvelope>;
+
+/// The events and outcomes of a run without faults.
+fn expected(commands: &[CommandEnvelope]) -> (ExpectedEvents, HashMap<uuid::Uuid, OutcomeSummary>) {
+    let mut states: HashMap<UserId, UserState> = HashMap::new();
+    let mut events = BTreeMap::new();
+    let mut outcomes = HashMap::new();
+    for command in commands {
+        let state = states.entry(command.user_id.clone()).or_default();
+        // Partition and offset only label the records; the decisions do not depend on them.
+        let handled = handle(state, command, 0, 0);
+        for event in handled.events {
+            events.insert((event.user_id.as_str().to_owned(), event.sequence), event);
+        }
+        let r = handled.result;
+        outcomes.insert(
+            r.command_id,
+            (r.rejection_code, r.first_sequence, r.event_count),
+        );
+    }
+    (events, outcomes)
+}
+
+fn consumer(group: &str, topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_bootstrap())
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("session.timeout.ms", "10000")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
+    let stack = Stack::start(false).await;
+    let topics = Topics::new(&stack.prefix);
+    let status = std::process::Command::new(binary())
+        .args(["admin", "topics"])
+        .envs(stack.server_env())
+        .output()
+        .expect("runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let codec = Codec::connect(
+        RegistryClient::new(&stack.registry_url).expect("url"),
+        &topics,
+        &[Contract::Command],
+        true,
+    )
+    .await
+    .expect("codec");
+
+    let fast_group = [(
+        "BALADOS__KAFKA__SESSION_TIMEOUT_MS".to_owned(),
+        "6000".to_owned(),
+    )];
+    let env = |id: &str| {
+        let mut env = fast_group.to_vec();
+        env.push(("BALADOS__AGGREGATOR__INSTANCE_ID".to_owned(), id.to_owned()));
+        env
+    };
+    let mut a = Some(stack.spawn_service("aggregator", &env("a")));
+    let mut b = if std::env::var_os("FAULT_SINGLE").is_some() {
+        None
+    } else {
+        Some(stack.spawn_service("aggregator", &env("b")))
+    };
+
+    let commands = commands();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_bootstrap())
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "20")
+        .create()
+        .expect("producer");
+    let deliveries: Vec<_> = commands
+        .iter()
+        .map(|c| {
+            let bytes = codec
+                .encode(Contract::Command, c.to_avro())
+                .expect("encodes");
+            let record = FutureRecord::to(&topics.commands)
+                .key(c.user_id.as_str())
+                .payload(&bytes);
+            producer
+                .send_result(record)
+                .map_err(|(e, _)| e)
+                .expect("enqueued")
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery
+            .await
+            .expect("delivered")
+            .map_err(|(e, _)| e)
+            .expect("acknowledged");
+    }
+
+    // Kill each process three times while the stream is being processed.
+    let results = consumer(
+        &format!("{}-fault-results", stack.prefix),
+        &topics.command_results,
+    );
+    let mut outcomes: HashMap<uuid::Uuid, CommandResult> = HashMap::new();
+    let mut kills = 0;
+    // FAULT_KILLS=0 runs the same stream without faults (to tell a fault bug from another).
+    let max_kills: u32 = std::env::var("FAULT_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(6);
+    let mut last_kill = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(420);
+    while outcomes.len() < commands.len() {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} outcomes after the deadline",
+            outcomes.len(),
+            commands.len()
+        );
+        if kills < max_kills && last_kill.elapsed() > Duration::from_secs(4) {
+            let (slot, id) = if kills % 2 == 0 {
+                (&mut a, "a")
+            } else {
+                (&mut b, "b")
+            };
+            slot.take().expect("running").kill();
+            *slot = Some(stack.spawn_service("aggregator", &env(id)));
+            kills += 1;
+            last_kill = Instant::now();
+        }
+        if let Some(message) = results.poll(Duration::from_millis(100)) {
+            let message = message.expect("no consumer error");
+            let value = codec
+                .decode(Contract::CommandResult, message.payload().expect("value"))
+                .await
+                .expect("decodes");
+            let result = CommandResult::from_avro(value).expect("a result");
+            if let Some(previous) = outcomes.get(&result.command_id) {
+                let same =
+                    |r: &CommandResult| (r.rejection_code.clone(), r.first_sequence, r.event_count);
+                assert_eq!(
+                    same(previous),
+                    same(&result),
+                    "two different outcomes for one command"
+                );
+            } else {
+                outcomes.insert(result.command_id, result);
+            }
+        }
+    }
+    assert!(
+        kills >= max_kills,
+        "the stream ended before the faults ({kills} kills): make it longer"
+    );
+
+    let (expected_events, expected_outcomes) = expected(&commands);
+    for (id, (code, first, count)) in &expected_outcomes {
+        let got = &outcomes[id];
+        if (&got.rejection_code, got.first_sequence, got.event_count) != (code, *first, *count) {
+            let cmd = commands
+                .iter()
+                .find(|c| &c.command_id == id)
+                .expect("known");
+            for (i, c) in commands
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.user_id == cmd.user_id)
+            {
+                let o = &outcomes[&c.command_id];
+                eprintln!(
+                    "DEBUG {i} {:?} expected={:?} got=({:?},{},{}) dup={} part={}",
+                    c.payload,
+                    expected_outcomes[&c.command_id],
+                    o.rejection_code,
+                    o.first_sequence,
+                    o.event_count,
+                    o.duplicate,
+                    o.events_partition
+                );
+            }
+        }
+        assert_eq!(
+            (&got.rejection_code, got.first_sequence, got.event_count),
+            (code, *first, *count),
+            "outcome of {id}"
+        );
+    }
+
+    let events = consumer(&format!("{}-fault-events", stack.prefix), &topics.events);
+    let mut seen: BTreeMap<(String, u64), EventEnvelope> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while seen.len() < expected_events.len() {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} events",
+            seen.len(),
+            expected_events.len()
+        );
+        let Some(message) = events.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.expect("no consumer error");
+        let value = codec
+            .decode(Contract::Event, message.payload().expect("value"))
+            .await
+            .expect("decodes");
+        let event = EventEnvelope::from_avro(value).expect("an event");
+        let key = (event.user_id.as_str().to_owned(), event.sequence);
+        let expected = expected_events
+            .get(&key)
+            .unwrap_or_else(|| panic!("an event that a run without faults does not have: {key:?}"));
+        assert_eq!(
+            &event, expected,
+            "event {key:?} differs from the run without faults"
+        );
+        seen.insert(key, event);
+    }
+    drop((a, b));
+}
