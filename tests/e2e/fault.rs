@@ -266,7 +266,7 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
             {
                 let o = &outcomes[&c.command_id];
                 eprintln!(
-                    "DEBUG {i} {:?} expected={:?} got=({:?},{},{}) dup={} part={}",
+                    "history {i} {:?} expected={:?} got=({:?},{},{}) dup={} part={}",
                     c.payload,
                     expected_outcomes[&c.command_id],
                     o.rejection_code,
