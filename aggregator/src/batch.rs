@@ -136,7 +136,7 @@ impl BatchWriter {
                 self.restore(consumer, restorer, store, partition)?;
             }
             next_offsets.insert(partition, message.offset() + 1);
-            let command = match self.decode(message) {
+            let command = match self.decode(message)? {
                 Ok(command) => command,
                 Err(reason) => {
                     self.dead_letter(message, &reason)?;
@@ -268,16 +268,28 @@ impl BatchWriter {
         Ok(())
     }
 
-    fn decode(&self, message: &OwnedMessage) -> Result<CommandEnvelope, String> {
-        let bytes = message.payload().ok_or("empty value")?;
+    /// `Ok(Err(reason))`: the record is malformed (dead-letter it); `Err`: the registry could not
+    /// be asked (retry the batch; a command is never dead-lettered for our own outage).
+    fn decode(
+        &self,
+        message: &OwnedMessage,
+    ) -> Result<Result<CommandEnvelope, String>, BatchError> {
+        let Some(bytes) = message.payload() else {
+            return Ok(Err("empty value".into()));
+        };
         let value = match self.codec.decode_cached(Contract::Command, bytes) {
             Err(CodecError::UnknownSchema(_)) => self
                 .runtime
                 .block_on(self.codec.decode(Contract::Command, bytes)),
             other => other,
+        };
+        match value {
+            Ok(value) => Ok(CommandEnvelope::from_avro(value).map_err(|e| e.to_string())),
+            Err(CodecError::Registry(e)) if e.is_transient() => {
+                Err(BatchError::Codec(CodecError::Registry(e)))
+            }
+            Err(e) => Ok(Err(e.to_string())),
         }
-        .map_err(|e| e.to_string())?;
-        CommandEnvelope::from_avro(value).map_err(|e| e.to_string())
     }
 
     /// An undecodable command goes, untouched and with its reason, to the dead-letter topic;

@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod crash;
+mod dead_letters;
 mod fault;
 mod helpers;
 mod independent_client;
