@@ -61,11 +61,7 @@ pub async fn run(
         for message in batch.iter().filter(|m| m.offset() >= next[&m.partition()]) {
             reached.insert(message.partition(), message.offset() + 1);
             let decoded = match message.payload() {
-                Some(bytes) => codec
-                    .decode(Contract::CommandResult, bytes)
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|v| CommandResult::from_avro(v).map_err(|e| e.to_string())),
+                Some(bytes) => decode(&codec, bytes).await,
                 None => Err("empty value".to_owned()),
             };
             match decoded {
@@ -98,6 +94,25 @@ pub async fn run(
     }
     consumer.unsubscribe();
     Ok(())
+}
+
+/// Waits out a registry outage rather than skipping a valid outcome.
+async fn decode(codec: &Codec, bytes: &[u8]) -> Result<CommandResult, String> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match codec.decode(Contract::CommandResult, bytes).await {
+            Err(balados_schemas::CodecError::Registry(e)) if e.is_transient() => {
+                tracing::warn!(error = %e, "schema registry unavailable while decoding an outcome; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => {
+                return other
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| CommandResult::from_avro(v).map_err(|e| e.to_string()));
+            }
+        }
+    }
 }
 
 async fn write(
