@@ -1,0 +1,240 @@
+//! Aggregator benchmark: a backlog of N subscription commands over U users is produced to a fresh
+//! topic prefix, then one `balados aggregator` process (transactions on or off) is started and
+//! timed until every command has its outcome on `command-results`; then it is restarted and the
+//! restore of its partitions' users is timed (from its own log lines).
+//!
+//! Needs a broker and a schema registry (e.g. those of ./dev/up, or the recipe in bench/README.md).
+
+use balados_schemas::registry_client::RegistryClient;
+use balados_schemas::{Codec, CommandEnvelope, CommandPayload, Contract, FeedUrl, Topics, UserId};
+use clap::Parser;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    bootstrap: String,
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    registry: String,
+    #[arg(long, default_value = "target/release/balados")]
+    balados: String,
+    #[arg(long, default_value_t = 100_000)]
+    commands: u64,
+    #[arg(long, default_value_t = 100_000)]
+    users: u64,
+    #[arg(long, default_value_t = 1)]
+    partitions: i32,
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    transactional: bool,
+    #[arg(long, default_value_t = 20)]
+    fetch_wait_max_ms: u32,
+}
+
+fn command(i: u64, users: u64) -> CommandEnvelope {
+    let at =
+        chrono::DateTime::from_timestamp_millis(1_700_000_000_000 + i64::try_from(i).unwrap_or(0))
+            .unwrap_or_default();
+    CommandEnvelope {
+        command_id: uuid::Uuid::from_u64_pair(0xbe9c, i),
+        user_id: UserId::parse(&format!("bench-user-{}", i % users))
+            .unwrap_or_else(|_| unreachable!()),
+        occurred_at: at,
+        received_at: at,
+        app_id: None,
+        device_id: None,
+        device_name: None,
+        reply_to: None,
+        payload: CommandPayload::Subscribe {
+            feed: FeedUrl::parse(&format!("https://bench.example.com/{}.xml", i / users))
+                .unwrap_or_else(|_| unreachable!()),
+            source_id: None,
+        },
+    }
+}
+
+fn env(args: &Args, prefix: &str) -> Vec<(String, String)> {
+    vec![
+        ("BALADOS__KAFKA__BOOTSTRAP".into(), args.bootstrap.clone()),
+        ("BALADOS__KAFKA__TOPIC_PREFIX".into(), prefix.into()),
+        (
+            "BALADOS__KAFKA__PARTITIONS".into(),
+            args.partitions.to_string(),
+        ),
+        (
+            "BALADOS__KAFKA__FETCH_WAIT_MAX_MS".into(),
+            args.fetch_wait_max_ms.to_string(),
+        ),
+        (
+            "BALADOS__SCHEMA_REGISTRY__URL".into(),
+            args.registry.clone(),
+        ),
+        ("BALADOS__HTTP__ADDR".into(), "127.0.0.1:0".into()),
+        (
+            "BALADOS__AGGREGATOR__TRANSACTIONAL".into(),
+            args.transactional.to_string(),
+        ),
+        ("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "bench".into()),
+        ("BALADOS__LOG__FILTER".into(), "info".into()),
+    ]
+}
+
+/// Starts the aggregator; returns it and a channel of its log lines.
+fn start(
+    args: &Args,
+    prefix: &str,
+) -> anyhow::Result<(std::process::Child, std::sync::mpsc::Receiver<String>)> {
+    let mut child = Command::new(&args.balados)
+        .arg("aggregator")
+        .envs(env(args, prefix))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Ok((child, rx))
+}
+
+fn count_results(
+    consumer: &BaseConsumer,
+    expected: u64,
+    deadline: Duration,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut seen = std::collections::HashSet::new();
+    while (seen.len() as u64) < expected {
+        anyhow::ensure!(
+            started.elapsed() < deadline,
+            "only {} of {expected} outcomes",
+            seen.len()
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message?;
+            // The command id is the first field: a 36-byte UUID string after a 1-byte length.
+            if let Some(id) = rdkafka::Message::payload(&message).and_then(|p| p.get(6..42)) {
+                seen.insert(id.to_vec());
+            }
+        }
+    }
+    Ok(started.elapsed())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let topics = Topics::new(&prefix);
+    let status = Command::new(&args.balados)
+        .args(["admin", "topics"])
+        .envs(env(&args, &prefix))
+        .output()?;
+    anyhow::ensure!(
+        status.status.success(),
+        "admin topics: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let codec = Codec::connect(
+        RegistryClient::new(&args.registry)?,
+        &topics,
+        &[Contract::Command],
+        true,
+    )
+    .await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "20")
+        .set("enable.idempotence", "true")
+        .create()?;
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for i in 0..args.commands {
+        let c = command(i, args.users);
+        let bytes = codec.encode(Contract::Command, c.to_avro())?;
+        let record = FutureRecord::to(&topics.commands)
+            .key(c.user_id.as_str())
+            .payload(&bytes);
+        pending.push(producer.send_result(record).map_err(|(e, _)| e)?);
+        if pending.len() >= 10_000 {
+            for p in pending.drain(..) {
+                p.await?.map_err(|(e, _)| e)?;
+            }
+        }
+    }
+    for p in pending.drain(..) {
+        p.await?.map_err(|(e, _)| e)?;
+    }
+    println!(
+        "produced {} commands over {} users in {:.1} s",
+        args.commands,
+        args.users,
+        started.elapsed().as_secs_f64()
+    );
+
+    let results: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("group.id", format!("{prefix}-bench"))
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .create()?;
+    results.subscribe(&[&topics.command_results])?;
+    let (mut aggregator, _log) = start(&args, &prefix)?;
+    let elapsed = count_results(&results, args.commands, Duration::from_secs(1800))?;
+    println!(
+        "decided {} commands in {:.2} s = {:.0} commands/s (transactions {}, {} partition(s), includes the group join and first restore)",
+        args.commands,
+        elapsed.as_secs_f64(),
+        args.commands as f64 / elapsed.as_secs_f64(),
+        if args.transactional { "on" } else { "off" },
+        args.partitions
+    );
+    aggregator.kill()?;
+    aggregator.wait()?;
+
+    // Restore: a restart reads every state record back; one more command per partition triggers it.
+    let (mut aggregator, log) = start(&args, &prefix)?;
+    for p in 0..args.partitions {
+        let c = command(args.commands + u64::try_from(p).unwrap_or(0), args.users);
+        let bytes = codec.encode(Contract::Command, c.to_avro())?;
+        producer
+            .send(
+                FutureRecord::to(&topics.commands)
+                    .partition(p)
+                    .key(c.user_id.as_str())
+                    .payload(&bytes),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+    }
+    let mut restored = 0;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while restored < args.partitions && Instant::now() < deadline {
+        if let Ok(line) = log.recv_timeout(Duration::from_secs(1))
+            && line.contains("partition state restored")
+        {
+            println!(
+                "restore: {}",
+                line.split("restore.users")
+                    .nth(1)
+                    .map_or(line.as_str(), |rest| rest)
+            );
+            restored += 1;
+        }
+    }
+    aggregator.kill()?;
+    aggregator.wait()?;
+    Ok(())
+}
