@@ -3,6 +3,7 @@
 //! offsets in one transaction; `runner` is the consumer loop.
 
 pub mod apply;
+mod decode;
 pub mod outcomes;
 pub mod runner;
 pub mod sink;

@@ -96,23 +96,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Waits out a registry outage rather than skipping a valid outcome.
 async fn decode(codec: &Codec, bytes: &[u8]) -> Result<CommandResult, String> {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match codec.decode(Contract::CommandResult, bytes).await {
-            Err(balados_schemas::CodecError::Registry(e)) if e.is_transient() => {
-                tracing::warn!(error = %e, "schema registry unavailable while decoding an outcome; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            other => {
-                return other
-                    .map_err(|e| e.to_string())
-                    .and_then(|v| CommandResult::from_avro(v).map_err(|e| e.to_string()));
-            }
-        }
-    }
+    let value = crate::decode::decode_waiting(codec, Contract::CommandResult, bytes).await?;
+    CommandResult::from_avro(value).map_err(|e| e.to_string())
 }
 
 async fn write(

@@ -271,21 +271,9 @@ fn commit_group_offsets(
     }
 }
 
-/// Decodes an event; `Err` is a malformed record (to quarantine). A registry that cannot be asked
-/// is waited for: a valid event is never quarantined for our own outage.
 async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, String> {
     let bytes = message.payload().ok_or("empty value")?;
-    let mut delay = Duration::from_millis(200);
-    let value = loop {
-        match codec.decode(Contract::Event, bytes).await {
-            Err(balados_schemas::CodecError::Registry(e)) if e.is_transient() => {
-                tracing::warn!(error = %e, "schema registry unavailable while decoding an event; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            other => break other.map_err(|e| e.to_string())?,
-        }
-    };
+    let value = crate::decode::decode_waiting(codec, Contract::Event, bytes).await?;
     EventEnvelope::from_avro(value).map_err(|e| e.to_string())
 }
 

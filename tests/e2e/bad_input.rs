@@ -1,10 +1,6 @@
 //! Bad input: each case a 4xx with the stable JSON error body, and nothing produced to Kafka.
 
-use crate::helpers::{
-    OTHER_PRIVATE_KEY, Stack, feed_id, kafka_bootstrap, token, token_signed_with,
-};
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use crate::helpers::{OTHER_PRIVATE_KEY, Stack, feed_id, token, token_signed_with, topic_reader};
 use rdkafka::message::Message as _;
 use std::time::{Duration, Instant};
 
@@ -192,15 +188,7 @@ async fn every_bad_request_gets_a_4xx_with_a_stable_error_and_produces_nothing()
 
 /// Counts the records of `topic` up to and including the first whose value contains `needle`.
 fn read_until(topic: &str, needle: &[u8]) -> usize {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
-        .set("group.id", format!("{topic}-check"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "10000")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
+    let consumer = topic_reader(&format!("{topic}-check"), topic);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut count = 0;
     while Instant::now() < deadline {

@@ -1,12 +1,10 @@
 //! SIGKILL in the middle of a stream of subscriptions: nothing accepted is lost, nothing is
 //! applied twice.
 
-use crate::helpers::{Stack, eventually, feed_id, kafka_bootstrap, subscriptions, token};
+use crate::helpers::{Stack, eventually, feed_id, subscriptions, token, topic_reader};
 use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{Codec, Contract, EventEnvelope, Topics};
 use futures::StreamExt as _;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -178,16 +176,7 @@ async fn event_sequences(
     )
     .await
     .expect("codec");
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
-        .set("group.id", format!("{}-crash-check", stack.prefix))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("session.timeout.ms", "10000")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[&topics.events]).expect("subscribe");
+    let consumer = topic_reader(&format!("{}-crash-check", stack.prefix), &topics.events);
     let mut seen: BTreeMap<String, BTreeMap<u64, uuid::Uuid>> = expected
         .keys()
         .map(|u| (u.clone(), BTreeMap::new()))

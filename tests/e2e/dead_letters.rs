@@ -1,9 +1,8 @@
 //! A malformed record on `commands` goes to the dead-letter topic with its reason, and processing
 //! goes on.
 
-use crate::helpers::{Stack, feed_id, kafka_bootstrap, token};
+use crate::helpers::{Stack, feed_id, kafka_bootstrap, token, topic_reader};
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{Headers as _, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
@@ -44,16 +43,10 @@ async fn an_undecodable_command_is_dead_lettered_and_the_next_one_processed() {
         "the command after the garbage is processed"
     );
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
-        .set("group.id", format!("{}-dlq-check", stack.prefix))
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
-        .create()
-        .expect("consumer");
-    consumer
-        .subscribe(&[&stack.topic("dead-letters.v1")])
-        .expect("subscribe");
+    let consumer = topic_reader(
+        &format!("{}-dlq-check", stack.prefix),
+        &stack.topic("dead-letters.v1"),
+    );
     let mut reasons = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while reasons.len() < 2 && Instant::now() < deadline {

@@ -8,7 +8,7 @@
 //! aggregator), FAULT_COMMANDS and FAULT_USERS (default 50,000 and 500); the stream is the same
 //! for the same parameters. A mismatching outcome prints the whole history of its user.
 
-use crate::helpers::{Stack, binary, kafka_bootstrap};
+use crate::helpers::{Stack, binary, kafka_bootstrap, topic_reader};
 use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::handle;
 use balados_schemas::registry_client::RegistryClient;
@@ -18,7 +18,6 @@ use balados_schemas::{
 };
 use chrono::{TimeZone as _, Utc};
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::collections::{BTreeMap, HashMap};
@@ -110,20 +109,6 @@ fn expected(commands: &[CommandEnvelope]) -> (ExpectedEvents, HashMap<uuid::Uuid
     (events, outcomes)
 }
 
-fn consumer(group: &str, topic: &str) -> BaseConsumer {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
-        .set("group.id", group)
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("session.timeout.ms", "10000")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    consumer
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
     let stack = Stack::start(false).await;
@@ -195,7 +180,7 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
     }
 
     // Kill each process three times while the stream is being processed.
-    let results = consumer(
+    let results = topic_reader(
         &format!("{}-fault-results", stack.prefix),
         &topics.command_results,
     );
@@ -284,7 +269,7 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
         );
     }
 
-    let events = consumer(&format!("{}-fault-events", stack.prefix), &topics.events);
+    let events = topic_reader(&format!("{}-fault-events", stack.prefix), &topics.events);
     let mut seen: BTreeMap<(String, u64), EventEnvelope> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while seen.len() < expected_events.len() {

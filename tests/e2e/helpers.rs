@@ -331,3 +331,19 @@ pub async fn subscriptions(server_url: &str, user: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A consumer of `topic` from its beginning, read_committed, in its own group `group`.
+pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer {
+    use rdkafka::consumer::Consumer as _;
+    let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_bootstrap())
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("session.timeout.ms", "10000")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
