@@ -41,8 +41,7 @@ fn command(i: u64, users: u64) -> CommandEnvelope {
             .unwrap_or_default();
     CommandEnvelope {
         command_id: uuid::Uuid::from_u64_pair(0xbe9c, i),
-        user_id: UserId::parse(&format!("bench-user-{}", i % users))
-            .unwrap_or_else(|_| unreachable!()),
+        user_id: UserId::parse(&format!("bench-user-{}", i % users)).expect("a valid user id"),
         occurred_at: at,
         received_at: at,
         app_id: None,
@@ -51,7 +50,7 @@ fn command(i: u64, users: u64) -> CommandEnvelope {
         reply_to: None,
         payload: CommandPayload::Subscribe {
             feed: FeedUrl::parse(&format!("https://bench.example.com/{}.xml", i / users))
-                .unwrap_or_else(|_| unreachable!()),
+                .expect("a valid feed URL"),
             source_id: None,
         },
     }
