@@ -113,6 +113,64 @@ fn decode_base64_any(input: &str) -> Result<Vec<u8>, IdError> {
     Err(IdError::InvalidBase64)
 }
 
+/// An episode: its GUID and enclosure URL. Its id in URLs is base64url of `guid,enclosure_url`
+/// (the original service's encoding); episodes are identified by GUID first, then URL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId {
+    guid: String,
+    enclosure_url: String,
+}
+
+/// Longest accepted GUID, in bytes.
+pub const MAX_GUID_LEN: usize = 1024;
+
+impl ItemId {
+    /// Both parts are required; the GUID may itself contain commas, the URL may not be empty.
+    pub fn new(guid: &str, enclosure_url: &str) -> Result<Self, IdError> {
+        let guid = guid.trim();
+        if guid.is_empty() || enclosure_url.trim().is_empty() {
+            return Err(IdError::Empty);
+        }
+        if guid.len() > MAX_GUID_LEN {
+            return Err(IdError::TooLong(MAX_GUID_LEN));
+        }
+        if guid.chars().any(char::is_control) {
+            return Err(IdError::ForbiddenCharacter);
+        }
+        let url = FeedUrl::parse(enclosure_url)?;
+        Ok(Self {
+            guid: guid.to_owned(),
+            enclosure_url: url.0,
+        })
+    }
+
+    /// Decodes an item id (base64url or base64 of `guid,enclosure_url`). The URL is what follows
+    /// the last comma that starts an http(s) URL, so a GUID with commas still parses.
+    pub fn from_id(id: &str) -> Result<Self, IdError> {
+        let bytes = decode_base64_any(id)?;
+        let text = String::from_utf8(bytes).map_err(|_| IdError::InvalidUtf8)?;
+        let split = text
+            .rmatch_indices(",http")
+            .map(|(i, _)| i)
+            .next()
+            .ok_or(IdError::NotHttpUrl)?;
+        Self::new(&text[..split], &text[split + 1..])
+    }
+
+    /// The canonical id: base64url without padding of `guid,enclosure_url`.
+    pub fn id(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{},{}", self.guid, self.enclosure_url))
+    }
+
+    pub fn guid(&self) -> &str {
+        &self.guid
+    }
+
+    pub fn enclosure_url(&self) -> &str {
+        &self.enclosure_url
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +212,39 @@ mod tests {
             Err(IdError::TooLong(MAX_FEED_URL_LEN))
         );
         assert_eq!(FeedUrl::from_id(""), Err(IdError::Empty));
+    }
+
+    #[test]
+    fn item_ids_round_trip_even_with_commas_in_the_guid() {
+        let item = ItemId::new(
+            "tag:example.com,2024:ep-1",
+            "https://cdn.example.com/ep1.mp3?a=1,2",
+        )
+        .expect("valid");
+        assert_eq!(ItemId::from_id(&item.id()).expect("decodes"), item);
+        assert_eq!(item.guid(), "tag:example.com,2024:ep-1");
+        let std = STANDARD.encode("guid-1,https://e.com/a.mp3");
+        assert_eq!(
+            ItemId::from_id(&std).expect("decodes").enclosure_url(),
+            "https://e.com/a.mp3"
+        );
+    }
+
+    #[test]
+    fn item_ids_without_both_parts_are_rejected() {
+        assert_eq!(
+            ItemId::from_id(&URL_SAFE_NO_PAD.encode("no-url-here")),
+            Err(IdError::NotHttpUrl)
+        );
+        assert_eq!(
+            ItemId::from_id(&URL_SAFE_NO_PAD.encode(",https://e.com/a.mp3")),
+            Err(IdError::Empty)
+        );
+        assert_eq!(
+            ItemId::from_id(&URL_SAFE_NO_PAD.encode("g,http//broken")),
+            Err(IdError::NotHttpUrl)
+        );
+        assert_eq!(ItemId::from_id("%%%"), Err(IdError::InvalidBase64));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod wire;
 pub use codec::{Codec, CodecError, Contract};
 pub use command::{CommandEnvelope, CommandPayload};
 pub use event::{EventEnvelope, EventPayload};
-pub use ids::{FeedUrl, IdError, UserId};
+pub use ids::{FeedUrl, IdError, ItemId, UserId};
 pub use result::{CommandResult, ReplyTo};
 pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
 pub use topics::Topics;
