@@ -1,11 +1,12 @@
 //! SIGKILL in the middle of a stream of subscriptions: nothing accepted is lost, nothing is
 //! applied twice.
 
-use crate::helpers::{Stack, eventually, feed_id, subscriptions, token, topic_reader};
+use crate::helpers::{
+    Stack, decode_event, eventually, feed_id, subscriptions, token, topic_reader,
+};
 use balados_schemas::registry_client::RegistryClient;
-use balados_schemas::{Codec, Contract, EventEnvelope, Topics};
+use balados_schemas::{Codec, Topics};
 use futures::StreamExt as _;
-use rdkafka::message::Message as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -191,11 +192,7 @@ async fn event_sequences(
             continue;
         };
         let message = message.expect("no consumer error");
-        let value = codec
-            .decode(Contract::Event, message.payload().expect("value"))
-            .await
-            .expect("decodes");
-        let event = EventEnvelope::from_avro(value).expect("an event");
+        let event = decode_event(&codec, &message).await;
         let by_sequence = seen.entry(event.user_id.as_str().to_owned()).or_default();
         if let Some(previous) = by_sequence.insert(event.sequence, event.event_id) {
             // A replay (e.g. of an aborted transaction) is byte-identical; a second decision is not.

@@ -8,7 +8,7 @@
 //! aggregator), FAULT_COMMANDS and FAULT_USERS (default 50,000 and 500); the stream is the same
 //! for the same parameters. A mismatching outcome prints the whole history of its user.
 
-use crate::helpers::{Stack, binary, kafka_bootstrap, topic_reader};
+use crate::helpers::{Stack, binary, decode_event, kafka_bootstrap, topic_reader};
 use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::handle;
 use balados_schemas::registry_client::RegistryClient;
@@ -283,11 +283,7 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
             continue;
         };
         let message = message.expect("no consumer error");
-        let value = codec
-            .decode(Contract::Event, message.payload().expect("value"))
-            .await
-            .expect("decodes");
-        let event = EventEnvelope::from_avro(value).expect("an event");
+        let event = decode_event(&codec, &message).await;
         let key = (event.user_id.as_str().to_owned(), event.sequence);
         let expected = expected_events
             .get(&key)

@@ -195,18 +195,7 @@ impl Stack {
 
     /// Starts (or restarts) the server and waits for `/readyz`.
     pub async fn start_server(&mut self, extra_env: &[(String, String)]) -> &Server {
-        let mut env = self.server_env();
-        env.extend_from_slice(extra_env);
-        let n = std::fs::read_dir(&self.work_dir)
-            .map(|d| d.count())
-            .unwrap_or(0);
-        let log = self.work_dir.join(format!("server-{n}.log"));
-        let (child, url) = spawn(&["serve"], &env, &log, "http", Duration::from_secs(120));
-        let server = Server {
-            child,
-            url,
-            stderr_log: log,
-        };
+        let server = self.spawn_service("serve", extra_env);
         wait_ready(&server).await;
         self.server.insert(server)
     }
@@ -346,4 +335,20 @@ pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     consumer
+}
+
+/// The event in a record of `events` (the project's decoder; the independent one is in Python).
+pub async fn decode_event(
+    codec: &balados_schemas::Codec,
+    message: &rdkafka::message::BorrowedMessage<'_>,
+) -> balados_schemas::EventEnvelope {
+    use rdkafka::message::Message as _;
+    let value = codec
+        .decode(
+            balados_schemas::Contract::Event,
+            message.payload().expect("value"),
+        )
+        .await
+        .expect("decodes");
+    balados_schemas::EventEnvelope::from_avro(value).expect("an event")
 }
