@@ -12,6 +12,7 @@ use crate::runner::CommandConsumer;
 use crate::store::StateStore;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
+use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{
     Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, Topics,
 };
@@ -129,7 +130,8 @@ impl BatchWriter {
         }
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
         let mut pending: Vec<PendingResult> = Vec::with_capacity(batch.len());
-        let mut state_writes: Vec<(i32, String, Vec<u8>)> = Vec::new();
+        // (partition, key, source offset, value: None for a tombstone)
+        let mut state_writes: Vec<(i32, String, i64, Option<Vec<u8>>)> = Vec::new();
         for message in batch {
             let partition = message.partition();
             if !store.is_loaded(partition) {
@@ -159,12 +161,12 @@ impl BatchWriter {
                     .payload(&bytes);
                 self.output.send(record)?;
             }
-            for (key, record) in &handled.records {
-                state_writes.push((
-                    partition,
-                    key.encode(),
-                    self.codec.encode(Contract::UserState, record.to_avro())?,
-                ));
+            for write in &handled.records {
+                let bytes = match write.record() {
+                    Some(record) => Some(self.codec.encode(Contract::UserState, record.to_avro())?),
+                    None => None,
+                };
+                state_writes.push((partition, write.key.encode(), write.source_offset, bytes));
             }
             pending.push(PendingResult {
                 reply_to: command.reply_to,
@@ -195,11 +197,18 @@ impl BatchWriter {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
             self.output.flush(TXN_TIMEOUT)?;
         }
-        for (partition, key, bytes) in &state_writes {
+        for (partition, key, source_offset, bytes) in &state_writes {
             let record = BaseRecord::with_opaque_to(&self.topics.user_state, UNTRACKED)
                 .partition(*partition)
-                .key(key.as_str())
-                .payload(bytes);
+                .key(key.as_str());
+            let record = match bytes {
+                Some(bytes) => record.payload(bytes),
+                // A tombstone keeps its source offset in a header, for restore to judge it.
+                None => record.headers(OwnedHeaders::new().insert(Header {
+                    key: SOURCE_OFFSET_HEADER,
+                    value: Some(source_offset.to_string().as_bytes()),
+                })),
+            };
             self.output.send(record)?;
         }
         self.commit(consumer, &next_offsets)

@@ -1,16 +1,14 @@
 //! One command, start to end, without I/O: decide, apply, and say what must be written — the
 //! events, the changed state records and the outcome.
 
-use crate::domain::{Decision, UserState, decide};
-use crate::store::{apply_and_collect, meta_record};
-use balados_schemas::{
-    CommandEnvelope, CommandResult, EventEnvelope, RecentCommand, StateKey, UserStateRecord,
-};
+use crate::domain::{Decision, UserState, decide, is_clamped};
+use crate::store::{StateWrite, apply_and_collect, meta_write};
+use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
     pub events: Vec<EventEnvelope>,
-    pub records: Vec<(StateKey, UserStateRecord)>,
+    pub records: Vec<StateWrite>,
     pub result: CommandResult,
 }
 
@@ -33,6 +31,7 @@ pub fn handle(
         events_partition: partition,
         // Known once the events are delivered (see `batch`).
         events_next_offset: -1,
+        clamped: is_clamped(command),
     };
     match decide(state, command) {
         Decision::Duplicate(previous) => {
@@ -57,7 +56,7 @@ pub fn handle(
             result.message = Some(rejection.message);
             Handled {
                 events: vec![],
-                records: vec![meta_record(state, user, offset)],
+                records: vec![meta_write(state, user, offset)],
                 result,
             }
         }
@@ -71,7 +70,7 @@ pub fn handle(
                 first_sequence: result.first_sequence,
                 event_count: result.event_count,
             });
-            records.push(meta_record(state, user, offset));
+            records.push(meta_write(state, user, offset));
             Handled {
                 events,
                 records,
@@ -108,16 +107,17 @@ mod tests {
     fn an_accepted_command_writes_its_events_the_entity_and_the_meta_record() {
         let mut state = UserState::default();
         let h = handle(&mut state, &subscribe(), 3, 41);
-        assert_eq!(h.events.len(), 1);
-        assert_eq!(h.records.len(), 2);
-        assert!(h.records.iter().all(|(_, r)| r.source_offset == 41));
+        // The subscription, and the default collection created with the first one.
+        assert_eq!(h.events.len(), 3);
+        assert_eq!(h.records.len(), 3, "subscription, collection, meta");
+        assert!(h.records.iter().all(|w| w.source_offset == 41));
         assert_eq!(
             (
                 h.result.first_sequence,
                 h.result.event_count,
                 h.result.events_partition
             ),
-            (1, 1, 3)
+            (1, 3, 3)
         );
     }
 
@@ -130,6 +130,6 @@ mod tests {
         assert!(again.events.is_empty() && again.records.is_empty());
         assert!(again.result.duplicate);
         assert_eq!(again.result.first_sequence, first.result.first_sequence);
-        assert_eq!(state.sequence, 1);
+        assert_eq!(state.sequence, 3);
     }
 }

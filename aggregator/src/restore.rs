@@ -8,9 +8,10 @@
 use crate::domain::UserState;
 use crate::store::apply_record;
 use balados_platform::settings::KafkaSettings;
+use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{Codec, Contract, StateKey, Topics, UserId, UserStateRecord};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::message::Message as _;
+use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
@@ -123,16 +124,19 @@ impl Restorer {
                 && let Some(key) = StateKey::decode(key)
             {
                 stats.records += 1;
-                let record = match message.payload() {
-                    None => None,
-                    Some(bytes) => Some(
-                        self.decode(bytes)
-                            .map_err(|reason| RestoreError::Decode { offset, reason })?,
-                    ),
+                let (source_offset, entity) = match message.payload() {
+                    None => (tombstone_source_offset(&message), None),
+                    Some(bytes) => {
+                        let record = self
+                            .decode(bytes)
+                            .map_err(|reason| RestoreError::Decode { offset, reason })?;
+                        (Some(record.source_offset), Some(record.entity))
+                    }
                 };
-                match record {
-                    Some(r) if r.source_offset >= committed => stats.ignored_uncommitted += 1,
-                    record => apply_record(&mut users, key, record),
+                if source_offset.is_some_and(|s| s >= committed) {
+                    stats.ignored_uncommitted += 1;
+                } else {
+                    apply_record(&mut users, key, entity);
                 }
             }
             if offset >= marker_offset {
@@ -154,4 +158,14 @@ impl Restorer {
         };
         UserStateRecord::from_avro(value).map_err(|e| e.to_string())
     }
+}
+
+/// The source offset a tombstone carries in its header; `None` when it has none (written by
+/// an older version, or by compaction tooling): such a tombstone is applied.
+fn tombstone_source_offset(message: &BorrowedMessage<'_>) -> Option<i64> {
+    message
+        .headers()?
+        .iter()
+        .find(|h| h.key == SOURCE_OFFSET_HEADER)
+        .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok())
 }

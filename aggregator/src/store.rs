@@ -2,7 +2,7 @@
 //! fine-grained records of `user-state` (one record per entity; a command writes only what it
 //! changed). A disk-backed store can replace the maps behind the same methods.
 
-use crate::domain::{Subscription, UserState, evolve};
+use crate::domain::{Collection, Device, Episode, Playlist, Subscription, UserState, evolve};
 use balados_schemas::{
     EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord,
 };
@@ -44,80 +44,161 @@ impl StateStore {
     }
 }
 
-/// Applies `events` and returns the records of the entities they changed, plus the meta record
-/// (sequence and recent commands change with every command).
+/// One write to `user-state`: an entity's new value, or its removal (a tombstone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateWrite {
+    pub key: StateKey,
+    /// Offset in `commands` of the command that made the change.
+    pub source_offset: i64,
+    pub entity: Option<StateEntity>,
+}
+
+impl StateWrite {
+    /// The record value; `None` for a tombstone.
+    pub fn record(&self) -> Option<UserStateRecord> {
+        self.entity.clone().map(|entity| UserStateRecord {
+            user_id: self.key.user_id().clone(),
+            source_offset: self.source_offset,
+            entity,
+        })
+    }
+}
+
+/// The entity an event changes, if any.
+fn touched(user: &UserId, event: &EventPayload) -> Option<StateKey> {
+    let user = user.clone();
+    Some(match event {
+        EventPayload::Subscribed { feed, .. } | EventPayload::Unsubscribed { feed, .. } => {
+            StateKey::Subscription(user, feed.clone())
+        }
+        EventPayload::PlayRecorded { item, .. }
+        | EventPayload::PositionUpdated { item, .. }
+        | EventPayload::EpisodeSaved { item, .. }
+        | EventPayload::EpisodeUnsaved { item, .. } => StateKey::Episode(user, item.clone()),
+        EventPayload::EpisodeShared { .. } | EventPayload::EventsRemoved { .. } => return None,
+        EventPayload::PrivacyChanged { scope, .. } => StateKey::Privacy(user, scope.clone()),
+        EventPayload::PlaylistCreated { playlist_id, .. }
+        | EventPayload::PlaylistUpdated { playlist_id, .. }
+        | EventPayload::PlaylistVisibilityChanged { playlist_id, .. }
+        | EventPayload::PlaylistDeleted { playlist_id }
+        | EventPayload::PlaylistItemAdded { playlist_id, .. }
+        | EventPayload::PlaylistItemRemoved { playlist_id, .. }
+        | EventPayload::PlaylistReordered { playlist_id, .. } => {
+            StateKey::Playlist(user, playlist_id.clone())
+        }
+        EventPayload::CollectionCreated { collection_id, .. }
+        | EventPayload::CollectionUpdated { collection_id, .. }
+        | EventPayload::CollectionVisibilityChanged { collection_id, .. }
+        | EventPayload::CollectionDeleted { collection_id }
+        | EventPayload::CollectionFeedAdded { collection_id, .. }
+        | EventPayload::CollectionFeedRemoved { collection_id, .. }
+        | EventPayload::CollectionFeedMoved { collection_id, .. } => {
+            StateKey::Collection(user, collection_id.clone())
+        }
+        EventPayload::DeviceUpserted { device_id, .. } => StateKey::Device(user, device_id.clone()),
+    })
+}
+
+/// The entity under `key` as it is in `state`; `None` when it does not exist.
+fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
+    match key {
+        StateKey::Meta(_) => Some(StateEntity::Meta {
+            sequence: state.sequence,
+            recent_commands: state.recent.iter().cloned().collect(),
+        }),
+        StateKey::Subscription(_, feed) => {
+            state
+                .subscriptions
+                .get(feed)
+                .map(|sub| StateEntity::Subscription {
+                    feed: feed.clone(),
+                    source_id: sub.source_id.clone(),
+                    subscribed_at: sub.subscribed_at,
+                    unsubscribed_at: sub.unsubscribed_at,
+                })
+        }
+        StateKey::Episode(_, item) => state.episodes.get(item).map(|e| StateEntity::Episode {
+            feed: e.feed.clone(),
+            item: item.clone(),
+            updated_at: e.updated_at,
+            position: e.position,
+            duration: e.duration,
+            played: e.played,
+            saved_at: e.saved_at,
+        }),
+        StateKey::Playlist(_, id) => state.playlists.get(id).map(|p| StateEntity::Playlist {
+            playlist_id: id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            public: p.public,
+            items: p.items.clone(),
+        }),
+        StateKey::Collection(_, id) => state.collections.get(id).map(|c| StateEntity::Collection {
+            collection_id: id.clone(),
+            title: c.title.clone(),
+            is_default: c.is_default,
+            public: c.public,
+            feeds: c.feeds.clone(),
+        }),
+        StateKey::Privacy(_, scope) => state.privacy.get(scope).map(|p| StateEntity::Privacy {
+            scope: scope.clone(),
+            privacy: *p,
+        }),
+        StateKey::Device(_, id) => state.devices.get(id).map(|d| StateEntity::Device {
+            device_id: id.clone(),
+            caption: d.caption.clone(),
+            kind: d.kind.clone(),
+        }),
+    }
+}
+
+/// Applies `events` and returns the writes of the entities they changed (each once, as it ends
+/// up). The meta record is not included: see [`meta_write`].
 pub fn apply_and_collect(
     state: &mut UserState,
     user: &UserId,
     events: &[EventEnvelope],
     source_offset: i64,
-) -> Vec<(StateKey, UserStateRecord)> {
+) -> Vec<StateWrite> {
     *state = events.iter().fold(std::mem::take(state), evolve);
-    let mut records = Vec::with_capacity(events.len() + 1);
-    for event in events {
-        let feed = match &event.payload {
-            EventPayload::Subscribed { feed, .. } | EventPayload::Unsubscribed { feed, .. } => feed,
-        };
-        let key = StateKey::Subscription(user.clone(), feed.clone());
-        if records.iter().any(|(k, _)| k == &key) {
-            continue;
-        }
-        if let Some(sub) = state.subscriptions.get(feed) {
-            let entity = StateEntity::Subscription {
-                feed: feed.clone(),
-                source_id: sub.source_id.clone(),
-                subscribed_at: sub.subscribed_at,
-                unsubscribed_at: sub.unsubscribed_at,
-            };
-            records.push((
-                key,
-                UserStateRecord {
-                    user_id: user.clone(),
-                    source_offset,
-                    entity,
-                },
-            ));
+    let mut keys: Vec<StateKey> = Vec::with_capacity(events.len());
+    for key in events.iter().filter_map(|e| touched(user, &e.payload)) {
+        if !keys.contains(&key) {
+            keys.push(key);
         }
     }
-    records
+    keys.into_iter()
+        .map(|key| StateWrite {
+            entity: entity(state, &key),
+            key,
+            source_offset,
+        })
+        .collect()
 }
 
-pub fn meta_record(
-    state: &UserState,
-    user: &UserId,
-    source_offset: i64,
-) -> (StateKey, UserStateRecord) {
-    let entity = StateEntity::Meta {
-        sequence: state.sequence,
-        recent_commands: state.recent.iter().cloned().collect(),
-    };
-    (
-        StateKey::Meta(user.clone()),
-        UserStateRecord {
-            user_id: user.clone(),
-            source_offset,
-            entity,
-        },
-    )
+/// The meta record (sequence and recent commands change with every command).
+pub fn meta_write(state: &UserState, user: &UserId, source_offset: i64) -> StateWrite {
+    let key = StateKey::Meta(user.clone());
+    StateWrite {
+        entity: entity(state, &key),
+        key,
+        source_offset,
+    }
 }
 
 /// Restore: applies one record (or a tombstone, `None`) to the users being rebuilt.
 pub fn apply_record(
     users: &mut HashMap<UserId, UserState>,
     key: StateKey,
-    record: Option<UserStateRecord>,
+    entity: Option<StateEntity>,
 ) {
     let state = users.entry(key.user_id().clone()).or_default();
-    match (key, record) {
+    match (key, entity) {
         (
             StateKey::Meta(_),
-            Some(UserStateRecord {
-                entity:
-                    StateEntity::Meta {
-                        sequence,
-                        recent_commands,
-                    },
-                ..
+            Some(StateEntity::Meta {
+                sequence,
+                recent_commands,
             }),
         ) => {
             state.sequence = sequence;
@@ -129,14 +210,10 @@ pub fn apply_record(
         }
         (
             StateKey::Subscription(_, feed),
-            Some(UserStateRecord {
-                entity:
-                    StateEntity::Subscription {
-                        source_id,
-                        subscribed_at,
-                        unsubscribed_at,
-                        ..
-                    },
+            Some(StateEntity::Subscription {
+                source_id,
+                subscribed_at,
+                unsubscribed_at,
                 ..
             }),
         ) => {
@@ -152,18 +229,102 @@ pub fn apply_record(
         (StateKey::Subscription(_, feed), _) => {
             state.subscriptions.remove(&feed);
         }
+        (
+            StateKey::Episode(_, item),
+            Some(StateEntity::Episode {
+                feed,
+                updated_at,
+                position,
+                duration,
+                played,
+                saved_at,
+                ..
+            }),
+        ) => {
+            state.episodes.insert(
+                item,
+                Episode {
+                    feed,
+                    updated_at,
+                    position,
+                    duration,
+                    played,
+                    saved_at,
+                },
+            );
+        }
+        (StateKey::Episode(_, item), _) => {
+            state.episodes.remove(&item);
+        }
+        (
+            StateKey::Playlist(_, id),
+            Some(StateEntity::Playlist {
+                name,
+                description,
+                public,
+                items,
+                ..
+            }),
+        ) => {
+            state.playlists.insert(
+                id,
+                Playlist {
+                    name,
+                    description,
+                    public,
+                    items,
+                },
+            );
+        }
+        (StateKey::Playlist(_, id), _) => {
+            state.playlists.remove(&id);
+        }
+        (
+            StateKey::Collection(_, id),
+            Some(StateEntity::Collection {
+                title,
+                is_default,
+                public,
+                feeds,
+                ..
+            }),
+        ) => {
+            state.collections.insert(
+                id,
+                Collection {
+                    title,
+                    is_default,
+                    public,
+                    feeds,
+                },
+            );
+        }
+        (StateKey::Collection(_, id), _) => {
+            state.collections.remove(&id);
+        }
+        (StateKey::Privacy(_, scope), Some(StateEntity::Privacy { privacy, .. })) => {
+            state.privacy.insert(scope, privacy);
+        }
+        (StateKey::Privacy(_, scope), _) => {
+            state.privacy.remove(&scope);
+        }
+        (StateKey::Device(_, id), Some(StateEntity::Device { caption, kind, .. })) => {
+            state.devices.insert(id, Device { caption, kind });
+        }
+        (StateKey::Device(_, id), _) => {
+            state.devices.remove(&id);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Decision, decide};
-    use balados_schemas::{CommandEnvelope, CommandPayload, FeedUrl, RecentCommand};
+    use crate::handle::handle;
+    use balados_schemas::{CommandEnvelope, CommandPayload, FeedUrl, ItemId, Scope};
     use chrono::{TimeZone as _, Utc};
 
-    fn cmd(feed: &str, subscribe: bool, at: i64) -> CommandEnvelope {
-        let feed = FeedUrl::parse(feed).expect("valid");
+    fn cmd(payload: CommandPayload, at: i64) -> CommandEnvelope {
         CommandEnvelope {
             command_id: uuid::Uuid::new_v4(),
             user_id: UserId::parse("u").expect("valid"),
@@ -173,47 +334,87 @@ mod tests {
             device_id: None,
             device_name: None,
             reply_to: None,
-            payload: if subscribe {
-                CommandPayload::Subscribe {
-                    feed,
-                    source_id: Some("s".into()),
-                }
-            } else {
-                CommandPayload::Unsubscribe { feed }
-            },
+            payload,
         }
     }
 
-    /// The records a command writes, replayed on an empty map, rebuild the same state.
+    /// The writes of every command, replayed in order on an empty map (tombstones included),
+    /// rebuild the state they were written from.
     #[test]
-    fn records_rebuild_the_state_they_were_written_from() {
-        let user = UserId::parse("u").expect("valid");
+    fn writes_rebuild_the_state_they_were_written_from() {
+        let feed = |n: u32| FeedUrl::parse(&format!("https://a.example/{n}")).expect("valid");
+        let item = |n: u32| {
+            ItemId::new(&format!("g{n}"), &format!("https://a.example/{n}.mp3")).expect("valid")
+        };
+        let commands = [
+            CommandPayload::Subscribe {
+                feed: feed(1),
+                source_id: Some("s".into()),
+            },
+            CommandPayload::Subscribe {
+                feed: feed(2),
+                source_id: None,
+            },
+            CommandPayload::Unsubscribe { feed: feed(1) },
+            CommandPayload::RecordPlay {
+                feed: feed(2),
+                item: item(1),
+                position: 10,
+                duration: Some(100),
+                played: false,
+            },
+            CommandPayload::SaveEpisode {
+                feed: feed(2),
+                item: item(2),
+            },
+            CommandPayload::UnsaveEpisode { item: item(2) },
+            CommandPayload::ChangePrivacy {
+                scope: Scope::Feed(feed(2)),
+                privacy: "private".into(),
+            },
+            CommandPayload::CreatePlaylist {
+                playlist_id: "keep".into(),
+                name: "Keep".into(),
+                description: None,
+                public: false,
+            },
+            CommandPayload::AddPlaylistItem {
+                playlist_id: "keep".into(),
+                feed: feed(2),
+                item: item(1),
+            },
+            CommandPayload::CreatePlaylist {
+                playlist_id: "gone".into(),
+                name: "Gone".into(),
+                description: None,
+                public: false,
+            },
+            CommandPayload::DeletePlaylist {
+                playlist_id: "gone".into(),
+            },
+            CommandPayload::UpsertDevice {
+                device_id: "phone".into(),
+                caption: None,
+                kind: Some("mobile".into()),
+            },
+        ];
         let mut state = UserState::default();
         let mut log = Vec::new();
-        let commands = [
-            cmd("https://a.example/1", true, 10),
-            cmd("https://a.example/2", true, 11),
-            cmd("https://a.example/1", false, 12),
-        ];
-        for (offset, command) in (0i64..).zip(commands) {
-            let Decision::Accepted(events) = decide(&state, &command) else {
-                panic!("accepted")
-            };
-            let mut records = apply_and_collect(&mut state, &user, &events, offset);
-            state.remember(RecentCommand {
-                command_id: command.command_id,
-                rejection_code: None,
-                first_sequence: events[0].sequence,
-                event_count: 1,
-            });
-            records.push(meta_record(&state, &user, offset));
-            log.extend(records);
+        for (offset, payload) in (0i64..).zip(commands) {
+            let handled = handle(&mut state, &cmd(payload, 10 + offset), 0, offset);
+            assert_eq!(handled.result.rejection_code, None);
+            log.extend(handled.records);
         }
+        assert!(
+            log.iter().any(|w| w.entity.is_none()),
+            "a deleted playlist and an unsaved episode leave tombstones"
+        );
         let mut users = HashMap::new();
-        for (key, record) in log {
-            apply_record(&mut users, key, Some(record));
+        for write in log {
+            apply_record(&mut users, write.key, write.entity);
         }
+        let user = UserId::parse("u").expect("valid");
         assert_eq!(users[&user], state);
-        assert_eq!(state.sequence, 3);
+        assert!(!state.playlists.contains_key("gone") && state.episodes.len() == 1);
     }
 }

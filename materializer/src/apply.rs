@@ -49,8 +49,10 @@ pub fn fold(events: &[EventEnvelope], last_applied: &HashMap<String, u64>) -> Ba
         }
         changes.sequences.insert(user.to_owned(), event.sequence);
         changes.applied += 1;
+        // Only subscriptions are materialized so far; the other events advance the sequence.
         let feed = match &event.payload {
             EventPayload::Subscribed { feed, .. } | EventPayload::Unsubscribed { feed, .. } => feed,
+            _ => continue,
         };
         let patch = changes
             .subscriptions
@@ -75,6 +77,7 @@ pub fn fold(events: &[EventEnvelope], last_applied: &HashMap<String, u64>) -> Ba
             EventPayload::Unsubscribed {
                 unsubscribed_at, ..
             } => patch.unsubscribed_at = Some(*unsubscribed_at),
+            _ => {}
         }
     }
     changes

@@ -127,13 +127,14 @@ async fn write(
             .collect();
         let partitions: Vec<i32> = results.iter().map(|r| r.events_partition).collect();
         let offsets: Vec<i64> = results.iter().map(|r| r.events_next_offset).collect();
+        let clamped: Vec<bool> = results.iter().map(|r| r.clamped).collect();
         // DISTINCT ON keeps one row per command id within the batch (the first: the original).
         sqlx::query(
             "INSERT INTO users.command_outcomes
-                 (command_id, user_id, rejection_code, message, first_sequence, event_count, events_partition, events_next_offset)
-             SELECT DISTINCT ON (id) id, u, c, m, f, n, p, o
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::bigint[])
-                  WITH ORDINALITY AS t(id, u, c, m, f, n, p, o, ord)
+                 (command_id, user_id, rejection_code, message, first_sequence, event_count, events_partition, events_next_offset, clamped)
+             SELECT DISTINCT ON (id) id, u, c, m, f, n, p, o, k
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::bigint[], $9::bool[])
+                  WITH ORDINALITY AS t(id, u, c, m, f, n, p, o, k, ord)
              ORDER BY id, ord
              ON CONFLICT (command_id) DO NOTHING",
         )
@@ -145,6 +146,7 @@ async fn write(
         .bind(counts)
         .bind(partitions)
         .bind(offsets)
+        .bind(clamped)
         .execute(&mut *tx)
         .await?;
     }

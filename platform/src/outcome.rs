@@ -7,8 +7,9 @@ use balados_schemas::CommandResult;
 use serde::Serialize;
 use std::time::Duration;
 
+/// The JSON body of an outcome.
 #[derive(Debug, Serialize)]
-struct Outcome<'a> {
+pub struct Outcome<'a> {
     command_id: uuid::Uuid,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -21,6 +22,8 @@ struct Outcome<'a> {
     events: u32,
     /// Present a read model that has consumed past it shows the command's effects (opaque).
     consistency_token: Option<String>,
+    /// The client's time was too far in the future: the reception time was used instead.
+    clamped: bool,
 }
 
 /// The status of a rejection, by its stable code.
@@ -54,6 +57,12 @@ pub fn response(result: &CommandResult, created: bool, waited: Duration) -> Resp
 
 /// The outcome with its status, without the preference header.
 pub fn body(result: &CommandResult, created: bool) -> Response {
+    let (status, body) = outcome(result, created);
+    (status, axum::Json(body)).into_response()
+}
+
+/// The status and body of an outcome.
+pub fn outcome(result: &CommandResult, created: bool) -> (StatusCode, Outcome<'_>) {
     let rejected = result.rejection_code.as_deref();
     let status = match rejected {
         Some(code) => rejection_status(code),
@@ -77,8 +86,9 @@ pub fn body(result: &CommandResult, created: bool) -> Response {
         duplicate: result.duplicate,
         events: result.event_count,
         consistency_token: consistency_token(result),
+        clamped: result.clamped,
     };
-    (status, axum::Json(body)).into_response()
+    (status, body)
 }
 
 #[cfg(test)]
@@ -97,6 +107,7 @@ mod tests {
             event_count: events,
             events_partition: 2,
             events_next_offset: if events > 0 { 41 } else { -1 },
+            clamped: false,
         }
     }
 

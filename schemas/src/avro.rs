@@ -1,6 +1,8 @@
 //! Small helpers to build and read `apache_avro::types::Value` records by hand. Hand-written
 //! mapping (rather than serde) keeps union branch indexes explicit and matching the `.avsc` files.
 
+use crate::ids::{FeedUrl, ItemId};
+use crate::values::Scope;
 use apache_avro::types::Value;
 use chrono::{DateTime, TimeZone as _, Utc};
 use uuid::Uuid;
@@ -29,6 +31,58 @@ pub fn opt_millis(value: Option<DateTime<Utc>>) -> Value {
 
 pub fn millis(value: DateTime<Utc>) -> Value {
     Value::TimestampMillis(value.timestamp_millis())
+}
+
+pub fn string(value: &str) -> Value {
+    Value::String(value.to_owned())
+}
+
+pub fn opt_long(value: Option<i64>) -> Value {
+    match value {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(n) => Value::Union(1, Box::new(Value::Long(n))),
+    }
+}
+
+pub fn opt_bool(value: Option<bool>) -> Value {
+    match value {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(b) => Value::Union(1, Box::new(Value::Boolean(b))),
+    }
+}
+
+/// The `feed_url` field.
+pub fn feed(feed: &FeedUrl) -> (&'static str, Value) {
+    ("feed_url", string(feed.as_str()))
+}
+
+/// The `guid` and `enclosure_url` fields that name an episode.
+pub fn item(item: &ItemId) -> [(&'static str, Value); 2] {
+    [
+        ("guid", string(item.guid())),
+        ("enclosure_url", string(item.enclosure_url())),
+    ]
+}
+
+/// The optional `feed_url`, `guid`, `enclosure_url` fields that name a privacy scope.
+pub fn scope(scope: &Scope) -> [(&'static str, Value); 3] {
+    let (feed, item) = match scope {
+        Scope::Global => (None, None),
+        Scope::Feed(feed) => (Some(feed.as_str()), None),
+        Scope::Item(item) => (None, Some(item)),
+    };
+    [
+        ("feed_url", opt_string(feed)),
+        ("guid", opt_string(item.map(ItemId::guid))),
+        ("enclosure_url", opt_string(item.map(ItemId::enclosure_url))),
+    ]
+}
+
+/// A record from its fixed fields followed by more.
+pub fn record_with<const N: usize>(head: [(&str, Value); N], rest: Vec<(&str, Value)>) -> Value {
+    let mut fields: Vec<(&str, Value)> = head.into_iter().collect();
+    fields.extend(rest);
+    record(fields)
 }
 
 /// Field access on a decoded record.
@@ -122,6 +176,56 @@ impl Fields {
             other => Err(ShapeError(format!(
                 "{name}: expected a timestamp, found {other:?}"
             ))),
+        }
+    }
+
+    pub fn opt_long(&mut self, name: &str) -> Result<Option<i64>, ShapeError> {
+        match unwrap_union(self.take(name)?) {
+            Value::Null => Ok(None),
+            Value::Long(n) => Ok(Some(n)),
+            Value::Int(n) => Ok(Some(n.into())),
+            other => Err(ShapeError(format!(
+                "{name}: expected a long, found {other:?}"
+            ))),
+        }
+    }
+
+    pub fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, ShapeError> {
+        match unwrap_union(self.take(name)?) {
+            Value::Null => Ok(None),
+            Value::Boolean(b) => Ok(Some(b)),
+            other => Err(ShapeError(format!(
+                "{name}: expected a boolean, found {other:?}"
+            ))),
+        }
+    }
+
+    pub fn feed(&mut self) -> Result<FeedUrl, ShapeError> {
+        let raw = self.string("feed_url")?;
+        FeedUrl::parse(&raw).map_err(|e| ShapeError(format!("feed_url: {e}")))
+    }
+
+    pub fn item(&mut self) -> Result<ItemId, ShapeError> {
+        let guid = self.string("guid")?;
+        let url = self.string("enclosure_url")?;
+        ItemId::new(&guid, &url).map_err(|e| ShapeError(format!("guid/enclosure_url: {e}")))
+    }
+
+    pub fn scope(&mut self) -> Result<Scope, ShapeError> {
+        let feed = self.opt_string("feed_url")?;
+        let guid = self.opt_string("guid")?;
+        let url = self.opt_string("enclosure_url")?;
+        match (feed, guid, url) {
+            (_, Some(guid), Some(url)) => ItemId::new(&guid, &url)
+                .map(Scope::Item)
+                .map_err(|e| ShapeError(format!("scope item: {e}"))),
+            (Some(feed), None, None) => FeedUrl::parse(&feed)
+                .map(Scope::Feed)
+                .map_err(|e| ShapeError(format!("scope feed_url: {e}"))),
+            (None, None, None) => Ok(Scope::Global),
+            _ => Err(ShapeError(
+                "scope: guid and enclosure_url go together".into(),
+            )),
         }
     }
 

@@ -1,7 +1,10 @@
 //! Commands: what a user asks for, as produced by the ingest API to `commands`.
 
-use crate::avro::{Fields, ShapeError, millis, opt_string, record};
-use crate::ids::{FeedUrl, UserId};
+use crate::avro::{
+    self, Fields, ShapeError, millis, opt_bool, opt_long, opt_string, record, record_with, string,
+};
+use crate::ids::{FeedUrl, ItemId, UserId};
+use crate::values::Scope;
 use apache_avro::types::Value;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -29,6 +32,96 @@ pub enum CommandPayload {
     Unsubscribe {
         feed: FeedUrl,
     },
+    RecordPlay {
+        feed: FeedUrl,
+        item: ItemId,
+        /// Seconds; validated by the aggregator (>= 0, <= duration).
+        position: i64,
+        duration: Option<i64>,
+        played: bool,
+    },
+    UpdatePosition {
+        item: ItemId,
+        position: i64,
+    },
+    SaveEpisode {
+        feed: FeedUrl,
+        item: ItemId,
+    },
+    UnsaveEpisode {
+        item: ItemId,
+    },
+    ShareEpisode {
+        feed: FeedUrl,
+        item: ItemId,
+    },
+    ChangePrivacy {
+        scope: Scope,
+        /// As sent: the aggregator rejects anything but the three known values.
+        privacy: String,
+    },
+    RemoveEvents {
+        scope: Scope,
+    },
+    CreatePlaylist {
+        playlist_id: String,
+        name: String,
+        description: Option<String>,
+        public: bool,
+    },
+    UpdatePlaylist {
+        playlist_id: String,
+        name: Option<String>,
+        description: Option<String>,
+        public: Option<bool>,
+    },
+    DeletePlaylist {
+        playlist_id: String,
+    },
+    AddPlaylistItem {
+        playlist_id: String,
+        feed: FeedUrl,
+        item: ItemId,
+    },
+    RemovePlaylistItem {
+        playlist_id: String,
+        item: ItemId,
+    },
+    ReorderPlaylist {
+        playlist_id: String,
+        items: Vec<ItemId>,
+    },
+    CreateCollection {
+        collection_id: String,
+        title: String,
+        public: bool,
+    },
+    UpdateCollection {
+        collection_id: String,
+        title: Option<String>,
+        public: Option<bool>,
+    },
+    DeleteCollection {
+        collection_id: String,
+    },
+    AddCollectionFeed {
+        collection_id: String,
+        feed: FeedUrl,
+    },
+    RemoveCollectionFeed {
+        collection_id: String,
+        feed: FeedUrl,
+    },
+    MoveCollectionFeed {
+        collection_id: String,
+        feed: FeedUrl,
+        position: i64,
+    },
+    UpsertDevice {
+        device_id: String,
+        caption: Option<String>,
+        kind: Option<String>,
+    },
 }
 
 impl CommandPayload {
@@ -37,28 +130,297 @@ impl CommandPayload {
         match self {
             Self::Subscribe { .. } => "subscribe",
             Self::Unsubscribe { .. } => "unsubscribe",
+            Self::RecordPlay { .. } => "record_play",
+            Self::UpdatePosition { .. } => "update_position",
+            Self::SaveEpisode { .. } => "save_episode",
+            Self::UnsaveEpisode { .. } => "unsave_episode",
+            Self::ShareEpisode { .. } => "share_episode",
+            Self::ChangePrivacy { .. } => "change_privacy",
+            Self::RemoveEvents { .. } => "remove_events",
+            Self::CreatePlaylist { .. } => "create_playlist",
+            Self::UpdatePlaylist { .. } => "update_playlist",
+            Self::DeletePlaylist { .. } => "delete_playlist",
+            Self::AddPlaylistItem { .. } => "add_playlist_item",
+            Self::RemovePlaylistItem { .. } => "remove_playlist_item",
+            Self::ReorderPlaylist { .. } => "reorder_playlist",
+            Self::CreateCollection { .. } => "create_collection",
+            Self::UpdateCollection { .. } => "update_collection",
+            Self::DeleteCollection { .. } => "delete_collection",
+            Self::AddCollectionFeed { .. } => "add_collection_feed",
+            Self::RemoveCollectionFeed { .. } => "remove_collection_feed",
+            Self::MoveCollectionFeed { .. } => "move_collection_feed",
+            Self::UpsertDevice { .. } => "upsert_device",
         }
+    }
+
+    /// The union branch (its index in `command.avsc`) and its record.
+    fn to_avro(&self) -> (u32, Value) {
+        use avro::{feed as f, item as i, scope as s};
+        let id = |name: &'static str, v: &str| (name, string(v));
+        match self {
+            Self::Subscribe { feed, source_id } => (
+                0,
+                record(vec![
+                    f(feed),
+                    ("source_id", opt_string(source_id.as_deref())),
+                ]),
+            ),
+            Self::Unsubscribe { feed } => (1, record(vec![f(feed)])),
+            Self::RecordPlay {
+                feed,
+                item,
+                position,
+                duration,
+                played,
+            } => (
+                2,
+                record_with(
+                    i(item),
+                    vec![
+                        f(feed),
+                        ("position", Value::Long(*position)),
+                        ("duration", opt_long(*duration)),
+                        ("played", Value::Boolean(*played)),
+                    ],
+                ),
+            ),
+            Self::UpdatePosition { item, position } => (
+                3,
+                record_with(i(item), vec![("position", Value::Long(*position))]),
+            ),
+            Self::SaveEpisode { feed, item } => (4, record_with(i(item), vec![f(feed)])),
+            Self::UnsaveEpisode { item } => (5, record_with(i(item), vec![])),
+            Self::ShareEpisode { feed, item } => (6, record_with(i(item), vec![f(feed)])),
+            Self::ChangePrivacy { scope, privacy } => {
+                (7, record_with(s(scope), vec![("privacy", string(privacy))]))
+            }
+            Self::RemoveEvents { scope } => (8, record_with(s(scope), vec![])),
+            Self::CreatePlaylist {
+                playlist_id,
+                name,
+                description,
+                public,
+            } => (
+                9,
+                record(vec![
+                    id("playlist_id", playlist_id),
+                    ("name", string(name)),
+                    ("description", opt_string(description.as_deref())),
+                    ("public", Value::Boolean(*public)),
+                ]),
+            ),
+            Self::UpdatePlaylist {
+                playlist_id,
+                name,
+                description,
+                public,
+            } => (
+                10,
+                record(vec![
+                    id("playlist_id", playlist_id),
+                    ("name", opt_string(name.as_deref())),
+                    ("description", opt_string(description.as_deref())),
+                    ("public", opt_bool(*public)),
+                ]),
+            ),
+            Self::DeletePlaylist { playlist_id } => {
+                (11, record(vec![id("playlist_id", playlist_id)]))
+            }
+            Self::AddPlaylistItem {
+                playlist_id,
+                feed,
+                item,
+            } => (
+                12,
+                record_with(i(item), vec![id("playlist_id", playlist_id), f(feed)]),
+            ),
+            Self::RemovePlaylistItem { playlist_id, item } => (
+                13,
+                record_with(i(item), vec![id("playlist_id", playlist_id)]),
+            ),
+            Self::ReorderPlaylist { playlist_id, items } => (
+                14,
+                record(vec![
+                    id("playlist_id", playlist_id),
+                    (
+                        "items",
+                        Value::Array(items.iter().map(|it| record_with(i(it), vec![])).collect()),
+                    ),
+                ]),
+            ),
+            Self::CreateCollection {
+                collection_id,
+                title,
+                public,
+            } => (
+                15,
+                record(vec![
+                    id("collection_id", collection_id),
+                    ("title", string(title)),
+                    ("public", Value::Boolean(*public)),
+                ]),
+            ),
+            Self::UpdateCollection {
+                collection_id,
+                title,
+                public,
+            } => (
+                16,
+                record(vec![
+                    id("collection_id", collection_id),
+                    ("title", opt_string(title.as_deref())),
+                    ("public", opt_bool(*public)),
+                ]),
+            ),
+            Self::DeleteCollection { collection_id } => {
+                (17, record(vec![id("collection_id", collection_id)]))
+            }
+            Self::AddCollectionFeed {
+                collection_id,
+                feed,
+            } => (
+                18,
+                record(vec![id("collection_id", collection_id), f(feed)]),
+            ),
+            Self::RemoveCollectionFeed {
+                collection_id,
+                feed,
+            } => (
+                19,
+                record(vec![id("collection_id", collection_id), f(feed)]),
+            ),
+            Self::MoveCollectionFeed {
+                collection_id,
+                feed,
+                position,
+            } => (
+                20,
+                record(vec![
+                    id("collection_id", collection_id),
+                    f(feed),
+                    ("position", Value::Long(*position)),
+                ]),
+            ),
+            Self::UpsertDevice {
+                device_id,
+                caption,
+                kind,
+            } => (
+                21,
+                record(vec![
+                    id("device_id", device_id),
+                    ("caption", opt_string(caption.as_deref())),
+                    ("kind", opt_string(kind.as_deref())),
+                ]),
+            ),
+        }
+    }
+
+    fn from_avro(branch: u32, value: Value) -> Result<Self, ShapeError> {
+        let mut p = Fields::of(value)?;
+        Ok(match branch {
+            0 => Self::Subscribe {
+                feed: p.feed()?,
+                source_id: p.opt_string("source_id")?,
+            },
+            1 => Self::Unsubscribe { feed: p.feed()? },
+            2 => Self::RecordPlay {
+                feed: p.feed()?,
+                item: p.item()?,
+                position: p.long("position")?,
+                duration: p.opt_long("duration")?,
+                played: p.boolean("played")?,
+            },
+            3 => Self::UpdatePosition {
+                item: p.item()?,
+                position: p.long("position")?,
+            },
+            4 => Self::SaveEpisode {
+                feed: p.feed()?,
+                item: p.item()?,
+            },
+            5 => Self::UnsaveEpisode { item: p.item()? },
+            6 => Self::ShareEpisode {
+                feed: p.feed()?,
+                item: p.item()?,
+            },
+            7 => Self::ChangePrivacy {
+                scope: p.scope()?,
+                privacy: p.string("privacy")?,
+            },
+            8 => Self::RemoveEvents { scope: p.scope()? },
+            9 => Self::CreatePlaylist {
+                playlist_id: p.string("playlist_id")?,
+                name: p.string("name")?,
+                description: p.opt_string("description")?,
+                public: p.boolean("public")?,
+            },
+            10 => Self::UpdatePlaylist {
+                playlist_id: p.string("playlist_id")?,
+                name: p.opt_string("name")?,
+                description: p.opt_string("description")?,
+                public: p.opt_bool("public")?,
+            },
+            11 => Self::DeletePlaylist {
+                playlist_id: p.string("playlist_id")?,
+            },
+            12 => Self::AddPlaylistItem {
+                playlist_id: p.string("playlist_id")?,
+                feed: p.feed()?,
+                item: p.item()?,
+            },
+            13 => Self::RemovePlaylistItem {
+                playlist_id: p.string("playlist_id")?,
+                item: p.item()?,
+            },
+            14 => Self::ReorderPlaylist {
+                playlist_id: p.string("playlist_id")?,
+                items: p
+                    .array("items")?
+                    .into_iter()
+                    .map(|v| Fields::of(v)?.item())
+                    .collect::<Result<_, _>>()?,
+            },
+            15 => Self::CreateCollection {
+                collection_id: p.string("collection_id")?,
+                title: p.string("title")?,
+                public: p.boolean("public")?,
+            },
+            16 => Self::UpdateCollection {
+                collection_id: p.string("collection_id")?,
+                title: p.opt_string("title")?,
+                public: p.opt_bool("public")?,
+            },
+            17 => Self::DeleteCollection {
+                collection_id: p.string("collection_id")?,
+            },
+            18 => Self::AddCollectionFeed {
+                collection_id: p.string("collection_id")?,
+                feed: p.feed()?,
+            },
+            19 => Self::RemoveCollectionFeed {
+                collection_id: p.string("collection_id")?,
+                feed: p.feed()?,
+            },
+            20 => Self::MoveCollectionFeed {
+                collection_id: p.string("collection_id")?,
+                feed: p.feed()?,
+                position: p.long("position")?,
+            },
+            21 => Self::UpsertDevice {
+                device_id: p.string("device_id")?,
+                caption: p.opt_string("caption")?,
+                kind: p.opt_string("kind")?,
+            },
+            other => return Err(ShapeError(format!("unknown command branch {other}"))),
+        })
     }
 }
 
 impl CommandEnvelope {
     pub fn to_avro(&self) -> Value {
-        let payload = match &self.payload {
-            CommandPayload::Subscribe { feed, source_id } => Value::Union(
-                0,
-                Box::new(record(vec![
-                    ("feed_url", Value::String(feed.as_str().to_owned())),
-                    ("source_id", opt_string(source_id.as_deref())),
-                ])),
-            ),
-            CommandPayload::Unsubscribe { feed } => Value::Union(
-                1,
-                Box::new(record(vec![(
-                    "feed_url",
-                    Value::String(feed.as_str().to_owned()),
-                )])),
-            ),
-        };
+        let (branch, payload) = self.payload.to_avro();
+        let payload = Value::Union(branch, Box::new(payload));
         record(vec![
             ("command_id", Value::Uuid(self.command_id)),
             ("user_id", Value::String(self.user_id.as_str().to_owned())),
@@ -75,21 +437,7 @@ impl CommandEnvelope {
     pub fn from_avro(value: Value) -> Result<Self, ShapeError> {
         let mut f = Fields::of(value)?;
         let (branch, payload) = f.union("payload")?;
-        let mut p = Fields::of(payload)?;
-        let feed = |p: &mut Fields| {
-            let raw = p.string("feed_url")?;
-            FeedUrl::parse(&raw).map_err(|e| ShapeError(format!("feed_url: {e}")))
-        };
-        let payload = match branch {
-            0 => CommandPayload::Subscribe {
-                feed: feed(&mut p)?,
-                source_id: p.opt_string("source_id")?,
-            },
-            1 => CommandPayload::Unsubscribe {
-                feed: feed(&mut p)?,
-            },
-            other => return Err(ShapeError(format!("unknown command branch {other}"))),
-        };
+        let payload = CommandPayload::from_avro(branch, payload)?;
         let user = f.string("user_id")?;
         Ok(Self {
             command_id: f.uuid("command_id")?,

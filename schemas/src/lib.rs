@@ -12,6 +12,7 @@ pub mod resolve;
 pub mod result;
 pub mod state;
 pub mod topics;
+pub mod values;
 pub mod wire;
 
 pub use codec::{Codec, CodecError, Contract};
@@ -21,3 +22,4 @@ pub use ids::{FeedUrl, IdError, ItemId, UserId};
 pub use result::{CommandResult, ReplyTo};
 pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
 pub use topics::Topics;
+pub use values::{Privacy, Scope};

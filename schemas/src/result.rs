@@ -17,6 +17,8 @@ pub struct CommandResult {
     pub events_partition: i32,
     /// Offset just past the last event in `events_partition`; -1 when there is none.
     pub events_next_offset: i64,
+    /// The client's time was too far in the future; the reception time was used.
+    pub clamped: bool,
 }
 
 impl CommandResult {
@@ -37,6 +39,7 @@ impl CommandResult {
             ),
             ("events_partition", Value::Int(self.events_partition)),
             ("events_next_offset", Value::Long(self.events_next_offset)),
+            ("clamped", Value::Boolean(self.clamped)),
         ])
     }
 
@@ -53,6 +56,7 @@ impl CommandResult {
             event_count: u32::try_from(f.int("event_count")?).unwrap_or(0),
             events_partition: f.int("events_partition")?,
             events_next_offset: f.long("events_next_offset")?,
+            clamped: f.boolean("clamped")?,
         })
     }
 }

@@ -6,7 +6,7 @@ use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl,
-    RecentCommand, StateEntity, UserId, UserStateRecord,
+    ItemId, Privacy, RecentCommand, Scope, StateEntity, UserId, UserStateRecord,
 };
 use chrono::{TimeZone as _, Utc};
 use std::path::Path;
@@ -120,11 +120,17 @@ fn typed_values_round_trip_through_their_schemas() {
             source_id: Some("src".into()),
         },
     };
-    assert_eq!(
-        CommandEnvelope::from_avro(round_trip(Contract::Command, command.to_avro()))
-            .expect("typed"),
-        command
-    );
+    for payload in every_command(&feed) {
+        let command = CommandEnvelope {
+            payload,
+            ..command.clone()
+        };
+        assert_eq!(
+            CommandEnvelope::from_avro(round_trip(Contract::Command, command.to_avro()))
+                .expect("typed"),
+            command
+        );
+    }
 
     let event = EventEnvelope {
         event_id: Uuid::new_v4(),
@@ -141,10 +147,16 @@ fn typed_values_round_trip_through_their_schemas() {
             unsubscribed_at: at(3),
         },
     };
-    assert_eq!(
-        EventEnvelope::from_avro(round_trip(Contract::Event, event.to_avro())).expect("typed"),
-        event
-    );
+    for payload in every_event(&feed) {
+        let event = EventEnvelope {
+            payload,
+            ..event.clone()
+        };
+        assert_eq!(
+            EventEnvelope::from_avro(round_trip(Contract::Event, event.to_avro())).expect("typed"),
+            event
+        );
+    }
 
     for entity in [
         StateEntity::Meta {
@@ -157,10 +169,42 @@ fn typed_values_round_trip_through_their_schemas() {
             }],
         },
         StateEntity::Subscription {
-            feed,
+            feed: feed.clone(),
             source_id: None,
             subscribed_at: Some(at(5)),
             unsubscribed_at: None,
+        },
+        StateEntity::Episode {
+            feed: feed.clone(),
+            item: item(),
+            updated_at: Some(at(6)),
+            position: 120,
+            duration: Some(3600),
+            played: false,
+            saved_at: None,
+        },
+        StateEntity::Playlist {
+            playlist_id: "p1".into(),
+            name: "Road".into(),
+            description: None,
+            public: true,
+            items: vec![(feed.clone(), item())],
+        },
+        StateEntity::Collection {
+            collection_id: "default".into(),
+            title: "All".into(),
+            is_default: true,
+            public: false,
+            feeds: vec![feed.clone()],
+        },
+        StateEntity::Privacy {
+            scope: Scope::Item(item()),
+            privacy: Privacy::Anonymous,
+        },
+        StateEntity::Device {
+            device_id: "phone".into(),
+            caption: Some("My phone".into()),
+            kind: None,
         },
     ] {
         let record = UserStateRecord {
@@ -183,10 +227,226 @@ fn typed_values_round_trip_through_their_schemas() {
         event_count: 1,
         events_partition: 2,
         events_next_offset: 17,
+        clamped: true,
     };
     assert_eq!(
         CommandResult::from_avro(round_trip(Contract::CommandResult, result.to_avro()))
             .expect("typed"),
         result
     );
+}
+
+fn item() -> ItemId {
+    ItemId::new("guid-1", "https://cdn.example.com/1.mp3").expect("valid")
+}
+
+/// One value of every command type: a branch index that does not match `command.avsc` fails to
+/// encode or decodes as another type.
+fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
+    let (f, pl, co) = (feed.clone(), "p1".to_owned(), "c1".to_owned());
+    vec![
+        CommandPayload::Subscribe {
+            feed: f.clone(),
+            source_id: Some("src".into()),
+        },
+        CommandPayload::Unsubscribe { feed: f.clone() },
+        CommandPayload::RecordPlay {
+            feed: f.clone(),
+            item: item(),
+            position: 30,
+            duration: Some(60),
+            played: true,
+        },
+        CommandPayload::UpdatePosition {
+            item: item(),
+            position: 31,
+        },
+        CommandPayload::SaveEpisode {
+            feed: f.clone(),
+            item: item(),
+        },
+        CommandPayload::UnsaveEpisode { item: item() },
+        CommandPayload::ShareEpisode {
+            feed: f.clone(),
+            item: item(),
+        },
+        CommandPayload::ChangePrivacy {
+            scope: Scope::Feed(f.clone()),
+            privacy: "anonymous".into(),
+        },
+        CommandPayload::RemoveEvents {
+            scope: Scope::Item(item()),
+        },
+        CommandPayload::CreatePlaylist {
+            playlist_id: pl.clone(),
+            name: "n".into(),
+            description: Some("d".into()),
+            public: true,
+        },
+        CommandPayload::UpdatePlaylist {
+            playlist_id: pl.clone(),
+            name: None,
+            description: Some("d2".into()),
+            public: Some(false),
+        },
+        CommandPayload::DeletePlaylist {
+            playlist_id: pl.clone(),
+        },
+        CommandPayload::AddPlaylistItem {
+            playlist_id: pl.clone(),
+            feed: f.clone(),
+            item: item(),
+        },
+        CommandPayload::RemovePlaylistItem {
+            playlist_id: pl.clone(),
+            item: item(),
+        },
+        CommandPayload::ReorderPlaylist {
+            playlist_id: pl,
+            items: vec![item(), item()],
+        },
+        CommandPayload::CreateCollection {
+            collection_id: co.clone(),
+            title: "t".into(),
+            public: false,
+        },
+        CommandPayload::UpdateCollection {
+            collection_id: co.clone(),
+            title: Some("t2".into()),
+            public: None,
+        },
+        CommandPayload::DeleteCollection {
+            collection_id: co.clone(),
+        },
+        CommandPayload::AddCollectionFeed {
+            collection_id: co.clone(),
+            feed: f.clone(),
+        },
+        CommandPayload::RemoveCollectionFeed {
+            collection_id: co.clone(),
+            feed: f.clone(),
+        },
+        CommandPayload::MoveCollectionFeed {
+            collection_id: co,
+            feed: f,
+            position: 2,
+        },
+        CommandPayload::UpsertDevice {
+            device_id: "d1".into(),
+            caption: Some("Phone".into()),
+            kind: Some("mobile".into()),
+        },
+    ]
+}
+
+fn every_event(feed: &FeedUrl) -> Vec<EventPayload> {
+    let (f, pl, co) = (feed.clone(), "p1".to_owned(), "c1".to_owned());
+    vec![
+        EventPayload::Subscribed {
+            feed: f.clone(),
+            source_id: None,
+            subscribed_at: at(3),
+        },
+        EventPayload::Unsubscribed {
+            feed: f.clone(),
+            unsubscribed_at: at(3),
+        },
+        EventPayload::PlayRecorded {
+            feed: f.clone(),
+            item: item(),
+            position: 5,
+            duration: None,
+            played: false,
+        },
+        EventPayload::PositionUpdated {
+            feed: f.clone(),
+            item: item(),
+            position: 6,
+        },
+        EventPayload::EpisodeSaved {
+            feed: f.clone(),
+            item: item(),
+        },
+        EventPayload::EpisodeUnsaved {
+            feed: f.clone(),
+            item: item(),
+        },
+        EventPayload::EpisodeShared {
+            feed: f.clone(),
+            item: item(),
+        },
+        EventPayload::PrivacyChanged {
+            scope: Scope::Global,
+            privacy: Privacy::Private,
+        },
+        EventPayload::EventsRemoved {
+            scope: Scope::Feed(f.clone()),
+        },
+        EventPayload::PlaylistCreated {
+            playlist_id: pl.clone(),
+            name: "n".into(),
+            description: None,
+            public: false,
+        },
+        EventPayload::PlaylistUpdated {
+            playlist_id: pl.clone(),
+            name: "n2".into(),
+            description: Some("d".into()),
+        },
+        EventPayload::PlaylistVisibilityChanged {
+            playlist_id: pl.clone(),
+            public: true,
+        },
+        EventPayload::PlaylistDeleted {
+            playlist_id: pl.clone(),
+        },
+        EventPayload::PlaylistItemAdded {
+            playlist_id: pl.clone(),
+            feed: f.clone(),
+            item: item(),
+        },
+        EventPayload::PlaylistItemRemoved {
+            playlist_id: pl.clone(),
+            item: item(),
+        },
+        EventPayload::PlaylistReordered {
+            playlist_id: pl,
+            items: vec![item()],
+        },
+        EventPayload::CollectionCreated {
+            collection_id: co.clone(),
+            title: "t".into(),
+            is_default: true,
+            public: false,
+        },
+        EventPayload::CollectionUpdated {
+            collection_id: co.clone(),
+            title: "t2".into(),
+        },
+        EventPayload::CollectionVisibilityChanged {
+            collection_id: co.clone(),
+            public: true,
+        },
+        EventPayload::CollectionDeleted {
+            collection_id: co.clone(),
+        },
+        EventPayload::CollectionFeedAdded {
+            collection_id: co.clone(),
+            feed: f.clone(),
+        },
+        EventPayload::CollectionFeedRemoved {
+            collection_id: co.clone(),
+            feed: f.clone(),
+        },
+        EventPayload::CollectionFeedMoved {
+            collection_id: co,
+            feed: f,
+            position: 1,
+        },
+        EventPayload::DeviceUpserted {
+            device_id: "d1".into(),
+            caption: None,
+            kind: Some("laptop".into()),
+        },
+    ]
 }

@@ -47,9 +47,10 @@ async fn a_client_that_waits_gets_the_outcome_with_a_consistency_token() {
         (201, Some("wait=5")),
         "{body}"
     );
+    // The subscription, and the default collection created with it and holding it.
     assert_eq!(
         (body["status"].as_str(), body["events"].as_u64()),
-        (Some("accepted"), Some(1)),
+        (Some("accepted"), Some(3)),
         "{body}"
     );
     let token = body["consistency_token"]
@@ -71,7 +72,7 @@ async fn a_client_that_waits_gets_the_outcome_with_a_consistency_token() {
         (200, Some("wait=10")),
         "a wait over 10 s is clamped: {body}"
     );
-    assert_eq!(body["events"].as_u64(), Some(1), "{body}");
+    assert_eq!(body["events"].as_u64(), Some(2), "{body}");
     let later = body["consistency_token"].as_str().expect("token");
     let offset = |t: &str| {
         t.rsplit('.')
@@ -115,7 +116,7 @@ async fn the_same_idempotency_key_twice_yields_the_same_outcome_and_one_event() 
     assert_eq!(again["command_id"], first["command_id"]);
     assert_eq!(
         (again["duplicate"].as_bool(), again["events"].as_u64()),
-        (Some(true), Some(1)),
+        (Some(true), Some(3)),
         "the original outcome: {again}"
     );
     assert_eq!(
@@ -165,7 +166,7 @@ async fn an_outcome_can_be_read_later_by_its_user_only() {
         .expect("json");
     assert_eq!(
         (outcome["status"].as_str(), outcome["events"].as_u64()),
-        (Some("accepted"), Some(1)),
+        (Some("accepted"), Some(3)),
         "{outcome}"
     );
     assert!(

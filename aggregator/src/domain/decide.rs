@@ -1,6 +1,8 @@
-//! The invariants of the subscription commands.
+//! `decide`: a command and the current state in, events or a rejection out. The rules of each
+//! area live in their own module; this one dispatches and holds what they share.
 
 use super::state::UserState;
+use super::{collections, devices, episodes, playlists, privacy, subscriptions};
 use balados_schemas::event::event_id;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, EventEnvelope, EventPayload, RecentCommand,
@@ -9,14 +11,25 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 /// Client clocks may run ahead of ours by this much; later times are clamped to the reception time.
 pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
-/// Active subscriptions one user may hold.
-pub const MAX_SUBSCRIPTIONS: usize = 5_000;
 
+/// Why a command was refused: a stable `code` for programs, a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub code: &'static str,
     pub message: String,
 }
+
+impl Rejection {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a rule answers: the events to emit (none when nothing changes) or a rejection.
+pub type Ruling = Result<Vec<EventPayload>, Rejection>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -27,14 +40,19 @@ pub enum Decision {
     Rejected(Rejection),
 }
 
-/// The command's time, clamped to `received_at + MAX_CLOCK_SKEW`.
+/// The command's time, clamped to the reception time when it is more than [`MAX_CLOCK_SKEW`]
+/// ahead of it.
 pub fn effective_time(command: &CommandEnvelope) -> DateTime<Utc> {
-    let limit = command.received_at + MAX_CLOCK_SKEW;
-    if command.occurred_at > limit {
+    if is_clamped(command) {
         command.received_at
     } else {
         command.occurred_at
     }
+}
+
+/// Whether the client's time was too far in the future to be used.
+pub fn is_clamped(command: &CommandEnvelope) -> bool {
+    command.occurred_at > command.received_at + MAX_CLOCK_SKEW
 }
 
 pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
@@ -42,59 +60,136 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
         return Decision::Duplicate(previous.clone());
     }
     let at = effective_time(command);
-    let payloads = match &command.payload {
+    let ruling = match &command.payload {
         CommandPayload::Subscribe { feed, source_id } => {
-            let current = state.subscriptions.get(feed);
-            let active = current.is_some_and(|s| s.is_active());
-            if !active && state.active_subscriptions() >= MAX_SUBSCRIPTIONS {
-                return Decision::Rejected(Rejection {
-                    code: "limit_exceeded",
-                    message: format!("a user may hold at most {MAX_SUBSCRIPTIONS} subscriptions"),
-                });
-            }
-            // Last writer wins on the client's time: a subscribe older than the latest
-            // unsubscribe changes nothing (a tie keeps the subscription).
-            let stale = current
-                .and_then(|s| s.unsubscribed_at)
-                .is_some_and(|u| at < u);
-            let unchanged = active && current.is_some_and(|s| &s.source_id == source_id);
-            if stale || unchanged {
-                vec![]
-            } else {
-                vec![EventPayload::Subscribed {
-                    feed: feed.clone(),
-                    source_id: source_id.clone(),
-                    subscribed_at: at,
-                }]
-            }
+            subscriptions::subscribe(state, feed, source_id.as_ref(), at)
         }
-        CommandPayload::Unsubscribe { feed } => match state.subscriptions.get(feed) {
-            // Unsubscribing from a feed one does not follow is a no-op: DELETE stays idempotent.
-            Some(s) if s.is_active() && s.subscribed_at.is_some_and(|t| at > t) => {
-                vec![EventPayload::Unsubscribed {
-                    feed: feed.clone(),
-                    unsubscribed_at: at,
-                }]
-            }
-            _ => vec![],
-        },
+        CommandPayload::Unsubscribe { feed } => subscriptions::unsubscribe(state, feed, at),
+        CommandPayload::RecordPlay {
+            feed,
+            item,
+            position,
+            duration,
+            played,
+        } => episodes::record_play(state, feed, item, *position, *duration, *played, at),
+        CommandPayload::UpdatePosition { item, position } => {
+            episodes::update_position(state, item, *position, at)
+        }
+        CommandPayload::SaveEpisode { feed, item } => episodes::save(state, feed, item),
+        CommandPayload::UnsaveEpisode { item } => episodes::unsave(state, item),
+        CommandPayload::ShareEpisode { feed, item } => Ok(vec![EventPayload::EpisodeShared {
+            feed: feed.clone(),
+            item: item.clone(),
+        }]),
+        CommandPayload::ChangePrivacy { scope, privacy } => privacy::change(state, scope, privacy),
+        CommandPayload::RemoveEvents { scope } => Ok(vec![EventPayload::EventsRemoved {
+            scope: scope.clone(),
+        }]),
+        CommandPayload::UpsertDevice {
+            device_id,
+            caption,
+            kind,
+        } => devices::upsert(state, device_id, caption.as_deref(), kind.as_deref()),
+        CommandPayload::CreatePlaylist { .. }
+        | CommandPayload::UpdatePlaylist { .. }
+        | CommandPayload::DeletePlaylist { .. }
+        | CommandPayload::AddPlaylistItem { .. }
+        | CommandPayload::RemovePlaylistItem { .. }
+        | CommandPayload::ReorderPlaylist { .. } => playlists::decide(state, &command.payload),
+        CommandPayload::CreateCollection { .. }
+        | CommandPayload::UpdateCollection { .. }
+        | CommandPayload::DeleteCollection { .. }
+        | CommandPayload::AddCollectionFeed { .. }
+        | CommandPayload::RemoveCollectionFeed { .. }
+        | CommandPayload::MoveCollectionFeed { .. } => collections::decide(state, &command.payload),
     };
-    Decision::Accepted(
-        payloads
-            .into_iter()
-            .zip(0u32..)
-            .map(|(payload, index)| EventEnvelope {
-                event_id: event_id(command.command_id, index),
-                command_id: command.command_id,
-                user_id: command.user_id.clone(),
-                sequence: state.sequence + 1 + u64::from(index),
-                occurred_at: at,
-                recorded_at: command.received_at,
-                app_id: command.app_id.clone(),
-                device_id: command.device_id.clone(),
-                device_name: command.device_name.clone(),
-                payload,
-            })
-            .collect(),
+    match ruling {
+        Err(rejection) => Decision::Rejected(rejection),
+        Ok(payloads) => Decision::Accepted(envelopes(state, command, at, payloads)),
+    }
+}
+
+fn envelopes(
+    state: &UserState,
+    command: &CommandEnvelope,
+    at: DateTime<Utc>,
+    payloads: Vec<EventPayload>,
+) -> Vec<EventEnvelope> {
+    payloads
+        .into_iter()
+        .zip(0u32..)
+        .map(|(payload, index)| EventEnvelope {
+            event_id: event_id(command.command_id, index),
+            command_id: command.command_id,
+            user_id: command.user_id.clone(),
+            sequence: state.sequence + 1 + u64::from(index),
+            occurred_at: at,
+            recorded_at: command.received_at,
+            app_id: command.app_id.clone(),
+            device_id: command.device_id.clone(),
+            device_name: command.device_name.clone(),
+            payload,
+        })
+        .collect()
+}
+
+/// Longest name or title, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+/// Longest playlist, collection or device id.
+pub const MAX_ID_LEN: usize = 64;
+
+/// A required, bounded, single-line name, trimmed.
+pub fn name(code: &'static str, field: &str, raw: &str) -> Result<String, Rejection> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Rejection::new(code, format!("{field} must not be blank")));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(Rejection::new(
+            code,
+            format!("{field} is longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Rejection::new(
+            code,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An optional description: blank means none.
+pub fn description(raw: &str) -> Result<Option<String>, Rejection> {
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(Rejection::new(
+            "invalid_description",
+            format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+}
+
+/// An id that appears in URLs and state keys: 1 to [`MAX_ID_LEN`] of `A-Z a-z 0-9 _ -` (and `.`
+/// when `dots`, as gpodder device ids allow).
+pub fn id(code: &'static str, field: &str, raw: &str, dots: bool) -> Result<(), Rejection> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.');
+    if raw.is_empty() || raw.len() > MAX_ID_LEN || !raw.chars().all(allowed) {
+        let extra = if dots { " . " } else { " " };
+        return Err(Rejection::new(
+            code,
+            format!("{field} must be 1 to {MAX_ID_LEN} of A-Z a-z 0-9 _ -{extra}"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn limit(what: &str, max: usize) -> Rejection {
+    Rejection::new(
+        "limit_exceeded",
+        format!("a user may hold at most {max} {what}"),
     )
 }

@@ -2,12 +2,31 @@
 //! rejection; `evolve` applies an event. No clock, no randomness, no I/O: times come from the
 //! command's envelope and ids are derived from the command id, so reprocessing a command from the
 //! same state yields byte-identical events.
+//!
+//! Rejection codes (stable): `invalid_name`, `invalid_title`, `invalid_description`, `invalid_id`,
+//! `invalid_device_id`, `invalid_device_kind`, `invalid_position`, `invalid_duration`,
+//! `invalid_privacy`, `invalid_order`, `position_out_of_bounds`, `not_found`, `already_exists`,
+//! `cannot_delete_default_collection`, `feed_not_subscribed`, `limit_exceeded`.
 
+mod collections;
 mod decide;
+mod devices;
+mod episodes;
+mod playlists;
+mod privacy;
 mod state;
+mod subscriptions;
 
-pub use decide::{Decision, MAX_CLOCK_SKEW, MAX_SUBSCRIPTIONS, Rejection, decide};
-pub use state::{RECENT_COMMANDS, Subscription, UserState, evolve};
+pub use collections::MAX_COLLECTIONS;
+pub use decide::{Decision, MAX_CLOCK_SKEW, Rejection, decide, effective_time, is_clamped};
+pub use devices::MAX_DEVICES;
+pub use episodes::MAX_EPISODES;
+pub use playlists::{MAX_PLAYLIST_ITEMS, MAX_PLAYLISTS};
+pub use privacy::MAX_PRIVACY_SETTINGS;
+pub use state::{
+    Collection, Device, Episode, Playlist, RECENT_COMMANDS, Subscription, UserState, evolve,
+};
+pub use subscriptions::{DEFAULT_COLLECTION_ID, MAX_SUBSCRIPTIONS};
 
 #[cfg(test)]
 mod tests;

@@ -1,19 +1,27 @@
 //! The write routes, one module per resource, and what they share: authentication and submitting
 //! a command (202, or the outcome when the client prefers to wait).
 
+mod batch;
+mod collections;
+mod episodes;
+mod ids;
+mod playlists;
+mod privacy;
 mod subscriptions;
 
 use crate::IngestState;
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, patch, post, put};
 use balados_auth::Caller;
 use balados_platform::http::{ApiError, authenticate};
 use balados_platform::outcome;
 use balados_schemas::{CommandEnvelope, CommandPayload, UserId};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use uuid::Uuid;
 
 pub fn router(state: IngestState) -> Router {
     Router::new()
@@ -22,12 +30,54 @@ pub fn router(state: IngestState) -> Router {
             "/api/v1/subscriptions/{feed}",
             delete(subscriptions::unsubscribe),
         )
+        .route("/api/v1/play", post(episodes::record_play))
+        .route("/api/v1/play/batch", post(batch::record_plays))
+        .route(
+            "/api/v1/play/{item}/position",
+            put(episodes::update_position),
+        )
+        .route(
+            "/api/v1/episodes/{item}/save",
+            post(episodes::save).delete(episodes::unsave),
+        )
+        .route("/api/v1/episodes/{item}/share", post(episodes::share))
+        .route("/api/v1/privacy", put(privacy::change))
+        .route("/api/v1/events", delete(privacy::remove_events))
+        .route("/api/v1/devices/{id}", put(privacy::upsert_device))
+        .route("/api/v1/playlists", post(playlists::create))
+        .route(
+            "/api/v1/playlists/{id}",
+            patch(playlists::update).delete(playlists::delete),
+        )
+        .route("/api/v1/playlists/{id}/items", post(playlists::add_item))
+        .route(
+            "/api/v1/playlists/{id}/items/{item}",
+            delete(playlists::remove_item),
+        )
+        .route("/api/v1/playlists/{id}/order", put(playlists::reorder))
+        .route("/api/v1/collections", post(collections::create))
+        .route(
+            "/api/v1/collections/{id}",
+            patch(collections::update).delete(collections::delete),
+        )
+        .route(
+            "/api/v1/collections/{id}/feeds",
+            post(collections::add_feed),
+        )
+        .route(
+            "/api/v1/collections/{id}/feeds/{feed}",
+            delete(collections::remove_feed),
+        )
+        .route(
+            "/api/v1/collections/{id}/feeds/{feed}/position",
+            put(collections::move_feed),
+        )
         .with_state(state)
 }
 
 #[derive(Debug, Serialize)]
 struct Accepted {
-    command_id: uuid::Uuid,
+    command_id: Uuid,
     status: &'static str,
 }
 
@@ -45,35 +95,71 @@ pub(crate) fn caller(
     Ok((caller, user))
 }
 
-/// Wraps `payload` in an envelope and produces it: 202 once the broker has it, or — with
-/// `Prefer: wait=N` — the outcome if it comes within N seconds (`creates`: the command creates a
-/// resource, so success is 201).
-pub(crate) async fn submit(
+/// What a route asks to submit.
+#[derive(Debug)]
+pub(crate) struct Submission {
+    pub payload: CommandPayload,
+    /// Success creates a resource: 201 rather than 200 when waiting.
+    pub creates: bool,
+    /// The client's time of the action, when it said (offline plays); else now.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The created resource, sent as `Location`.
+    pub location: Option<String>,
+}
+
+impl Submission {
+    pub fn new(payload: CommandPayload) -> Self {
+        Self {
+            payload,
+            creates: false,
+            occurred_at: None,
+            location: None,
+        }
+    }
+
+    pub fn creating(payload: CommandPayload, location: Option<String>) -> Self {
+        Self {
+            creates: true,
+            location,
+            ..Self::new(payload)
+        }
+    }
+}
+
+/// The envelope of one command of `caller`.
+pub(crate) fn envelope(
     state: &IngestState,
-    headers: &HeaderMap,
-    caller: Caller,
-    user: UserId,
+    caller: &Caller,
+    user: &UserId,
+    command_id: Uuid,
     payload: CommandPayload,
-    creates: bool,
-) -> Result<Response, ApiError> {
+    occurred_at: Option<DateTime<Utc>>,
+) -> CommandEnvelope {
     let now = Utc::now();
-    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
-    let command = CommandEnvelope {
+    CommandEnvelope {
         command_id,
-        user_id: user,
-        occurred_at: now,
+        user_id: user.clone(),
+        occurred_at: occurred_at.unwrap_or(now),
         received_at: now,
-        app_id: Some(caller.app_id),
-        device_id: caller.device_id,
-        device_name: caller.device_name,
+        app_id: Some(caller.app_id.clone()),
+        device_id: caller.device_id.clone(),
+        device_name: caller.device_name.clone(),
         reply_to: Some(state.replies.address().to_owned()),
         payload,
-    };
+    }
+}
+
+/// Produces one command: `Ok(waiter)` once the broker has it (a waiter when the client prefers to
+/// wait), or the 503 to answer.
+pub(crate) async fn produce(
+    state: &IngestState,
+    command: &CommandEnvelope,
+    wait: bool,
+) -> Result<Option<crate::replies::Waiter>, ApiError> {
     let kind = command.payload.kind();
-    let wait = crate::prefer::requested_wait(headers);
     // Registered before producing, so that no outcome can arrive before its waiter.
-    let waiter = wait.map(|_| state.replies.register(command.command_id));
-    if let Err(e) = state.producer.send(&command).await {
+    let waiter = wait.then(|| state.replies.register(command.command_id));
+    if let Err(e) = state.producer.send(command).await {
         tracing::error!(error = %e, command.kind = kind, "command not accepted by the broker");
         return Err(ApiError::unavailable(
             "the command could not be stored; retry later",
@@ -85,20 +171,72 @@ pub(crate) async fn submit(
         &[("kind", kind)],
         1.0,
     );
-    if let (Some(wait), Some(waiter)) = (wait, waiter) {
-        if let Some(result) = waiter.outcome(wait).await {
-            return Ok(outcome::response(&result, creates, wait));
-        }
-        state.metrics.add(
-            "balados_ingest_wait_timeouts_total",
-            "Waits that ended before the outcome.",
-            &[],
-            1.0,
-        );
+    Ok(waiter)
+}
+
+pub(crate) fn count_wait_timeout(state: &IngestState) {
+    state.metrics.add(
+        "balados_ingest_wait_timeouts_total",
+        "Waits that ended before the outcome.",
+        &[],
+        1.0,
+    );
+}
+
+/// Wraps the submission's payload in an envelope and produces it: 202 once the broker has it, or
+/// — with `Prefer: wait=N` — the outcome if it comes within N seconds.
+pub(crate) async fn submit(
+    state: &IngestState,
+    headers: &HeaderMap,
+    caller: Caller,
+    user: UserId,
+    submission: Submission,
+) -> Result<Response, ApiError> {
+    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
+    submit_as(state, headers, caller, user, command_id, submission).await
+}
+
+/// As [`submit`], with a command id chosen by the route (one that names the resource it creates).
+pub(crate) async fn submit_as(
+    state: &IngestState,
+    headers: &HeaderMap,
+    caller: Caller,
+    user: UserId,
+    command_id: Uuid,
+    submission: Submission,
+) -> Result<Response, ApiError> {
+    let command = envelope(
+        state,
+        &caller,
+        &user,
+        command_id,
+        submission.payload,
+        submission.occurred_at,
+    );
+    let wait = crate::prefer::requested_wait(headers);
+    let waiter = produce(state, &command, wait.is_some()).await?;
+    let mut response = match (wait, waiter) {
+        (Some(wait), Some(waiter)) => match waiter.outcome(wait).await {
+            Some(result) => Some(outcome::response(&result, submission.creates, wait)),
+            None => {
+                count_wait_timeout(state);
+                None
+            }
+        },
+        _ => None,
     }
-    let body = Accepted {
-        command_id: command.command_id,
-        status: "accepted",
-    };
-    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
+    .unwrap_or_else(|| {
+        let body = Accepted {
+            command_id: command.command_id,
+            status: "accepted",
+        };
+        (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+    });
+    if let Some(value) = submission
+        .location
+        .and_then(|l| HeaderValue::from_str(&l).ok())
+    {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
 }

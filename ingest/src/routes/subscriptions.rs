@@ -1,12 +1,13 @@
 //! `POST /api/v1/subscriptions` and `DELETE /api/v1/subscriptions/{feed}`.
 
-use super::{caller, submit};
+use super::ids::parse_feed;
+use super::{Submission, caller, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::{CommandPayload, FeedUrl, IdError};
+use balados_schemas::CommandPayload;
 use serde::Deserialize;
 
 /// Longest accepted `rss_source_id`.
@@ -18,16 +19,6 @@ pub struct SubscribeBody {
     rss_source_feed: String,
     #[serde(default)]
     rss_source_id: Option<String>,
-}
-
-pub(crate) fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
-    FeedUrl::from_id(id).map_err(|e| match e {
-        IdError::InvalidBase64 | IdError::InvalidUtf8 => ApiError::validation(
-            "invalid_feed_id",
-            format!("feed id must be base64url of the feed URL: {e}"),
-        ),
-        other => ApiError::validation("invalid_feed_url", format!("feed URL is invalid: {other}")),
-    })
 }
 
 pub async fn subscribe(
@@ -50,7 +41,14 @@ pub async fn subscribe(
         ));
     }
     let payload = CommandPayload::Subscribe { feed, source_id };
-    submit(&state, &headers, caller, user, payload, true).await
+    submit(
+        &state,
+        &headers,
+        caller,
+        user,
+        Submission::creating(payload, None),
+    )
+    .await
 }
 
 pub async fn unsubscribe(
@@ -60,13 +58,6 @@ pub async fn unsubscribe(
 ) -> Result<impl IntoResponse, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let feed = parse_feed(&feed)?;
-    submit(
-        &state,
-        &headers,
-        caller,
-        user,
-        CommandPayload::Unsubscribe { feed },
-        false,
-    )
-    .await
+    let payload = CommandPayload::Unsubscribe { feed };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
 }

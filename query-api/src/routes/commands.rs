@@ -17,6 +17,7 @@ struct Row {
     event_count: i32,
     events_partition: i32,
     events_next_offset: i64,
+    clamped: bool,
 }
 
 pub async fn get(
@@ -28,7 +29,7 @@ pub async fn get(
     let command_id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError::validation("invalid_command_id", "a command id is a UUID"))?;
     let row = sqlx::query_as::<_, Row>(
-        "SELECT user_id, rejection_code, message, first_sequence, event_count, events_partition, events_next_offset
+        "SELECT user_id, rejection_code, message, first_sequence, event_count, events_partition, events_next_offset, clamped
          FROM users.command_outcomes WHERE command_id = $1",
     )
     .bind(command_id)
@@ -53,6 +54,7 @@ pub async fn get(
         event_count: u32::try_from(row.event_count).unwrap_or(0),
         events_partition: row.events_partition,
         events_next_offset: row.events_next_offset,
+        clamped: row.clamped,
     };
     // A later read never answers 201: the creation is reported, not performed, here.
     Ok(balados_platform::outcome::body(&result, false))

@@ -1,0 +1,122 @@
+//! Plays, positions and saved episodes. A play status changes only forward in the client's time:
+//! a stale upload never overwrites newer state.
+
+use super::decide::{Rejection, Ruling, limit};
+use super::state::UserState;
+use balados_schemas::{EventPayload, FeedUrl, ItemId};
+use chrono::{DateTime, Utc};
+
+/// Episodes one user may track (play statuses and saved episodes).
+pub const MAX_EPISODES: usize = 20_000;
+
+fn position(raw: i64, duration: Option<u64>) -> Result<u64, Rejection> {
+    let position = u64::try_from(raw)
+        .map_err(|_| Rejection::new("invalid_position", format!("position {raw} is negative")))?;
+    match duration {
+        Some(d) if position > d => Err(Rejection::new(
+            "invalid_position",
+            format!("position {position} is beyond the duration {d}"),
+        )),
+        _ => Ok(position),
+    }
+}
+
+fn room_for(state: &UserState, item: &ItemId) -> Result<(), Rejection> {
+    if !state.episodes.contains_key(item) && state.episodes.len() >= MAX_EPISODES {
+        return Err(limit("tracked episodes", MAX_EPISODES));
+    }
+    Ok(())
+}
+
+pub fn record_play(
+    state: &UserState,
+    feed: &FeedUrl,
+    item: &ItemId,
+    raw_position: i64,
+    raw_duration: Option<i64>,
+    played: bool,
+    at: DateTime<Utc>,
+) -> Ruling {
+    let given_duration = raw_duration
+        .map(|d| {
+            u64::try_from(d).map_err(|_| {
+                Rejection::new("invalid_duration", format!("duration {d} is negative"))
+            })
+        })
+        .transpose()?;
+    let current = state.episodes.get(item);
+    let duration = given_duration.or(current.and_then(|e| e.duration));
+    let position = position(raw_position, duration)?;
+    room_for(state, item)?;
+    if let Some(e) = current {
+        let stale = e.updated_at.is_some_and(|u| at < u);
+        let unchanged = e.updated_at.is_some()
+            && &e.feed == feed
+            && e.position == position
+            && e.duration == duration
+            && e.played == played;
+        if stale || unchanged {
+            return Ok(vec![]);
+        }
+    }
+    Ok(vec![EventPayload::PlayRecorded {
+        feed: feed.clone(),
+        item: item.clone(),
+        position,
+        duration,
+        played,
+    }])
+}
+
+/// Moves the position of an episode the user has played; its feed is the play status's.
+pub fn update_position(
+    state: &UserState,
+    item: &ItemId,
+    raw_position: i64,
+    at: DateTime<Utc>,
+) -> Ruling {
+    let Some(e) = state.episodes.get(item).filter(|e| e.updated_at.is_some()) else {
+        return Err(Rejection::new(
+            "not_found",
+            "no play status for this episode: record a play first",
+        ));
+    };
+    let position = position(raw_position, e.duration)?;
+    if e.updated_at.is_some_and(|u| at < u) || e.position == position {
+        return Ok(vec![]);
+    }
+    Ok(vec![EventPayload::PositionUpdated {
+        feed: e.feed.clone(),
+        item: item.clone(),
+        position,
+    }])
+}
+
+pub fn save(state: &UserState, feed: &FeedUrl, item: &ItemId) -> Ruling {
+    if state
+        .episodes
+        .get(item)
+        .is_some_and(|e| e.saved_at.is_some())
+    {
+        return Ok(vec![]);
+    }
+    room_for(state, item)?;
+    Ok(vec![EventPayload::EpisodeSaved {
+        feed: feed.clone(),
+        item: item.clone(),
+    }])
+}
+
+/// Unsaving an episode that is not saved changes nothing (DELETE stays idempotent).
+pub fn unsave(state: &UserState, item: &ItemId) -> Ruling {
+    Ok(state
+        .episodes
+        .get(item)
+        .filter(|e| e.saved_at.is_some())
+        .map(|e| EventPayload::EpisodeUnsaved {
+            feed: e.feed.clone(),
+            item: item.clone(),
+        })
+        .into_iter()
+        .collect())
+}

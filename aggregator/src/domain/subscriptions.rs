@@ -1,0 +1,85 @@
+//! Subscribe and unsubscribe: last writer wins on the client's time, and the default collection
+//! follows the subscriptions.
+
+use super::decide::{Ruling, limit};
+use super::state::UserState;
+use balados_schemas::{EventPayload, FeedUrl};
+use chrono::{DateTime, Utc};
+
+/// Active subscriptions one user may hold.
+pub const MAX_SUBSCRIPTIONS: usize = 5_000;
+/// Id of every user's default collection (reserved: no other collection may take it).
+pub const DEFAULT_COLLECTION_ID: &str = "default";
+pub const DEFAULT_COLLECTION_TITLE: &str = "All Subscriptions";
+
+pub fn subscribe(
+    state: &UserState,
+    feed: &FeedUrl,
+    source_id: Option<&String>,
+    at: DateTime<Utc>,
+) -> Ruling {
+    let current = state.subscriptions.get(feed);
+    let active = current.is_some_and(|s| s.is_active());
+    if !active && state.active_subscriptions() >= MAX_SUBSCRIPTIONS {
+        return Err(limit("subscriptions", MAX_SUBSCRIPTIONS));
+    }
+    // Last writer wins on the client's time: a subscribe older than the latest unsubscribe
+    // changes nothing (a tie keeps the subscription).
+    let stale = current
+        .and_then(|s| s.unsubscribed_at)
+        .is_some_and(|u| at < u);
+    let unchanged = active && current.is_some_and(|s| s.source_id.as_ref() == source_id);
+    if stale || unchanged {
+        return Ok(vec![]);
+    }
+    let mut events = vec![EventPayload::Subscribed {
+        feed: feed.clone(),
+        source_id: source_id.cloned(),
+        subscribed_at: at,
+    }];
+    let default = state.default_collection();
+    if default.is_none() {
+        events.push(EventPayload::CollectionCreated {
+            collection_id: DEFAULT_COLLECTION_ID.to_owned(),
+            title: DEFAULT_COLLECTION_TITLE.to_owned(),
+            is_default: true,
+            public: false,
+        });
+    }
+    let (default_id, in_default) = default.map_or((DEFAULT_COLLECTION_ID, false), |(id, c)| {
+        (id.as_str(), c.feeds.contains(feed))
+    });
+    if !in_default {
+        events.push(EventPayload::CollectionFeedAdded {
+            collection_id: default_id.to_owned(),
+            feed: feed.clone(),
+        });
+    }
+    Ok(events)
+}
+
+/// Unsubscribing from a feed one does not follow is a no-op, so DELETE stays idempotent. The feed
+/// leaves every collection: a collection holds only subscribed feeds.
+pub fn unsubscribe(state: &UserState, feed: &FeedUrl, at: DateTime<Utc>) -> Ruling {
+    let Some(sub) = state.subscriptions.get(feed) else {
+        return Ok(vec![]);
+    };
+    if !sub.is_active() || sub.subscribed_at.is_some_and(|t| at <= t) {
+        return Ok(vec![]);
+    }
+    let mut events = vec![EventPayload::Unsubscribed {
+        feed: feed.clone(),
+        unsubscribed_at: at,
+    }];
+    events.extend(
+        state
+            .collections
+            .iter()
+            .filter(|(_, c)| c.feeds.contains(feed))
+            .map(|(id, _)| EventPayload::CollectionFeedRemoved {
+                collection_id: id.clone(),
+                feed: feed.clone(),
+            }),
+    );
+    Ok(events)
+}

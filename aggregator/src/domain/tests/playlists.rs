@@ -1,0 +1,219 @@
+//! Playlists.
+
+use super::episodes::item;
+use super::*;
+
+fn create(id: &str, name: &str) -> CommandEnvelope {
+    command(
+        CommandPayload::CreatePlaylist {
+            playlist_id: id.into(),
+            name: name.into(),
+            description: None,
+            public: false,
+        },
+        0,
+    )
+}
+
+fn add(id: &str, n: u32) -> CommandEnvelope {
+    command(
+        CommandPayload::AddPlaylistItem {
+            playlist_id: id.into(),
+            feed: feed(1),
+            item: item(n),
+        },
+        0,
+    )
+}
+
+fn reorder(id: &str, order: &[u32]) -> CommandEnvelope {
+    command(
+        CommandPayload::ReorderPlaylist {
+            playlist_id: id.into(),
+            items: order.iter().map(|n| item(*n)).collect(),
+        },
+        0,
+    )
+}
+
+#[test]
+fn a_playlist_needs_a_valid_id_a_name_and_a_new_id() {
+    let mut state = UserState::default();
+    assert_eq!(
+        rejected(&run(&mut state, &create("p", "  "))),
+        "invalid_name"
+    );
+    let long = "x".repeat(MAX_NAME_CHARS + 1);
+    assert_eq!(
+        rejected(&run(&mut state, &create("p", &long))),
+        "invalid_name"
+    );
+    assert_eq!(
+        rejected(&run(&mut state, &create("a/b", "n"))),
+        "invalid_id"
+    );
+    assert!(matches!(
+        events(&run(&mut state, &create("p", " Road trip ")))[..],
+        [EventPayload::PlaylistCreated { ref name, .. }] if name == "Road trip"
+    ));
+    assert_eq!(
+        rejected(&run(&mut state, &create("p", "again"))),
+        "already_exists"
+    );
+    let description = command(
+        CommandPayload::CreatePlaylist {
+            playlist_id: "q".into(),
+            name: "n".into(),
+            description: Some("d".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            public: false,
+        },
+        0,
+    );
+    assert_eq!(
+        rejected(&run(&mut state, &description)),
+        "invalid_description"
+    );
+}
+
+#[test]
+fn every_command_naming_an_unknown_playlist_is_not_found() {
+    let mut state = UserState::default();
+    for payload in [
+        CommandPayload::UpdatePlaylist {
+            playlist_id: "nope".into(),
+            name: Some("n".into()),
+            description: None,
+            public: None,
+        },
+        CommandPayload::DeletePlaylist {
+            playlist_id: "nope".into(),
+        },
+        CommandPayload::RemovePlaylistItem {
+            playlist_id: "nope".into(),
+            item: item(1),
+        },
+    ] {
+        assert_eq!(
+            rejected(&run(&mut state, &command(payload, 0))),
+            "not_found"
+        );
+    }
+    assert_eq!(rejected(&run(&mut state, &add("nope", 1))), "not_found");
+    assert_eq!(
+        rejected(&run(&mut state, &reorder("nope", &[]))),
+        "not_found"
+    );
+}
+
+#[test]
+fn update_emits_what_changed_and_visibility_separately() {
+    let mut state = UserState::default();
+    run(&mut state, &create("p", "Old"));
+    let update = |name: Option<&str>, public: Option<bool>| {
+        command(
+            CommandPayload::UpdatePlaylist {
+                playlist_id: "p".into(),
+                name: name.map(Into::into),
+                description: None,
+                public,
+            },
+            1,
+        )
+    };
+    let d = run(&mut state, &update(Some("New"), Some(true)));
+    assert!(matches!(
+        events(&d)[..],
+        [
+            EventPayload::PlaylistUpdated { .. },
+            EventPayload::PlaylistVisibilityChanged { public: true, .. }
+        ]
+    ));
+    assert!(events(&run(&mut state, &update(Some("New"), Some(true)))).is_empty());
+    assert_eq!(
+        rejected(&run(&mut state, &update(Some(""), None))),
+        "invalid_name"
+    );
+    assert_eq!(state.playlists["p"].name, "New");
+}
+
+#[test]
+fn items_are_appended_once_removed_and_reordered_as_a_permutation() {
+    let mut state = UserState::default();
+    run(&mut state, &create("p", "n"));
+    for n in 1..=3 {
+        assert_eq!(events(&run(&mut state, &add("p", n))).len(), 1);
+    }
+    assert!(
+        events(&run(&mut state, &add("p", 2))).is_empty(),
+        "already there"
+    );
+    assert_eq!(
+        rejected(&run(&mut state, &reorder("p", &[3, 1]))),
+        "invalid_order"
+    );
+    assert_eq!(
+        rejected(&run(&mut state, &reorder("p", &[3, 1, 1]))),
+        "invalid_order"
+    );
+    assert_eq!(
+        rejected(&run(&mut state, &reorder("p", &[3, 1, 9]))),
+        "invalid_order"
+    );
+    assert!(events(&run(&mut state, &reorder("p", &[1, 2, 3]))).is_empty());
+    assert_eq!(events(&run(&mut state, &reorder("p", &[3, 1, 2]))).len(), 1);
+    let order: Vec<_> = state.playlists["p"]
+        .items
+        .iter()
+        .map(|(_, i)| i.clone())
+        .collect();
+    assert_eq!(order, vec![item(3), item(1), item(2)]);
+    let remove = command(
+        CommandPayload::RemovePlaylistItem {
+            playlist_id: "p".into(),
+            item: item(1),
+        },
+        0,
+    );
+    assert_eq!(events(&run(&mut state, &remove)).len(), 1);
+    assert!(events(&run(&mut state, &remove_again(&remove))).is_empty());
+    assert_eq!(state.playlists["p"].items.len(), 2);
+}
+
+fn remove_again(original: &CommandEnvelope) -> CommandEnvelope {
+    command(original.payload.clone(), 1)
+}
+
+#[test]
+fn playlists_and_their_items_are_bounded() {
+    let mut state = UserState::default();
+    run(&mut state, &create("p", "n"));
+    let playlist = state.playlists.get_mut("p").expect("created");
+    for n in 0..u32::try_from(MAX_PLAYLIST_ITEMS).expect("small") {
+        playlist.items.push((feed(1), item(n + 100)));
+    }
+    assert_eq!(rejected(&run(&mut state, &add("p", 1))), "limit_exceeded");
+    for n in 0..MAX_PLAYLISTS {
+        state
+            .playlists
+            .insert(format!("x{n}"), state.playlists["p"].clone());
+    }
+    assert_eq!(
+        rejected(&run(&mut state, &create("new", "n"))),
+        "limit_exceeded"
+    );
+}
+
+#[test]
+fn a_deleted_playlist_is_gone_and_its_id_free_again() {
+    let mut state = UserState::default();
+    run(&mut state, &create("p", "n"));
+    let delete = command(
+        CommandPayload::DeletePlaylist {
+            playlist_id: "p".into(),
+        },
+        0,
+    );
+    assert_eq!(events(&run(&mut state, &delete)).len(), 1);
+    assert!(state.playlists.is_empty());
+    assert_eq!(events(&run(&mut state, &create("p", "again"))).len(), 1);
+}

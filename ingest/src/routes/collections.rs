@@ -1,0 +1,138 @@
+//! Collections: `POST /collections`, `PATCH/DELETE /collections/{id}`,
+//! `POST /collections/{id}/feeds`, `DELETE /collections/{id}/feeds/{feed}`,
+//! `PUT /collections/{id}/feeds/{feed}/position`.
+
+use super::ids::parse_feed;
+use super::{Submission, caller, submit, submit_as};
+use crate::IngestState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use balados_platform::http::{ApiError, Json};
+use balados_schemas::CommandPayload;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    /// The client's id for the collection; derived from the command id when absent.
+    #[serde(default)]
+    id: Option<String>,
+    title: String,
+    #[serde(default)]
+    public: bool,
+}
+
+pub async fn create(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    let command_id = crate::idempotency::command_id(&headers, user.as_str(), &caller.app_id)?;
+    let collection_id = body.id.unwrap_or_else(|| command_id.simple().to_string());
+    let location = format!("/api/v1/collections/{collection_id}");
+    let payload = CommandPayload::CreateCollection {
+        collection_id,
+        title: body.title,
+        public: body.public,
+    };
+    let submission = Submission::creating(payload, Some(location));
+    submit_as(&state, &headers, caller, user, command_id, submission).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    public: Option<bool>,
+}
+
+pub async fn update(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(collection_id): Path<String>,
+    body: Result<Json<UpdateBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    let payload = CommandPayload::UpdateCollection {
+        collection_id,
+        title: body.title,
+        public: body.public,
+    };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
+
+pub async fn delete(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(collection_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let payload = CommandPayload::DeleteCollection { collection_id };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FeedBody {
+    rss_source_feed: String,
+}
+
+pub async fn add_feed(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(collection_id): Path<String>,
+    body: Result<Json<FeedBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    let payload = CommandPayload::AddCollectionFeed {
+        collection_id,
+        feed: parse_feed(&body.rss_source_feed)?,
+    };
+    submit(
+        &state,
+        &headers,
+        caller,
+        user,
+        Submission::creating(payload, None),
+    )
+    .await
+}
+
+pub async fn remove_feed(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path((collection_id, feed)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let payload = CommandPayload::RemoveCollectionFeed {
+        collection_id,
+        feed: parse_feed(&feed)?,
+    };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PositionBody {
+    /// 0-based; the aggregator checks it against the collection's size.
+    position: i64,
+}
+
+pub async fn move_feed(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path((collection_id, feed)): Path<(String, String)>,
+    body: Result<Json<PositionBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    let payload = CommandPayload::MoveCollectionFeed {
+        collection_id,
+        feed: parse_feed(&feed)?,
+        position: body.position,
+    };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}

@@ -1,0 +1,124 @@
+//! Plays, positions, saved and shared episodes: `POST /play`, `PUT /play/{item}/position`,
+//! `POST/DELETE /episodes/{item}/save`, `POST /episodes/{item}/share`. Batches of plays are in
+//! `batch`.
+
+use super::ids::{parse_feed, parse_item, parse_time};
+use super::{Submission, caller, submit};
+use crate::IngestState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use balados_platform::http::{ApiError, Json};
+use balados_schemas::CommandPayload;
+use serde::Deserialize;
+
+/// One play, as `POST /play` and each item of `POST /play/batch` take it.
+#[derive(Debug, Deserialize)]
+pub struct PlayBody {
+    rss_source_feed: String,
+    rss_source_item: String,
+    /// Seconds.
+    position: i64,
+    #[serde(default)]
+    duration: Option<i64>,
+    #[serde(default)]
+    played: bool,
+    /// When it happened on the client (RFC 3339); now when absent.
+    #[serde(default)]
+    timestamp: Option<String>,
+}
+
+impl PlayBody {
+    pub(crate) fn into_submission(self) -> Result<Submission, ApiError> {
+        let payload = CommandPayload::RecordPlay {
+            feed: parse_feed(&self.rss_source_feed)?,
+            item: parse_item(&self.rss_source_item)?,
+            position: self.position,
+            duration: self.duration,
+            played: self.played,
+        };
+        let mut submission = Submission::new(payload);
+        submission.occurred_at = self.timestamp.as_deref().map(parse_time).transpose()?;
+        Ok(submission)
+    }
+}
+
+pub async fn record_play(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    body: Result<Json<PlayBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let Json(body) = body?;
+    submit(&state, &headers, caller, user, body.into_submission()?).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PositionBody {
+    position: i64,
+    #[serde(default)]
+    timestamp: Option<String>,
+}
+
+pub async fn update_position(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(item): Path<String>,
+    body: Result<Json<PositionBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let item = parse_item(&item)?;
+    let Json(body) = body?;
+    let mut submission = Submission::new(CommandPayload::UpdatePosition {
+        item,
+        position: body.position,
+    });
+    submission.occurred_at = body.timestamp.as_deref().map(parse_time).transpose()?;
+    submit(&state, &headers, caller, user, submission).await
+}
+
+/// The feed an episode belongs to (`rss_source_feed`, or `feed` as the original API named it).
+#[derive(Debug, Deserialize)]
+pub struct EpisodeFeedBody {
+    #[serde(alias = "feed")]
+    rss_source_feed: String,
+}
+
+pub async fn save(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(item): Path<String>,
+    body: Result<Json<EpisodeFeedBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let item = parse_item(&item)?;
+    let Json(body) = body?;
+    let feed = parse_feed(&body.rss_source_feed)?;
+    let payload = CommandPayload::SaveEpisode { feed, item };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
+
+pub async fn unsave(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(item): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let item = parse_item(&item)?;
+    let payload = CommandPayload::UnsaveEpisode { item };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
+
+pub async fn share(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    Path(item): Path<String>,
+    body: Result<Json<EpisodeFeedBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(&state, &headers)?;
+    let item = parse_item(&item)?;
+    let Json(body) = body?;
+    let feed = parse_feed(&body.rss_source_feed)?;
+    let payload = CommandPayload::ShareEpisode { feed, item };
+    submit(&state, &headers, caller, user, Submission::new(payload)).await
+}
