@@ -1,12 +1,16 @@
-//! Aggregator benchmark: a backlog of N subscription commands over U users is produced to a fresh
-//! topic prefix, then one `balados aggregator` process (transactions on or off) is started and
-//! timed until every command has its outcome on `command-results`; then it is restarted and the
-//! restore of its partitions' users is timed (from its own log lines).
+//! Aggregator benchmark: a backlog of N commands over U users is produced to a fresh topic prefix
+//! (`--workload subscribe`: every command a new subscription; `mixed`: each user's first command a
+//! subscription, the next ones plays), then one `balados aggregator` process (transactions on or
+//! off) is started and timed until every command has its outcome on `command-results`, in wall
+//! time and in the CPU time the aggregator used (commands per core-second); then it is restarted
+//! and the restore of its partitions' users is timed (from its own log lines).
 //!
 //! Needs a broker and a schema registry (e.g. those of ./dev/up, or the recipe in bench/README.md).
 
 use balados_schemas::registry_client::RegistryClient;
-use balados_schemas::{Codec, CommandEnvelope, CommandPayload, Contract, FeedUrl, Topics, UserId};
+use balados_schemas::{
+    Codec, CommandEnvelope, CommandPayload, Contract, FeedUrl, ItemId, Topics, UserId,
+};
 use clap::Parser;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
@@ -33,9 +37,19 @@ struct Args {
     transactional: bool,
     #[arg(long, default_value_t = 20)]
     fetch_wait_max_ms: u32,
+    #[arg(long, value_enum, default_value = "subscribe")]
+    workload: Workload,
 }
 
-fn command(i: u64, users: u64) -> CommandEnvelope {
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Workload {
+    /// Every command subscribes a user to a new feed.
+    Subscribe,
+    /// A user's first command subscribes; the following ones record plays.
+    Mixed,
+}
+
+fn command(i: u64, users: u64, workload: Workload) -> CommandEnvelope {
     let at =
         chrono::DateTime::from_timestamp_millis(1_700_000_000_000 + i64::try_from(i).unwrap_or(0))
             .unwrap_or_default();
@@ -48,12 +62,46 @@ fn command(i: u64, users: u64) -> CommandEnvelope {
         device_id: None,
         device_name: None,
         reply_to: None,
-        payload: CommandPayload::Subscribe {
-            feed: FeedUrl::parse(&format!("https://bench.example.com/{}.xml", i / users))
-                .expect("a valid feed URL"),
+        payload: payload(i / users, workload),
+    }
+}
+
+/// The `round`-th command of a user.
+fn payload(round: u64, workload: Workload) -> CommandPayload {
+    let feed = |n: u64| {
+        FeedUrl::parse(&format!("https://bench.example.com/{n}.xml")).expect("a valid feed URL")
+    };
+    match workload {
+        Workload::Mixed if round > 0 => CommandPayload::RecordPlay {
+            feed: feed(0),
+            item: ItemId::new(
+                &format!("episode-{}", round % 5),
+                &format!("https://bench.example.com/{}.mp3", round % 5),
+            )
+            .expect("a valid item"),
+            position: i64::try_from(round * 10).unwrap_or(0),
+            duration: Some(3_600),
+            played: false,
+        },
+        Workload::Mixed => CommandPayload::Subscribe {
+            feed: feed(0),
+            source_id: None,
+        },
+        Workload::Subscribe => CommandPayload::Subscribe {
+            feed: feed(round),
             source_id: None,
         },
     }
+}
+
+/// CPU time (user + system) used so far by process `pid`, from /proc (Linux).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) close with ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux ABI that matters here.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn env(args: &Args, prefix: &str) -> Vec<(String, String)> {
@@ -106,14 +154,16 @@ fn start(
     Ok((child, rx))
 }
 
-/// Waits for `expected` distinct outcomes; returns (time to all, time from the first to all).
+/// Waits for `expected` distinct outcomes; returns the time to all, the time from the first to
+/// all, and the CPU time the aggregator (`pid`) used from the first to all.
 fn count_results(
     consumer: &BaseConsumer,
     expected: u64,
     deadline: Duration,
-) -> anyhow::Result<(Duration, Duration)> {
+    pid: u32,
+) -> anyhow::Result<(Duration, Duration, Duration)> {
     let started = Instant::now();
-    let mut first: Option<Instant> = None;
+    let mut first: Option<(Instant, Duration)> = None;
     let mut seen = std::collections::HashSet::new();
     while (seen.len() as u64) < expected {
         anyhow::ensure!(
@@ -123,17 +173,20 @@ fn count_results(
         );
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message?;
-            first.get_or_insert_with(Instant::now);
+            first.get_or_insert_with(|| (Instant::now(), cpu_time(pid).unwrap_or_default()));
             // The command id is the first field: a 36-byte UUID string after a 1-byte length.
             if let Some(id) = rdkafka::Message::payload(&message).and_then(|p| p.get(6..42)) {
                 seen.insert(id.to_vec());
             }
         }
     }
-    Ok((
-        started.elapsed(),
-        first.map_or(Duration::ZERO, |f| f.elapsed()),
-    ))
+    let (wall, cpu) = first.map_or((Duration::ZERO, Duration::ZERO), |(at, cpu)| {
+        (
+            at.elapsed(),
+            cpu_time(pid).unwrap_or_default().saturating_sub(cpu),
+        )
+    });
+    Ok((started.elapsed(), wall, cpu))
 }
 
 #[tokio::main]
@@ -166,7 +219,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut pending = Vec::new();
     for i in 0..args.commands {
-        let c = command(i, args.users);
+        let c = command(i, args.users, args.workload);
         let bytes = codec.encode(Contract::Command, c.to_avro())?;
         let record = FutureRecord::to(&topics.commands)
             .key(c.user_id.as_str())
@@ -196,14 +249,22 @@ async fn main() -> anyhow::Result<()> {
         .create()?;
     results.subscribe(&[&topics.command_results])?;
     let (mut aggregator, _log) = start(&args, &prefix)?;
-    let (total, steady) = count_results(&results, args.commands, Duration::from_secs(1800))?;
-    println!(
-        "decided {} commands: {:.2} s from start ({:.0}/s, with the group join and first restore); {:.2} s from the first outcome to the last = {:.0} commands/s (transactions {}, {} partition(s))",
+    let (total, steady, cpu) = count_results(
+        &results,
         args.commands,
+        Duration::from_secs(1800),
+        aggregator.id(),
+    )?;
+    println!(
+        "decided {} commands ({:?} workload): {:.2} s from start ({:.0}/s, with the group join and first restore); {:.2} s from the first outcome to the last = {:.0} commands/s, using {:.2} s of aggregator CPU = {:.0} commands per core-second (transactions {}, {} partition(s))",
+        args.commands,
+        args.workload,
         total.as_secs_f64(),
         args.commands as f64 / total.as_secs_f64(),
         steady.as_secs_f64(),
         args.commands as f64 / steady.as_secs_f64(),
+        cpu.as_secs_f64(),
+        args.commands as f64 / cpu.as_secs_f64(),
         if args.transactional { "on" } else { "off" },
         args.partitions
     );
@@ -213,7 +274,11 @@ async fn main() -> anyhow::Result<()> {
     // Restore: a restart reads every state record back; one more command per partition triggers it.
     let (mut aggregator, log) = start(&args, &prefix)?;
     for p in 0..args.partitions {
-        let c = command(args.commands + u64::try_from(p).unwrap_or(0), args.users);
+        let c = command(
+            args.commands + u64::try_from(p).unwrap_or(0),
+            args.users,
+            args.workload,
+        );
         let bytes = codec.encode(Contract::Command, c.to_avro())?;
         producer
             .send(

@@ -64,19 +64,52 @@ pub enum CodecError {
     Registry(#[from] RegistryError),
 }
 
-#[derive(Debug)]
-struct ReaderSchema {
-    schema: Schema,
-    writer_id: Option<u32>,
+/// A schema with its datum writer and reader built once: building them resolves every name of
+/// the schema, which cost more than the encoding itself when done per record.
+struct Compiled {
+    /// Leaked on purpose, so that the writer and reader can borrow it for the process's life: a
+    /// process holds a handful of schemas (one per contract and per writer version it meets).
+    schema: &'static Schema,
+    writer: GenericDatumWriter<'static>,
+    reader: GenericDatumReader<'static>,
     /// Parsing Canonical Form: equal forms mean the same binary layout.
     canonical: String,
 }
 
-#[derive(Debug)]
-struct WriterSchema {
-    schema: Schema,
-    canonical: String,
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("canonical", &self.canonical)
+            .finish_non_exhaustive()
+    }
 }
+
+impl Compiled {
+    fn new(schema: Schema) -> Result<Self, CodecError> {
+        let schema: &'static Schema = Box::leak(Box::new(schema));
+        let avro = |e: apache_avro::Error| CodecError::Avro(e.to_string());
+        Ok(Self {
+            writer: GenericDatumWriter::builder(schema).build().map_err(avro)?,
+            reader: GenericDatumReader::builder(schema).build().map_err(avro)?,
+            canonical: schema.canonical_form(),
+            schema,
+        })
+    }
+
+    fn read(&self, datum: &mut &[u8]) -> Result<Value, CodecError> {
+        self.reader
+            .read_value(datum)
+            .map_err(|e| CodecError::Avro(e.to_string()))
+    }
+}
+
+#[derive(Debug)]
+struct ReaderSchema {
+    compiled: Compiled,
+    writer_id: Option<u32>,
+}
+
+type WriterSchema = Compiled;
 
 /// Cheap to clone; shared by all tasks of a process.
 #[derive(Debug, Clone)]
@@ -109,13 +142,11 @@ impl Codec {
             } else {
                 None
             };
-            let canonical = schema.canonical_form();
             readers.insert(
                 contract,
                 ReaderSchema {
-                    schema,
+                    compiled: Compiled::new(schema)?,
                     writer_id,
-                    canonical,
                 },
             );
         }
@@ -136,7 +167,11 @@ impl Codec {
         let id = reader
             .writer_id
             .ok_or(CodecError::NotRegistered(contract))?;
-        let datum = write_datum(&reader.schema, value)?;
+        let datum = reader
+            .compiled
+            .writer
+            .write_value_to_vec(value)
+            .map_err(|e| CodecError::Avro(e.to_string()))?;
         Ok(wire::frame(id, &datum))
     }
 
@@ -144,18 +179,19 @@ impl Codec {
     pub fn decode_cached(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
         let (id, mut datum) = wire::unframe(bytes)?;
         let reader = self.reader(contract);
-        if reader.writer_id == Some(id) {
-            return read_datum(&reader.schema, None, &mut datum);
+        let reader = &reader.compiled;
+        if self.readers[&contract].writer_id == Some(id) {
+            return reader.read(&mut datum);
         }
         let writer = self
             .cached_writer(id)
             .ok_or(CodecError::UnknownSchema(id))?;
         if writer.canonical == reader.canonical {
-            return read_datum(&reader.schema, None, &mut datum);
+            return reader.read(&mut datum);
         }
         // Another version: read as written, then resolve by name (see `resolve`).
-        let written = read_datum(&writer.schema, None, &mut datum)?;
-        crate::resolve::resolve(written, &writer.schema, &reader.schema).map_err(CodecError::Avro)
+        let written = writer.read(&mut datum)?;
+        crate::resolve::resolve(written, writer.schema, reader.schema).map_err(CodecError::Avro)
     }
 
     pub async fn decode(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
@@ -174,12 +210,17 @@ impl Codec {
 
     /// Fetches and caches the writer schema with this id.
     pub async fn fetch_schema(&self, id: u32) -> Result<(), CodecError> {
+        if self.cached_writer(id).is_some() {
+            return Ok(());
+        }
         let text = self.client.schema_by_id(id).await?;
         let schema =
             Schema::parse_str(&text).map_err(|e| CodecError::Avro(format!("schema {id}: {e}")))?;
-        let canonical = schema.canonical_form();
+        let compiled = Arc::new(Compiled::new(schema)?);
         if let Ok(mut writers) = self.writers.write() {
-            writers.insert(id, Arc::new(WriterSchema { schema, canonical }));
+            // A concurrent fetch of the same id may win: the loser's schema stays leaked, bounded
+            // by the number of concurrent first decodes.
+            writers.entry(id).or_insert(compiled);
         }
         Ok(())
     }

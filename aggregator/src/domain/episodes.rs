@@ -48,16 +48,10 @@ pub fn record_play(
     let duration = given_duration.or(current.and_then(|e| e.duration));
     let position = position(raw_position, duration)?;
     room_for(state, item)?;
-    if let Some(e) = current {
-        let stale = e.updated_at.is_some_and(|u| at < u);
-        let unchanged = e.updated_at.is_some()
-            && &e.feed == feed
-            && e.position == position
-            && e.duration == duration
-            && e.played == played;
-        if stale || unchanged {
-            return Ok(vec![]);
-        }
+    // A repeat of the same values is still recorded: it moves `updated_at` forward (so that an
+    // older upload cannot win afterwards) and every play counts.
+    if current.is_some_and(|e| e.updated_at.is_some_and(|u| at < u)) {
+        return Ok(vec![]);
     }
     Ok(vec![EventPayload::PlayRecorded {
         feed: feed.clone(),
@@ -82,7 +76,7 @@ pub fn update_position(
         ));
     };
     let position = position(raw_position, e.duration)?;
-    if e.updated_at.is_some_and(|u| at < u) || e.position == position {
+    if e.updated_at.is_some_and(|u| at < u) {
         return Ok(vec![]);
     }
     Ok(vec![EventPayload::PositionUpdated {

@@ -106,10 +106,23 @@ fn updating_a_position_needs_a_play_status_and_keeps_its_feed() {
             position: 42
         }]
     );
-    assert!(
-        events(&run(&mut state, &position(1, 42, 3))).is_empty(),
-        "same position"
+    assert_eq!(
+        events(&run(&mut state, &position(1, 42, 3))).len(),
+        1,
+        "the same position later still moves the status's time"
     );
+}
+
+#[test]
+fn a_repeated_report_moves_the_time_so_an_older_upload_cannot_win_after_it() {
+    let mut state = UserState::default();
+    run(&mut state, &play(1, 37, None, false, 0));
+    assert_eq!(
+        events(&run(&mut state, &play(1, 37, None, false, 10))).len(),
+        1
+    );
+    assert!(events(&run(&mut state, &play(1, 20, None, false, 5))).is_empty());
+    assert_eq!(state.episodes[&item(1)].position, 37);
 }
 
 #[test]
