@@ -1,11 +1,13 @@
 //! Encoding and decoding of the contracts in the Confluent wire format, with the writer's schema
 //! fetched from the registry by id (cached) and resolved against the reader's schema.
 
+use crate::binary::Names;
 use crate::registry_client::{RegistryClient, RegistryError};
 use crate::topics::Topics;
 use crate::wire::{self, WireError};
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::schema::ResolvedSchema;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use std::collections::HashMap;
@@ -64,13 +66,13 @@ pub enum CodecError {
     Registry(#[from] RegistryError),
 }
 
-/// A schema with its datum writer and reader built once: building them resolves every name of
-/// the schema, which cost more than the encoding itself when done per record.
+/// A schema with its named types and datum reader built once: building them resolves every name
+/// of the schema, which cost more than the encoding itself when done per record.
 struct Compiled {
     /// Leaked on purpose, so that the writer and reader can borrow it for the process's life: a
     /// process holds a handful of schemas (one per contract and per writer version it meets).
     schema: &'static Schema,
-    writer: GenericDatumWriter<'static>,
+    names: Names<'static>,
     reader: GenericDatumReader<'static>,
     /// Parsing Canonical Form: equal forms mean the same binary layout.
     canonical: String,
@@ -88,8 +90,12 @@ impl Compiled {
     fn new(schema: Schema) -> Result<Self, CodecError> {
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let avro = |e: apache_avro::Error| CodecError::Avro(e.to_string());
+        let names = ResolvedSchema::try_from(schema)
+            .map_err(avro)?
+            .get_names()
+            .clone();
         Ok(Self {
-            writer: GenericDatumWriter::builder(schema).build().map_err(avro)?,
+            names,
             reader: GenericDatumReader::builder(schema).build().map_err(avro)?,
             canonical: schema.canonical_form(),
             schema,
@@ -167,12 +173,11 @@ impl Codec {
         let id = reader
             .writer_id
             .ok_or(CodecError::NotRegistered(contract))?;
-        let datum = reader
-            .compiled
-            .writer
-            .write_value_to_vec(value)
-            .map_err(|e| CodecError::Avro(e.to_string()))?;
-        Ok(wire::frame(id, &datum))
+        let compiled = &reader.compiled;
+        let mut framed = wire::frame(id, &[]);
+        crate::binary::encode(&value, compiled.schema, &compiled.names, &mut framed)
+            .map_err(CodecError::Avro)?;
+        Ok(framed)
     }
 
     /// Decodes without I/O; `UnknownSchema` means [`Codec::fetch_schema`] must run first.

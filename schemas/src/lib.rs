@@ -3,6 +3,7 @@
 //! id encodings used in URLs. Depends on no service.
 
 pub mod avro;
+pub mod binary;
 pub mod codec;
 pub mod command;
 pub mod event;
