@@ -9,19 +9,19 @@ use crate::handle::handle;
 use crate::output::{Output, UNTRACKED};
 use crate::restore::{RestoreError, Restorer};
 use crate::runner::CommandConsumer;
-use crate::store::StateStore;
+use crate::store::{StateStore, StateWrite};
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{
-    Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, Topics,
+    Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, StateKey, Topics,
 };
 use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,8 +130,10 @@ impl BatchWriter {
         }
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
         let mut pending: Vec<PendingResult> = Vec::with_capacity(batch.len());
-        // (partition, key, source offset, value: None for a tombstone)
-        let mut state_writes: Vec<(i32, String, i64, Option<Vec<u8>>)> = Vec::new();
+        // The batch's state changes, each entity once: its last value wins (a user with several
+        // commands in the batch rewrites their meta record once, not per command).
+        let mut state_writes: Vec<(i32, StateWrite)> = Vec::new();
+        let mut state_index: HashMap<StateKey, usize> = HashMap::new();
         for message in batch {
             let partition = message.partition();
             if !store.is_loaded(partition) {
@@ -161,12 +163,14 @@ impl BatchWriter {
                     .payload(&bytes);
                 self.output.send(record)?;
             }
-            for write in &handled.records {
-                let bytes = match write.record() {
-                    Some(record) => Some(self.codec.encode(Contract::UserState, record.to_avro())?),
-                    None => None,
-                };
-                state_writes.push((partition, write.key.encode(), write.source_offset, bytes));
+            for write in handled.records {
+                match state_index.get(&write.key) {
+                    Some(&i) => state_writes[i] = (partition, write),
+                    None => {
+                        state_index.insert(write.key.clone(), state_writes.len());
+                        state_writes.push((partition, write));
+                    }
+                }
             }
             pending.push(PendingResult {
                 reply_to: command.reply_to,
@@ -197,16 +201,21 @@ impl BatchWriter {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
             self.output.flush(TXN_TIMEOUT)?;
         }
-        for (partition, key, source_offset, bytes) in &state_writes {
+        for (partition, write) in &state_writes {
+            let key = write.key.encode();
+            let bytes = match write.record() {
+                Some(record) => Some(self.codec.encode(Contract::UserState, record.to_avro())?),
+                None => None,
+            };
             let record = BaseRecord::with_opaque_to(&self.topics.user_state, UNTRACKED)
                 .partition(*partition)
                 .key(key.as_str());
-            let record = match bytes {
+            let record = match &bytes {
                 Some(bytes) => record.payload(bytes),
                 // A tombstone keeps its source offset in a header, for restore to judge it.
                 None => record.headers(OwnedHeaders::new().insert(Header {
                     key: SOURCE_OFFSET_HEADER,
-                    value: Some(source_offset.to_string().as_bytes()),
+                    value: Some(write.source_offset.to_string().as_bytes()),
                 })),
             };
             self.output.send(record)?;
