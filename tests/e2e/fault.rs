@@ -1,8 +1,8 @@
-//! The fault test: two aggregator processes in one group, a stream of 50,000 commands over many
-//! users, each process SIGKILLed and restarted several times during the stream. Afterwards every
-//! command has an outcome (one per command id, whatever copies a broker shows), the per-user
-//! sequences have no gap and no repeat, and every event equals, field for field, the event of a
-//! run without faults — computed here with the aggregator's own pure domain.
+//! The fault test: two aggregator processes in one group, a stream of 50,000 commands of every
+//! area over many users, each process SIGKILLed and restarted several times during the stream.
+//! Afterwards every command has an outcome (one per command id, whatever copies a broker shows),
+//! the per-user sequences have no gap and no repeat, and every event equals, field for field, the
+//! event of a run without faults — computed here with the aggregator's own pure domain.
 //!
 //! To investigate a failure: FAULT_KILLS (default 6; 0 runs without faults), FAULT_SINGLE=1 (one
 //! aggregator), FAULT_COMMANDS and FAULT_USERS (default 50,000 and 500); the stream is the same
@@ -14,7 +14,7 @@ use balados_aggregator::handle::handle;
 use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{
     Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl,
-    Topics, UserId,
+    ItemId, Scope, Topics, UserId,
 };
 use chrono::{TimeZone as _, Utc};
 use rdkafka::ClientConfig;
@@ -61,14 +61,7 @@ fn commands() -> Vec<CommandEnvelope> {
                 .timestamp_millis_opt(base + i64::try_from(i).expect("small") * 1000)
                 .single()
                 .expect("valid");
-            let payload = if rng.next().is_multiple_of(3) {
-                CommandPayload::Unsubscribe { feed }
-            } else {
-                CommandPayload::Subscribe {
-                    feed,
-                    source_id: None,
-                }
-            };
+            let payload = payload(&mut rng, feed);
             CommandEnvelope {
                 command_id: uuid::Uuid::from_u64_pair(0xfa17, i),
                 user_id: UserId::parse(&format!("fault-user-{user}")).expect("valid"),
@@ -82,6 +75,62 @@ fn commands() -> Vec<CommandEnvelope> {
             }
         })
         .collect()
+}
+
+/// A command of any area, on a few ids per user so that they meet: subscriptions (the most
+/// frequent), plays, saves, privacy, playlists and collections — rejections (unknown playlist,
+/// unsubscribed feed, positions out of bounds) and deletions (tombstones) included.
+fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
+    let n = rng.next();
+    let item = ItemId::new(
+        &format!("g{}", n % 4),
+        &format!("https://fault.example.com/{}.mp3", n % 4),
+    )
+    .expect("valid");
+    let id = format!("x{}", (n >> 8) % 3);
+    match rng.next() % 16 {
+        0..=4 => CommandPayload::Subscribe {
+            feed,
+            source_id: None,
+        },
+        5 | 6 => CommandPayload::Unsubscribe { feed },
+        7 => CommandPayload::RecordPlay {
+            feed,
+            item,
+            position: i64::try_from(n % 700).expect("small") - 50,
+            duration: Some(600),
+            played: n.is_multiple_of(5),
+        },
+        8 => CommandPayload::SaveEpisode { feed, item },
+        9 => CommandPayload::UnsaveEpisode { item },
+        10 => CommandPayload::ChangePrivacy {
+            scope: Scope::Feed(feed),
+            privacy: ["public", "anonymous", "private", "friends"]
+                [usize::try_from(n % 4).expect("small")]
+            .into(),
+        },
+        11 => CommandPayload::CreatePlaylist {
+            playlist_id: id,
+            name: "Fault".into(),
+            description: None,
+            public: false,
+        },
+        12 => CommandPayload::AddPlaylistItem {
+            playlist_id: id,
+            feed,
+            item,
+        },
+        13 => CommandPayload::DeletePlaylist { playlist_id: id },
+        14 => CommandPayload::AddCollectionFeed {
+            collection_id: "default".into(),
+            feed,
+        },
+        _ => CommandPayload::MoveCollectionFeed {
+            collection_id: "default".into(),
+            feed,
+            position: i64::try_from(n % 4).expect("small"),
+        },
+    }
 }
 
 /// An outcome as compared: rejection code, first sequence, event count.
