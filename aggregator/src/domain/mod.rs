@@ -29,4 +29,4 @@ pub use state::{
 pub use subscriptions::{DEFAULT_COLLECTION_ID, MAX_SUBSCRIPTIONS};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,6 +5,7 @@ mod collections;
 mod episodes;
 mod playlists;
 mod privacy_devices;
+pub(crate) mod properties;
 mod subscriptions;
 
 pub(super) use super::decide::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
