@@ -269,12 +269,26 @@ async fn playlists_collections_and_the_default_collection() {
     let (i1, i2) = (item_id(1), item_id(2));
 
     // Playlists.
-    let (status, created) = api
-        .call("POST", "/playlists", Some(json!({"name": "Road"})))
-        .await;
-    assert_eq!(
-        status, 201,
-        "an id is derived when the client gives none: {created}"
+    let created = api
+        .http
+        .post(format!("{}/api/v1/playlists", api.url))
+        .bearer_auth(&api.auth)
+        .header("Prefer", "wait=10")
+        .json(&json!({"name": "Road"}))
+        .send()
+        .await
+        .expect("reachable");
+    let location = created
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(created.status().as_u16(), 201);
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/api/v1/playlists/") && l.len() > 18),
+        "an id is derived when the client gives none, and named: {location:?}"
     );
     api.rejected(
         "POST",

@@ -3,7 +3,7 @@
 //! `PUT /collections/{id}/feeds/{feed}/position`.
 
 use super::ids::parse_feed;
-use super::{Submission, caller, submit, submit_as};
+use super::{Submission, caller, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -29,16 +29,15 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
-    let command_id = crate::idempotency::command_id(&headers, user.as_str(), &caller.app_id)?;
-    let collection_id = body.id.unwrap_or_else(|| command_id.simple().to_string());
-    let location = format!("/api/v1/collections/{collection_id}");
-    let payload = CommandPayload::CreateCollection {
-        collection_id,
-        title: body.title,
-        public: body.public,
-    };
-    let submission = Submission::creating(payload, Some(location));
-    submit_as(&state, &headers, caller, user, command_id, submission).await
+    let place = ("/api/v1/collections", body.id);
+    submit_creation(&state, &headers, caller, user, place, |collection_id| {
+        CommandPayload::CreateCollection {
+            collection_id,
+            title: body.title,
+            public: body.public,
+        }
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::CommandPayload;
+use balados_schemas::{CommandPayload, FeedUrl, ItemId};
 use serde::Deserialize;
 
 /// One play, as `POST /play` and each item of `POST /play/batch` take it.
@@ -84,18 +84,38 @@ pub struct EpisodeFeedBody {
     rss_source_feed: String,
 }
 
+/// An action on an episode of a feed (save, share).
+async fn episode_action(
+    state: &IngestState,
+    headers: &HeaderMap,
+    item: &str,
+    body: Result<Json<EpisodeFeedBody>, ApiError>,
+    payload: fn(FeedUrl, ItemId) -> CommandPayload,
+) -> Result<Response, ApiError> {
+    let (caller, user) = caller(state, headers)?;
+    let item = parse_item(item)?;
+    let Json(body) = body?;
+    let feed = parse_feed(&body.rss_source_feed)?;
+    submit(
+        state,
+        headers,
+        caller,
+        user,
+        Submission::new(payload(feed, item)),
+    )
+    .await
+}
+
 pub async fn save(
     State(state): State<IngestState>,
     headers: HeaderMap,
     Path(item): Path<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
-    let item = parse_item(&item)?;
-    let Json(body) = body?;
-    let feed = parse_feed(&body.rss_source_feed)?;
-    let payload = CommandPayload::SaveEpisode { feed, item };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    episode_action(&state, &headers, &item, body, |feed, item| {
+        CommandPayload::SaveEpisode { feed, item }
+    })
+    .await
 }
 
 pub async fn unsave(
@@ -115,10 +135,8 @@ pub async fn share(
     Path(item): Path<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
-    let item = parse_item(&item)?;
-    let Json(body) = body?;
-    let feed = parse_feed(&body.rss_source_feed)?;
-    let payload = CommandPayload::ShareEpisode { feed, item };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    episode_action(&state, &headers, &item, body, |feed, item| {
+        CommandPayload::ShareEpisode { feed, item }
+    })
+    .await
 }

@@ -196,6 +196,24 @@ pub(crate) async fn submit(
     submit_as(state, headers, caller, user, command_id, submission).await
 }
 
+/// Submits a command that creates the resource `id` under `path` (e.g. `/api/v1/playlists`),
+/// answering with its `Location`. Without an id from the client, the id is derived from the
+/// command id, so that a retry with the same Idempotency-Key names the same resource.
+pub(crate) async fn submit_creation(
+    state: &IngestState,
+    headers: &HeaderMap,
+    caller: Caller,
+    user: UserId,
+    (path, id): (&str, Option<String>),
+    payload: impl FnOnce(String) -> CommandPayload,
+) -> Result<Response, ApiError> {
+    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
+    let id = id.unwrap_or_else(|| command_id.simple().to_string());
+    let location = format!("{path}/{id}");
+    let submission = Submission::creating(payload(id), Some(location));
+    submit_as(state, headers, caller, user, command_id, submission).await
+}
+
 /// As [`submit`], with a command id chosen by the route (one that names the resource it creates).
 pub(crate) async fn submit_as(
     state: &IngestState,

@@ -2,7 +2,7 @@
 //! `DELETE /playlists/{id}/items/{item}`, `PUT /playlists/{id}/order`.
 
 use super::ids::{parse_feed, parse_item};
-use super::{Submission, caller, submit, submit_as};
+use super::{Submission, caller, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -30,18 +30,16 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
-    let command_id = crate::idempotency::command_id(&headers, user.as_str(), &caller.app_id)?;
-    // A retry with the same Idempotency-Key names the same playlist.
-    let playlist_id = body.id.unwrap_or_else(|| command_id.simple().to_string());
-    let location = format!("/api/v1/playlists/{playlist_id}");
-    let payload = CommandPayload::CreatePlaylist {
-        playlist_id,
-        name: body.name,
-        description: body.description,
-        public: body.public,
-    };
-    let submission = Submission::creating(payload, Some(location));
-    submit_as(&state, &headers, caller, user, command_id, submission).await
+    let place = ("/api/v1/playlists", body.id);
+    submit_creation(&state, &headers, caller, user, place, |playlist_id| {
+        CommandPayload::CreatePlaylist {
+            playlist_id,
+            name: body.name,
+            description: body.description,
+            public: body.public,
+        }
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
