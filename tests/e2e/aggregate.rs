@@ -420,6 +420,16 @@ async fn playlists_collections_and_the_default_collection() {
         "invalid_title",
     )
     .await;
+    let rename = Some(json!({"title": "World", "public": true}));
+    api.ok("PATCH", "/collections/news", rename, 2).await;
+    api.rejected(
+        "PATCH",
+        "/collections/nope",
+        Some(json!({"public": true})),
+        404,
+        "not_found",
+    )
+    .await;
     api.ok("DELETE", &format!("/collections/news/feeds/{f1}"), None, 1)
         .await;
 
