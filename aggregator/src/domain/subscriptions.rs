@@ -29,31 +29,53 @@ pub fn subscribe(
         .and_then(|s| s.unsubscribed_at)
         .is_some_and(|u| at < u);
     let unchanged = active && current.is_some_and(|s| s.source_id.as_ref() == source_id);
-    if stale || unchanged {
-        return Ok(vec![]);
-    }
-    let mut events = vec![EventPayload::Subscribed {
-        feed: feed.clone(),
-        source_id: source_id.cloned(),
-        subscribed_at: at,
-    }];
-    let default = state.default_collection();
-    if default.is_none() {
-        events.push(EventPayload::CollectionCreated {
-            collection_id: DEFAULT_COLLECTION_ID.to_owned(),
-            title: DEFAULT_COLLECTION_TITLE.to_owned(),
-            is_default: true,
-            public: false,
-        });
-    }
-    let (default_id, in_default) = default.map_or((DEFAULT_COLLECTION_ID, false), |(id, c)| {
-        (id.as_str(), c.feeds.contains(feed))
-    });
-    if !in_default {
-        events.push(EventPayload::CollectionFeedAdded {
-            collection_id: default_id.to_owned(),
+    let mut events = Vec::new();
+    if !(stale || unchanged) {
+        events.push(EventPayload::Subscribed {
             feed: feed.clone(),
+            source_id: source_id.cloned(),
+            subscribed_at: at,
         });
+    }
+    let subscribes = !events.is_empty();
+    match state.default_collection() {
+        Some((id, default)) if subscribes && !default.feeds.contains(feed) => {
+            events.push(EventPayload::CollectionFeedAdded {
+                collection_id: id.clone(),
+                feed: feed.clone(),
+            });
+        }
+        Some(_) => {}
+        // The first subscription creates the default collection. An aggregate written before
+        // collections existed has subscriptions and no default collection: its next subscribe
+        // creates it, holding every active subscription.
+        None if subscribes || current.is_some() => {
+            events.push(EventPayload::CollectionCreated {
+                collection_id: DEFAULT_COLLECTION_ID.to_owned(),
+                title: DEFAULT_COLLECTION_TITLE.to_owned(),
+                is_default: true,
+                public: false,
+            });
+            let mut feeds: Vec<&FeedUrl> = state
+                .subscriptions
+                .iter()
+                .filter(|(f, s)| s.is_active() && *f != feed)
+                .map(|(f, _)| f)
+                .collect();
+            feeds.sort();
+            if subscribes || active {
+                feeds.push(feed);
+            }
+            events.extend(
+                feeds
+                    .into_iter()
+                    .map(|f| EventPayload::CollectionFeedAdded {
+                        collection_id: DEFAULT_COLLECTION_ID.to_owned(),
+                        feed: f.clone(),
+                    }),
+            );
+        }
+        None => {}
     }
     Ok(events)
 }

@@ -174,3 +174,30 @@ fn unknown_collections_duplicates_titles_and_limits() {
         "limit_exceeded"
     );
 }
+
+#[test]
+fn an_aggregate_from_before_collections_gets_its_default_collection_on_the_next_subscribe() {
+    // State written by a version without collections: two active subscriptions, one ended.
+    let mut state = UserState::default();
+    for (n, active) in [(2, true), (1, true), (3, false)] {
+        state.subscriptions.insert(
+            feed(n),
+            Subscription {
+                subscribed_at: Some(t(0)),
+                unsubscribed_at: (!active).then(|| t(1)),
+                ..Default::default()
+            },
+        );
+    }
+    let d = run(&mut state, &subscribe(1, 5));
+    assert!(
+        subscription_events(&d).is_empty(),
+        "already subscribed: nothing changes but the repair"
+    );
+    assert_eq!(
+        state.collections[DEFAULT_COLLECTION_ID].feeds,
+        vec![feed(2), feed(1)],
+        "every active subscription, the others in order, the requested one last"
+    );
+    assert!(state.collections[DEFAULT_COLLECTION_ID].is_default);
+}
