@@ -92,7 +92,17 @@ async fn plays_saves_shares_privacy_and_devices() {
     let play = |item: &str, position: i64| json!({"rss_source_feed": feed, "rss_source_item": item, "position": position, "duration": 600});
 
     // A play may be a user's first command.
-    api.ok("POST", "/play", Some(play(&i1, 30)), 1).await;
+    let first = api.ok("POST", "/play", Some(play(&i1, 30)), 1).await;
+    assert_eq!(first["clamped"], false, "{first}");
+    // A client clock an hour ahead: the reception time is used, and the outcome says so.
+    let mut ahead = play(&item_id(9), 5);
+    ahead["timestamp"] = json!((chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339());
+    let clamped = api.ok("POST", "/play", Some(ahead), 1).await;
+    assert_eq!(clamped["clamped"], true, "{clamped}");
+    let mut bad_time = play(&item_id(9), 5);
+    bad_time["timestamp"] = json!("yesterday");
+    api.rejected("POST", "/play", Some(bad_time), 422, "invalid_timestamp")
+        .await;
     api.rejected(
         "POST",
         "/play",

@@ -3,6 +3,7 @@
 
 mod batch;
 mod collections;
+mod devices;
 mod episodes;
 mod ids;
 mod playlists;
@@ -43,7 +44,7 @@ pub fn router(state: IngestState) -> Router {
         .route("/api/v1/episodes/{item}/share", post(episodes::share))
         .route("/api/v1/privacy", put(privacy::change))
         .route("/api/v1/events", delete(privacy::remove_events))
-        .route("/api/v1/devices/{id}", put(privacy::upsert_device))
+        .route("/api/v1/devices/{id}", put(devices::upsert))
         .route("/api/v1/playlists", post(playlists::create))
         .route(
             "/api/v1/playlists/{id}",

@@ -1,10 +1,10 @@
-//! `PUT /privacy` (global, per feed or per episode), `DELETE /events` (withdraw public activity)
-//! and `PUT /devices/{id}`.
+//! `PUT /privacy` (global, per feed or per episode) and `DELETE /events` (withdraw public
+//! activity).
 
 use super::ids::{parse_feed, parse_item};
 use super::{Submission, caller, submit};
 use crate::IngestState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
@@ -61,31 +61,6 @@ pub async fn remove_events(
     let Query(fields) = query.map_err(|e| ApiError::validation("invalid_query", e.body_text()))?;
     let payload = CommandPayload::RemoveEvents {
         scope: fields.scope()?,
-    };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct DeviceBody {
-    #[serde(default)]
-    caption: Option<String>,
-    /// gpodder's device type: desktop, laptop, mobile, server or other.
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-}
-
-pub async fn upsert_device(
-    State(state): State<IngestState>,
-    headers: HeaderMap,
-    Path(device_id): Path<String>,
-    body: Result<Json<DeviceBody>, ApiError>,
-) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
-    let Json(body) = body?;
-    let payload = CommandPayload::UpsertDevice {
-        device_id,
-        caption: body.caption,
-        kind: body.kind,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }
