@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod decode;
+mod models;
 pub mod outcomes;
 pub mod runner;
 pub mod sink;

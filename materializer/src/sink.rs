@@ -60,6 +60,9 @@ pub async fn write_batch(
         .collect();
     let changes = fold(events, &stored);
     upsert_subscriptions(&mut tx, &changes).await?;
+    crate::models::upsert_episodes(&mut tx, &changes).await?;
+    crate::models::upsert_privacy(&mut tx, &changes).await?;
+    crate::models::upsert_devices(&mut tx, &changes).await?;
     upsert_sequences(&mut tx, &changes).await?;
     insert_quarantine(&mut tx, topic, quarantined).await?;
     upsert_offsets(&mut tx, consumer, topic, next_offsets).await?;

@@ -15,5 +15,6 @@ mod fault;
 mod helpers;
 mod independent_client;
 mod outcomes;
+mod read_models;
 mod startup;
 mod subscriptions;

@@ -1,6 +1,9 @@
 //! The read routes, one module per resource.
 
 mod commands;
+mod params;
+mod plays;
+mod privacy;
 mod subscriptions;
 
 use crate::QueryState;
@@ -11,5 +14,7 @@ pub fn router(state: QueryState) -> Router {
     Router::new()
         .route("/api/v1/subscriptions", get(subscriptions::list))
         .route("/api/v1/commands/{id}", get(commands::get))
+        .route("/api/v1/play", get(plays::list))
+        .route("/api/v1/privacy", get(privacy::list))
         .with_state(state)
 }

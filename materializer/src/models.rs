@@ -1,0 +1,158 @@
+//! Set-based writes of the per-user models beyond subscriptions: play statuses, privacy settings
+//! and devices. One statement per table per batch; keys are unique within a batch (the fold merged
+//! them), so a replayed batch writes the same values again.
+
+use crate::apply::BatchChanges;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Play statuses: a patch sets only its columns. An existing row is updated in place, a new one
+/// inserted with the defaults for the columns the batch did not set.
+pub async fn upsert_episodes(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.episodes.is_empty() {
+        return Ok(());
+    }
+    let n = changes.episodes.len();
+    let mut users = Vec::with_capacity(n);
+    let mut items = Vec::with_capacity(n);
+    let mut feed_ids = Vec::with_capacity(n);
+    let mut feed_urls = Vec::with_capacity(n);
+    let mut guids = Vec::with_capacity(n);
+    let mut enclosures = Vec::with_capacity(n);
+    let mut positions: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut durations: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut duration_set = Vec::with_capacity(n);
+    let mut played: Vec<Option<bool>> = Vec::with_capacity(n);
+    let mut updated: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
+    let mut saved: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
+    let mut saved_set = Vec::with_capacity(n);
+    for ((user, item_id), p) in &changes.episodes {
+        users.push(user.clone());
+        items.push(item_id.clone());
+        feed_ids.push(p.feed.id());
+        feed_urls.push(p.feed.as_str().to_owned());
+        guids.push(p.item.guid().to_owned());
+        enclosures.push(p.item.enclosure_url().to_owned());
+        positions.push(p.position.map(to_i64));
+        durations.push(p.duration.flatten().map(to_i64));
+        duration_set.push(p.duration.is_some());
+        played.push(p.played);
+        updated.push(p.updated_at);
+        saved.push(p.saved_at.flatten());
+        saved_set.push(p.saved_at.is_some());
+    }
+    sqlx::query(
+        "WITH input AS (
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::bigint[], $8::bigint[], $9::bool[], $10::bool[], $11::timestamptz[],
+                                  $12::timestamptz[], $13::bool[])
+                 AS i(user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration,
+                      duration_set, played, updated_at, saved_at, saved_set)
+         ),
+         updated AS (
+             UPDATE users.play_statuses t SET
+                 feed_id = i.feed_id, feed_url = i.feed_url,
+                 position = COALESCE(i.position, t.position),
+                 duration = CASE WHEN i.duration_set THEN i.duration ELSE t.duration END,
+                 played = COALESCE(i.played, t.played),
+                 updated_at = COALESCE(i.updated_at, t.updated_at),
+                 saved_at = CASE WHEN i.saved_set THEN i.saved_at ELSE t.saved_at END
+             FROM input i
+             WHERE t.user_id = i.user_id AND t.item_id = i.item_id
+             RETURNING t.user_id, t.item_id
+         )
+         INSERT INTO users.play_statuses
+             (user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played, updated_at, saved_at)
+         SELECT i.user_id, i.item_id, i.feed_id, i.feed_url, i.guid, i.enclosure_url,
+                COALESCE(i.position, 0), i.duration, COALESCE(i.played, false), i.updated_at, i.saved_at
+         FROM input i
+         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_id = i.item_id)",
+    )
+    .bind(users)
+    .bind(items)
+    .bind(feed_ids)
+    .bind(feed_urls)
+    .bind(guids)
+    .bind(enclosures)
+    .bind(positions)
+    .bind(durations)
+    .bind(duration_set)
+    .bind(played)
+    .bind(updated)
+    .bind(saved)
+    .bind(saved_set)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn upsert_privacy(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.privacy.is_empty() {
+        return Ok(());
+    }
+    let (mut users, mut scopes, mut ids, mut values, mut times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((user, scope, id), row) in &changes.privacy {
+        users.push(user.clone());
+        scopes.push((*scope).to_owned());
+        ids.push(id.clone());
+        values.push(row.privacy.as_str().to_owned());
+        times.push(row.updated_at);
+    }
+    sqlx::query(
+        "INSERT INTO users.user_privacy (user_id, scope, scope_id, privacy, updated_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         ON CONFLICT (user_id, scope, scope_id) DO UPDATE SET
+             privacy = EXCLUDED.privacy, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(users)
+    .bind(scopes)
+    .bind(ids)
+    .bind(values)
+    .bind(times)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn upsert_devices(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.devices.is_empty() {
+        return Ok(());
+    }
+    let (mut users, mut ids, mut captions, mut kinds, mut times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((user, id), row) in &changes.devices {
+        users.push(user.clone());
+        ids.push(id.clone());
+        captions.push(row.caption.clone());
+        kinds.push(row.kind.clone());
+        times.push(row.updated_at);
+    }
+    sqlx::query(
+        "INSERT INTO users.devices (user_id, device_id, caption, kind, updated_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         ON CONFLICT (user_id, device_id) DO UPDATE SET
+             caption = EXCLUDED.caption, kind = EXCLUDED.kind, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(users)
+    .bind(ids)
+    .bind(captions)
+    .bind(kinds)
+    .bind(times)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `GET /api/v1/play`: the caller's play statuses, newest first, with the filters `played` and
+//! `feed` and the paging `limit` (≤ 100) and `offset`.
+
+use super::params::{self, Params};
+use crate::QueryState;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use balados_platform::http::{ApiError, Json, authenticate};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct PlayStatus {
+    /// Item id (base64url of "guid,enclosure_url") and feed id, as used in URLs.
+    rss_source_item: String,
+    rss_source_feed: String,
+    feed_url: String,
+    guid: String,
+    enclosure_url: String,
+    position: i64,
+    duration: Option<i64>,
+    played: bool,
+    updated_at: Option<DateTime<Utc>>,
+    saved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Pagination {
+    limit: i64,
+    offset: i64,
+    total: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlayStatuses {
+    play_statuses: Vec<PlayStatus>,
+    pagination: Pagination,
+}
+
+/// The rows a request selects: the caller's play statuses ($1), `played` ($2) and `feed` ($3).
+macro_rules! filter {
+    () => {
+        "user_id = $1 AND updated_at IS NOT NULL
+         AND ($2::bool IS NULL OR played = $2) AND ($3::text IS NULL OR feed_id = $3)"
+    };
+}
+
+pub async fn list(
+    State(state): State<QueryState>,
+    headers: HeaderMap,
+    Query(query): Query<Params>,
+) -> Result<Json<PlayStatuses>, ApiError> {
+    let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let (limit, offset) = params::paging(&query)?;
+    let played = params::boolean(&query, "played")?;
+    let feed = params::feed(&query, "feed")?;
+    let unavailable = |e: sqlx::Error| {
+        tracing::error!(error = %e, "reading play statuses failed");
+        ApiError::unavailable("the read model is unavailable; retry later")
+    };
+    let play_statuses = sqlx::query_as::<_, PlayStatus>(concat!(
+        "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,
+                enclosure_url, position, duration, played, updated_at, saved_at
+         FROM users.play_statuses WHERE ",
+        filter!(),
+        " ORDER BY updated_at DESC, item_id LIMIT $4 OFFSET $5"
+    ))
+    .bind(&caller.user_id)
+    .bind(played)
+    .bind(&feed)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(unavailable)?;
+    let (total,): (i64,) = sqlx::query_as(concat!(
+        "SELECT count(*) FROM users.play_statuses WHERE ",
+        filter!()
+    ))
+    .bind(&caller.user_id)
+    .bind(played)
+    .bind(&feed)
+    .fetch_one(&state.pool)
+    .await
+    .map_err(unavailable)?;
+    Ok(Json(PlayStatuses {
+        play_statuses,
+        pagination: Pagination {
+            limit,
+            offset,
+            total,
+        },
+    }))
+}

@@ -1,0 +1,44 @@
+//! `GET /api/v1/privacy`: the caller's privacy settings (global, per feed, per episode). Without
+//! any, everything is public.
+
+use crate::QueryState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use balados_platform::http::{ApiError, Json, authenticate};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Setting {
+    /// global, feed or item.
+    scope: String,
+    /// The feed or item id ("" for global).
+    scope_id: String,
+    privacy: String,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    privacy_settings: Vec<Setting>,
+}
+
+pub async fn list(
+    State(state): State<QueryState>,
+    headers: HeaderMap,
+) -> Result<Json<Settings>, ApiError> {
+    let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let privacy_settings = sqlx::query_as::<_, Setting>(
+        "SELECT scope, scope_id, privacy, updated_at FROM users.user_privacy
+         WHERE user_id = $1
+         ORDER BY CASE scope WHEN 'global' THEN 0 WHEN 'feed' THEN 1 ELSE 2 END, scope_id",
+    )
+    .bind(&caller.user_id)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "reading privacy settings failed");
+        ApiError::unavailable("the read model is unavailable; retry later")
+    })?;
+    Ok(Json(Settings { privacy_settings }))
+}
