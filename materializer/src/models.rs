@@ -3,12 +3,9 @@
 //! them), so a replayed batch writes the same values again.
 
 use crate::apply::BatchChanges;
+use crate::sink::to_i64;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 /// Play statuses: a patch sets only its columns. An existing row is updated in place, a new one
 /// inserted with the defaults for the columns the batch did not set.

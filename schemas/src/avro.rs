@@ -37,6 +37,15 @@ pub fn string(value: &str) -> Value {
     Value::String(value.to_owned())
 }
 
+/// A count or position: Avro has no unsigned long; values beyond `i64::MAX` cannot occur.
+pub fn unsigned(n: u64) -> Value {
+    Value::Long(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+pub fn opt_unsigned(value: Option<u64>) -> Value {
+    opt_long(value.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
 pub fn opt_long(value: Option<i64>) -> Value {
     match value {
         None => Value::Union(0, Box::new(Value::Null)),
@@ -188,6 +197,18 @@ impl Fields {
                 "{name}: expected a long, found {other:?}"
             ))),
         }
+    }
+
+    /// A long that must not be negative.
+    pub fn unsigned(&mut self, name: &str) -> Result<u64, ShapeError> {
+        let n = self.long(name)?;
+        u64::try_from(n).map_err(|_| ShapeError(format!("{name}: negative")))
+    }
+
+    pub fn opt_unsigned(&mut self, name: &str) -> Result<Option<u64>, ShapeError> {
+        self.opt_long(name)?
+            .map(|n| u64::try_from(n).map_err(|_| ShapeError(format!("{name}: negative"))))
+            .transpose()
     }
 
     pub fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, ShapeError> {

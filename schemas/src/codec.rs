@@ -183,9 +183,11 @@ impl Codec {
     /// Decodes without I/O; `UnknownSchema` means [`Codec::fetch_schema`] must run first.
     pub fn decode_cached(&self, contract: Contract, bytes: &[u8]) -> Result<Value, CodecError> {
         let (id, mut datum) = wire::unframe(bytes)?;
-        let reader = self.reader(contract);
-        let reader = &reader.compiled;
-        if self.readers[&contract].writer_id == Some(id) {
+        let ReaderSchema {
+            compiled: reader,
+            writer_id,
+        } = self.reader(contract);
+        if *writer_id == Some(id) {
             return reader.read(&mut datum);
         }
         let writer = self

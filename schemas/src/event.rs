@@ -1,7 +1,8 @@
 //! Events: facts decided by the aggregator, on `events`.
 
 use crate::avro::{
-    self, Fields, ShapeError, millis, opt_long, opt_string, record, record_with, string,
+    self, Fields, ShapeError, millis, opt_string, opt_unsigned, record, record_with, string,
+    unsigned,
 };
 use crate::ids::{FeedUrl, ItemId, UserId};
 use crate::values::{Privacy, Scope};
@@ -133,14 +134,6 @@ pub enum EventPayload {
     },
 }
 
-fn long(n: u64) -> Value {
-    Value::Long(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-fn unsigned(name: &str, n: i64) -> Result<u64, ShapeError> {
-    u64::try_from(n).map_err(|_| ShapeError(format!("{name}: negative")))
-}
-
 impl EventPayload {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -207,11 +200,8 @@ impl EventPayload {
                     i(item),
                     vec![
                         f(feed),
-                        ("position", long(*position)),
-                        (
-                            "duration",
-                            opt_long(duration.map(|d| i64::try_from(d).unwrap_or(i64::MAX))),
-                        ),
+                        ("position", unsigned(*position)),
+                        ("duration", opt_unsigned(*duration)),
                         ("played", Value::Boolean(*played)),
                     ],
                 ),
@@ -222,7 +212,7 @@ impl EventPayload {
                 position,
             } => (
                 3,
-                record_with(i(item), vec![f(feed), ("position", long(*position))]),
+                record_with(i(item), vec![f(feed), ("position", unsigned(*position))]),
             ),
             Self::EpisodeSaved { feed, item } => (4, record_with(i(item), vec![f(feed)])),
             Self::EpisodeUnsaved { feed, item } => (5, record_with(i(item), vec![f(feed)])),
@@ -389,17 +379,14 @@ impl EventPayload {
             2 => Self::PlayRecorded {
                 feed: p.feed()?,
                 item: p.item()?,
-                position: unsigned("position", p.long("position")?)?,
-                duration: p
-                    .opt_long("duration")?
-                    .map(|d| unsigned("duration", d))
-                    .transpose()?,
+                position: p.unsigned("position")?,
+                duration: p.opt_unsigned("duration")?,
                 played: p.boolean("played")?,
             },
             3 => Self::PositionUpdated {
                 feed: p.feed()?,
                 item: p.item()?,
-                position: unsigned("position", p.long("position")?)?,
+                position: p.unsigned("position")?,
             },
             4 => Self::EpisodeSaved {
                 feed: p.feed()?,
@@ -512,7 +499,7 @@ impl EventEnvelope {
             ("event_id", Value::Uuid(self.event_id)),
             ("command_id", Value::Uuid(self.command_id)),
             ("user_id", Value::String(self.user_id.as_str().to_owned())),
-            ("sequence", long(self.sequence)),
+            ("sequence", unsigned(self.sequence)),
             ("occurred_at", millis(self.occurred_at)),
             ("recorded_at", millis(self.recorded_at)),
             ("app_id", opt_string(self.app_id.as_deref())),
@@ -527,13 +514,11 @@ impl EventEnvelope {
         let (branch, payload) = f.union("payload")?;
         let payload = EventPayload::from_avro(branch, payload)?;
         let user = f.string("user_id")?;
-        let sequence = f.long("sequence")?;
         Ok(Self {
             event_id: f.uuid("event_id")?,
             command_id: f.uuid("command_id")?,
             user_id: UserId::parse(&user).map_err(|e| ShapeError(format!("user_id: {e}")))?,
-            sequence: u64::try_from(sequence)
-                .map_err(|_| ShapeError("negative sequence".into()))?,
+            sequence: f.unsigned("sequence")?,
             occurred_at: f.millis("occurred_at")?,
             recorded_at: f.millis("recorded_at")?,
             app_id: f.opt_string("app_id")?,

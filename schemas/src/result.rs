@@ -1,6 +1,6 @@
 //! Command outcomes, on `command-results`.
 
-use crate::avro::{Fields, ShapeError, opt_string, record};
+use crate::avro::{Fields, ShapeError, opt_string, record, unsigned};
 use crate::ids::UserId;
 use apache_avro::types::Value;
 use uuid::Uuid;
@@ -29,10 +29,7 @@ impl CommandResult {
             ("rejection_code", opt_string(self.rejection_code.as_deref())),
             ("message", opt_string(self.message.as_deref())),
             ("duplicate", Value::Boolean(self.duplicate)),
-            (
-                "first_sequence",
-                Value::Long(i64::try_from(self.first_sequence).unwrap_or(i64::MAX)),
-            ),
+            ("first_sequence", unsigned(self.first_sequence)),
             (
                 "event_count",
                 Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX)),

@@ -1,7 +1,8 @@
 //! User-state records: one record per entity of a user on the compacted `user-state` topic.
 
 use crate::avro::{
-    self, Fields, ShapeError, opt_long, opt_millis, opt_string, record, record_with, string,
+    self, Fields, ShapeError, opt_millis, opt_string, opt_unsigned, record, record_with, string,
+    unsigned,
 };
 use crate::ids::{FeedUrl, ItemId, UserId};
 use crate::values::{Privacy, Scope};
@@ -153,14 +154,6 @@ pub struct RecentCommand {
     pub event_count: u32,
 }
 
-fn long(n: u64) -> Value {
-    Value::Long(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-fn unsigned(name: &str, n: i64) -> Result<u64, ShapeError> {
-    u64::try_from(n).map_err(|_| ShapeError(format!("{name}: negative")))
-}
-
 impl UserStateRecord {
     pub fn to_avro(&self) -> Value {
         let entity = match &self.entity {
@@ -174,7 +167,7 @@ impl UserStateRecord {
                         record(vec![
                             ("command_id", Value::Uuid(c.command_id)),
                             ("rejection_code", opt_string(c.rejection_code.as_deref())),
-                            ("first_sequence", long(c.first_sequence)),
+                            ("first_sequence", unsigned(c.first_sequence)),
                             (
                                 "event_count",
                                 Value::Int(i32::try_from(c.event_count).unwrap_or(i32::MAX)),
@@ -185,7 +178,7 @@ impl UserStateRecord {
                 Value::Union(
                     0,
                     Box::new(record(vec![
-                        ("sequence", long(*sequence)),
+                        ("sequence", unsigned(*sequence)),
                         ("recent_commands", Value::Array(recent)),
                     ])),
                 )
@@ -219,11 +212,8 @@ impl UserStateRecord {
                     vec![
                         avro::feed(feed),
                         ("updated_at", opt_millis(*updated_at)),
-                        ("position", long(*position)),
-                        (
-                            "duration",
-                            opt_long(duration.map(|d| i64::try_from(d).unwrap_or(i64::MAX))),
-                        ),
+                        ("position", unsigned(*position)),
+                        ("duration", opt_unsigned(*duration)),
                         ("played", Value::Boolean(*played)),
                         ("saved_at", opt_millis(*saved_at)),
                     ],
@@ -305,14 +295,14 @@ impl UserStateRecord {
         let mut e = Fields::of(entity)?;
         let entity = match branch {
             0 => {
-                let sequence = unsigned("sequence", e.long("sequence")?)?;
+                let sequence = e.unsigned("sequence")?;
                 let mut recent_commands = Vec::new();
                 for item in e.array("recent_commands")? {
                     let mut c = Fields::of(item)?;
                     recent_commands.push(RecentCommand {
                         command_id: c.uuid("command_id")?,
                         rejection_code: c.opt_string("rejection_code")?,
-                        first_sequence: unsigned("first_sequence", c.long("first_sequence")?)?,
+                        first_sequence: c.unsigned("first_sequence")?,
                         event_count: u32::try_from(c.int("event_count")?)
                             .map_err(|_| ShapeError("event_count: negative".into()))?,
                     });
@@ -332,11 +322,8 @@ impl UserStateRecord {
                 feed: e.feed()?,
                 item: e.item()?,
                 updated_at: e.opt_millis("updated_at")?,
-                position: unsigned("position", e.long("position")?)?,
-                duration: e
-                    .opt_long("duration")?
-                    .map(|d| unsigned("duration", d))
-                    .transpose()?,
+                position: e.unsigned("position")?,
+                duration: e.opt_unsigned("duration")?,
                 played: e.boolean("played")?,
                 saved_at: e.opt_millis("saved_at")?,
             },
