@@ -90,18 +90,62 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             caption,
             kind,
         } => devices::upsert(state, device_id, caption.as_deref(), kind.as_deref()),
-        CommandPayload::CreatePlaylist { .. }
-        | CommandPayload::UpdatePlaylist { .. }
-        | CommandPayload::DeletePlaylist { .. }
-        | CommandPayload::AddPlaylistItem { .. }
-        | CommandPayload::RemovePlaylistItem { .. }
-        | CommandPayload::ReorderPlaylist { .. } => playlists::decide(state, &command.payload),
-        CommandPayload::CreateCollection { .. }
-        | CommandPayload::UpdateCollection { .. }
-        | CommandPayload::DeleteCollection { .. }
-        | CommandPayload::AddCollectionFeed { .. }
-        | CommandPayload::RemoveCollectionFeed { .. }
-        | CommandPayload::MoveCollectionFeed { .. } => collections::decide(state, &command.payload),
+        CommandPayload::CreatePlaylist {
+            playlist_id,
+            name,
+            description,
+            public,
+        } => playlists::create(state, playlist_id, name, description.as_deref(), *public),
+        CommandPayload::UpdatePlaylist {
+            playlist_id,
+            name,
+            description,
+            public,
+        } => playlists::update(
+            state,
+            playlist_id,
+            name.as_deref(),
+            description.as_deref(),
+            *public,
+        ),
+        CommandPayload::DeletePlaylist { playlist_id } => playlists::delete(state, playlist_id),
+        CommandPayload::AddPlaylistItem {
+            playlist_id,
+            feed,
+            item,
+        } => playlists::add_item(state, playlist_id, feed, item),
+        CommandPayload::RemovePlaylistItem { playlist_id, item } => {
+            playlists::remove_item(state, playlist_id, item)
+        }
+        CommandPayload::ReorderPlaylist { playlist_id, items } => {
+            playlists::reorder(state, playlist_id, items)
+        }
+        CommandPayload::CreateCollection {
+            collection_id,
+            title,
+            public,
+        } => collections::create(state, collection_id, title, *public),
+        CommandPayload::UpdateCollection {
+            collection_id,
+            title,
+            public,
+        } => collections::update(state, collection_id, title.as_deref(), *public),
+        CommandPayload::DeleteCollection { collection_id } => {
+            collections::delete(state, collection_id)
+        }
+        CommandPayload::AddCollectionFeed {
+            collection_id,
+            feed,
+        } => collections::add_feed(state, collection_id, feed),
+        CommandPayload::RemoveCollectionFeed {
+            collection_id,
+            feed,
+        } => collections::remove_feed(state, collection_id, feed),
+        CommandPayload::MoveCollectionFeed {
+            collection_id,
+            feed,
+            position,
+        } => collections::move_feed(state, collection_id, feed, *position),
     };
     match ruling {
         Err(rejection) => Decision::Rejected(rejection),
