@@ -4,7 +4,6 @@
 
 pub mod apply;
 mod decode;
-mod models;
 pub mod outcomes;
 pub mod runner;
 pub mod sink;

@@ -9,11 +9,12 @@
 //! them) are dropped by per-user sequence, so applying any event any number of times leaves the
 //! same rows.
 
-use crate::sink::{Quarantined, stored_offsets, write_batch};
+use crate::sink::{Batch, Quarantined, stored_offsets, write_batch};
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
 use balados_schemas::{Codec, Contract, EventEnvelope};
+use chrono::TimeDelta;
 use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{Message as _, OwnedMessage};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -83,6 +84,7 @@ pub async fn run(
     })?;
     consumer.subscribe(&[&topic])?;
     let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
+    let grace = TimeDelta::hours(i64::from(settings.materializer.popularity_grace_hours));
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
     let mut next: HashMap<i32, i64> = HashMap::new();
     tracing::info!(kafka.group = %group, "materializer started");
@@ -159,16 +161,12 @@ pub async fn run(
         if reached.is_empty() {
             continue;
         }
-        let changes = write_with_retry(
-            &pool,
-            &group,
-            &topic,
-            &events,
-            &quarantined,
-            &reached,
-            &mut shutdown,
-        )
-        .await;
+        let batch = Batch {
+            events: &events,
+            quarantined: &quarantined,
+            next_offsets: &reached,
+        };
+        let changes = write_with_retry(&pool, (&group, &topic), batch, grace, &mut shutdown).await;
         let Some(changes) = changes else { break };
         next.extend(reached.iter().map(|(p, o)| (*p, *o)));
         if !changes.gaps.is_empty() {
@@ -199,16 +197,14 @@ pub async fn run(
 /// PostgreSQL errors are retried with back-off: the batch is never dropped.
 async fn write_with_retry(
     pool: &PgPool,
-    group: &str,
-    topic: &str,
-    events: &[EventEnvelope],
-    quarantined: &[Quarantined],
-    reached: &BTreeMap<i32, i64>,
+    (group, topic): (&str, &str),
+    batch: Batch<'_>,
+    grace: TimeDelta,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<crate::apply::BatchChanges> {
     let mut delay = Duration::from_millis(200);
     loop {
-        match write_batch(pool, group, topic, events, quarantined, reached).await {
+        match write_batch(pool, group, topic, batch, grace).await {
             Ok(changes) => return Some(changes),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")

@@ -65,6 +65,7 @@ pub struct AggregatorSettings {
 pub struct MaterializerSettings {
     pub batch_max: usize,
     pub batch_interval_ms: u64,
+    pub popularity_grace_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,6 @@ use crate::QueryState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use balados_platform::http::{ApiError, Json, authenticate};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -15,7 +14,6 @@ pub struct Setting {
     /// The feed or item id ("" for global).
     scope_id: String,
     privacy: String,
-    updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -29,7 +27,7 @@ pub async fn list(
 ) -> Result<Json<Settings>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let privacy_settings = sqlx::query_as::<_, Setting>(
-        "SELECT scope, scope_id, privacy, updated_at FROM users.user_privacy
+        "SELECT scope, scope_id, privacy FROM users.user_privacy
          WHERE user_id = $1
          ORDER BY CASE scope WHEN 'global' THEN 0 WHEN 'feed' THEN 1 ELSE 2 END, scope_id",
     )

@@ -1,17 +1,72 @@
-//! Set-based writes of the per-user models beyond subscriptions: play statuses, privacy settings
-//! and devices. One statement per table per batch; keys are unique within a batch (the fold merged
-//! them), so a replayed batch writes the same values again.
+//! Set-based writes of the per-user models: subscriptions, play statuses, privacy settings and
+//! devices. One statement per table per batch; keys are unique within a batch (the fold merged
+//! them).
 
-use crate::apply::BatchChanges;
+use crate::apply::per_user::PerUserChanges;
 use crate::sink::to_i64;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 
+pub async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PerUserChanges,
+) -> Result<(), sqlx::Error> {
+    upsert_subscriptions(tx, changes).await?;
+    upsert_episodes(tx, changes).await?;
+    upsert_privacy(tx, changes).await?;
+    upsert_devices(tx, changes).await
+}
+
 /// Play statuses: a patch sets only its columns. An existing row is updated in place, a new one
 /// inserted with the defaults for the columns the batch did not set.
-pub async fn upsert_episodes(
+async fn upsert_subscriptions(
     tx: &mut Transaction<'_, Postgres>,
-    changes: &BatchChanges,
+    changes: &PerUserChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.subscriptions.is_empty() {
+        return Ok(());
+    }
+    let n = changes.subscriptions.len();
+    let (mut users, mut feeds, mut urls, mut sources) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut subscribed, mut unsubscribed) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for ((user, feed), patch) in &changes.subscriptions {
+        users.push(user.clone());
+        feeds.push(feed.clone());
+        urls.push(patch.feed_url.clone());
+        sources.push(patch.source_id.clone().flatten());
+        subscribed.push(patch.subscribed_at);
+        unsubscribed.push(patch.unsubscribed_at);
+    }
+    // A Subscribed event sets subscribed_at and source_id together, so a null subscribed_at
+    // means "source_id untouched" too.
+    sqlx::query(
+        "INSERT INTO users.subscriptions AS t
+             (user_id, feed_id, feed_url, source_id, subscribed_at, unsubscribed_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+         ON CONFLICT (user_id, feed_id) DO UPDATE SET
+             source_id = CASE WHEN EXCLUDED.subscribed_at IS NOT NULL THEN EXCLUDED.source_id ELSE t.source_id END,
+             subscribed_at = COALESCE(EXCLUDED.subscribed_at, t.subscribed_at),
+             unsubscribed_at = COALESCE(EXCLUDED.unsubscribed_at, t.unsubscribed_at)",
+    )
+    .bind(users)
+    .bind(feeds)
+    .bind(urls)
+    .bind(sources)
+    .bind(subscribed)
+    .bind(unsubscribed)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_episodes(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PerUserChanges,
 ) -> Result<(), sqlx::Error> {
     if changes.episodes.is_empty() {
         return Ok(());
@@ -90,65 +145,59 @@ pub async fn upsert_episodes(
     Ok(())
 }
 
-pub async fn upsert_privacy(
+async fn upsert_privacy(
     tx: &mut Transaction<'_, Postgres>,
-    changes: &BatchChanges,
+    changes: &PerUserChanges,
 ) -> Result<(), sqlx::Error> {
     if changes.privacy.is_empty() {
         return Ok(());
     }
-    let (mut users, mut scopes, mut ids, mut values, mut times) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((user, scope, id), row) in &changes.privacy {
-        users.push(user.clone());
-        scopes.push((*scope).to_owned());
-        ids.push(id.clone());
-        values.push(row.privacy.as_str().to_owned());
-        times.push(row.updated_at);
+    let (mut users, mut scopes, mut ids, mut values) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((user, scope, id), privacy) in &changes.privacy {
+        users.push(user.as_str());
+        scopes.push(*scope);
+        ids.push(id.as_str());
+        values.push(privacy.as_str());
     }
     sqlx::query(
-        "INSERT INTO users.user_privacy (user_id, scope, scope_id, privacy, updated_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-         ON CONFLICT (user_id, scope, scope_id) DO UPDATE SET
-             privacy = EXCLUDED.privacy, updated_at = EXCLUDED.updated_at",
+        "INSERT INTO users.user_privacy (user_id, scope, scope_id, privacy)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (user_id, scope, scope_id) DO UPDATE SET privacy = EXCLUDED.privacy",
     )
     .bind(users)
     .bind(scopes)
     .bind(ids)
     .bind(values)
-    .bind(times)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-pub async fn upsert_devices(
+async fn upsert_devices(
     tx: &mut Transaction<'_, Postgres>,
-    changes: &BatchChanges,
+    changes: &PerUserChanges,
 ) -> Result<(), sqlx::Error> {
     if changes.devices.is_empty() {
         return Ok(());
     }
-    let (mut users, mut ids, mut captions, mut kinds, mut times) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((user, id), row) in &changes.devices {
-        users.push(user.clone());
-        ids.push(id.clone());
-        captions.push(row.caption.clone());
-        kinds.push(row.kind.clone());
-        times.push(row.updated_at);
+    let (mut users, mut ids, mut captions, mut kinds) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((user, id), (caption, kind)) in &changes.devices {
+        users.push(user.as_str());
+        ids.push(id.as_str());
+        captions.push(caption.as_deref());
+        kinds.push(kind.as_deref());
     }
     sqlx::query(
-        "INSERT INTO users.devices (user_id, device_id, caption, kind, updated_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-         ON CONFLICT (user_id, device_id) DO UPDATE SET
-             caption = EXCLUDED.caption, kind = EXCLUDED.kind, updated_at = EXCLUDED.updated_at",
+        "INSERT INTO users.devices (user_id, device_id, caption, kind)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (user_id, device_id) DO UPDATE SET caption = EXCLUDED.caption, kind = EXCLUDED.kind",
     )
     .bind(users)
     .bind(ids)
     .bind(captions)
     .bind(kinds)
-    .bind(times)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,0 +1,142 @@
+//! Folding a batch of events into row changes, without I/O. Two projections each keep a position
+//! per user: the per-user models (`users.*`) and the public ones (`site.*`). An event at or below a
+//! projection's position is a replay there (a redelivery, or a copy from an aborted transaction
+//! that a broker showed) and is dropped; keys are deduplicated within the batch so that one
+//! set-based statement writes each row once.
+
+pub mod lists;
+pub mod per_user;
+pub mod privacy;
+pub mod public;
+
+#[cfg(test)]
+mod tests;
+
+use balados_schemas::{EventEnvelope, EventPayload};
+use chrono::TimeDelta;
+use lists::Lists;
+use per_user::PerUserChanges;
+use privacy::PrivacySettings;
+use public::{PublicChanges, PublicFold, PublicRow};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A user's last applied sequence in each projection (0 = none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    pub per_user: u64,
+    pub public: u64,
+}
+
+/// What the sink loads before folding a batch (see [`needs`]).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub positions: HashMap<String, Positions>,
+    /// Privacy settings of the batch's users, as of their public position.
+    pub privacy: HashMap<String, PrivacySettings>,
+    /// The stored playlists and collections the batch touches (absent = not stored).
+    pub lists: Lists,
+    /// Earlier public events of the users who change privacy or remove events in the batch.
+    pub earlier: HashMap<String, Vec<PublicRow>>,
+}
+
+/// What to load for a batch.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub users: Vec<String>,
+    pub playlists: BTreeSet<(String, String)>,
+    pub collections: BTreeSet<(String, String)>,
+    /// Users whose earlier public events a privacy change or a removal may revise.
+    pub revising: BTreeSet<String>,
+}
+
+pub fn needs(events: &[EventEnvelope]) -> Needs {
+    let mut needs = Needs::default();
+    let mut users = BTreeSet::new();
+    for event in events {
+        let user = event.user_id.as_str();
+        users.insert(user);
+        match &event.payload {
+            EventPayload::PrivacyChanged { .. } | EventPayload::EventsRemoved { .. } => {
+                needs.revising.insert(user.to_owned());
+            }
+            payload => match lists::touched(payload) {
+                Some((true, id)) => {
+                    needs.playlists.insert((user.to_owned(), id.to_owned()));
+                }
+                Some((false, id)) => {
+                    needs.collections.insert((user.to_owned(), id.to_owned()));
+                }
+                None => {}
+            },
+        }
+    }
+    needs.users = users.into_iter().map(str::to_owned).collect();
+    needs
+}
+
+#[derive(Debug, Default)]
+pub struct BatchChanges {
+    pub per_user: PerUserChanges,
+    /// Every list the batch touched, as it ends (`None` = gone).
+    pub lists: Lists,
+    pub public: PublicChanges,
+    /// New positions of the batch's users.
+    pub positions: BTreeMap<String, Positions>,
+    pub applied: usize,
+    pub replays: usize,
+    /// Users whose sequence jumped (an event is missing upstream): reported, not hidden.
+    pub gaps: Vec<(String, u64, u64)>,
+}
+
+/// Folds `events` (in partition order) over what was loaded for them. `grace` is how late an
+/// event may arrive and still count in its hourly popularity bucket.
+pub fn fold(events: &[EventEnvelope], loaded: Loaded, grace: TimeDelta) -> BatchChanges {
+    let Loaded {
+        positions,
+        privacy,
+        lists,
+        mut earlier,
+    } = loaded;
+    let mut changes = BatchChanges {
+        lists,
+        ..BatchChanges::default()
+    };
+    let mut public = PublicFold::new(privacy, &mut earlier, grace);
+    for event in events {
+        let user = event.user_id.as_str();
+        let position = changes
+            .positions
+            .get(user)
+            .or_else(|| positions.get(user))
+            .copied()
+            .unwrap_or_default();
+        let to_users = event.sequence > position.per_user;
+        let to_public = event.sequence > position.public;
+        if !to_users && !to_public {
+            changes.replays += 1;
+            continue;
+        }
+        let last = if to_users {
+            position.per_user
+        } else {
+            position.public
+        };
+        if event.sequence != last + 1 {
+            changes.gaps.push((user.to_owned(), last, event.sequence));
+        }
+        let mut next = position;
+        if to_users {
+            changes.per_user.apply(event);
+            changes.lists.apply(user, &event.payload);
+            next.per_user = event.sequence;
+        }
+        if to_public {
+            public.apply(event);
+            next.public = event.sequence;
+        }
+        changes.positions.insert(user.to_owned(), next);
+        changes.applied += 1;
+    }
+    changes.public = public.changes;
+    changes
+}

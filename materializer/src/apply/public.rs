@@ -1,0 +1,333 @@
+//! The public projection: which events enter `site.public_events` (filtered by the owner's
+//! privacy), what a privacy change or a removal does to the ones already there, and the popularity
+//! points they are worth (DESIGN.md §8, §9). Pure: the batch's sink loads the owners' settings and
+//! their earlier public events, and writes what this computes.
+
+use super::privacy::{PrivacySettings, in_scope};
+use balados_schemas::{EventEnvelope, EventPayload, Privacy, Scope};
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// The kinds of public events, with their popularity points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PublicKind {
+    Subscribe,
+    Play,
+    Save,
+    Share,
+}
+
+impl PublicKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subscribe => "subscribe",
+            Self::Play => "play",
+            Self::Save => "save",
+            Self::Share => "share",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Subscribe, Self::Play, Self::Save, Self::Share]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+
+    /// The counts one event of this kind adds.
+    fn counts(self) -> Counts {
+        match self {
+            Self::Subscribe => Counts {
+                score: 10,
+                subscribes: 1,
+                ..Counts::default()
+            },
+            Self::Play => Counts {
+                score: 5,
+                plays: 1,
+                ..Counts::default()
+            },
+            Self::Save => Counts {
+                score: 3,
+                likes: 1,
+                ..Counts::default()
+            },
+            Self::Share => Counts {
+                score: 2,
+                shares: 1,
+                ..Counts::default()
+            },
+        }
+    }
+}
+
+/// The episode of an episode event, as the rows hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicItem {
+    pub item_id: String,
+    pub guid: String,
+    pub enclosure_url: String,
+}
+
+/// A row of `site.public_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicRow {
+    pub event_id: Uuid,
+    pub kind: PublicKind,
+    /// `None` when anonymous.
+    pub user_id: Option<String>,
+    pub feed_id: String,
+    pub feed_url: String,
+    pub item: Option<PublicItem>,
+    pub occurred_at: DateTime<Utc>,
+    /// The event-time hour it counts in; `None` when it arrived after the grace period.
+    pub bucket: Option<DateTime<Utc>>,
+}
+
+/// Popularity counts; deltas may be negative (a withdrawn event takes its points back).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub score: i64,
+    pub plays: i64,
+    pub likes: i64,
+    pub subscribes: i64,
+    pub shares: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts, sign: i64) {
+        self.score += sign * other.score;
+        self.plays += sign * other.plays;
+        self.likes += sign * other.likes;
+        self.subscribes += sign * other.subscribes;
+        self.shares += sign * other.shares;
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Counts::default()
+    }
+}
+
+/// What a batch changes in the public models.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PublicChanges {
+    /// New rows (after any change in the same batch), keyed by event id.
+    pub inserts: BTreeMap<Uuid, (String, PublicRow)>,
+    /// Earlier rows withdrawn (deleted), and earlier rows anonymised.
+    pub withdrawn: BTreeSet<Uuid>,
+    pub anonymised: BTreeSet<Uuid>,
+    /// Popularity deltas: all-time per feed (with its url) and per episode (with its feed).
+    pub podcasts: BTreeMap<String, (String, Counts)>,
+    pub episodes: BTreeMap<String, (String, String, PublicItem, Counts)>,
+    /// Hourly deltas per (feed, bucket) and per (item, bucket) with the item's feed.
+    pub podcast_hours: BTreeMap<(String, DateTime<Utc>), Counts>,
+    pub episode_hours: BTreeMap<(String, DateTime<Utc>), (String, Counts)>,
+    /// Events counted in all-time totals only, having arrived after the grace period.
+    pub late: usize,
+}
+
+impl PublicChanges {
+    /// Every event id whose public record changed, for the relay to `public-events`.
+    pub fn outbox(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.inserts
+            .keys()
+            .chain(&self.withdrawn)
+            .chain(&self.anonymised)
+            .copied()
+    }
+
+    fn count(&mut self, row: &PublicRow, sign: i64) {
+        let counts = row.kind.counts();
+        self.podcasts
+            .entry(row.feed_id.clone())
+            .or_insert_with(|| (row.feed_url.clone(), Counts::default()))
+            .1
+            .add(counts, sign);
+        if let Some(bucket) = row.bucket {
+            self.podcast_hours
+                .entry((row.feed_id.clone(), bucket))
+                .or_default()
+                .add(counts, sign);
+        }
+        let Some(item) = &row.item else { return };
+        self.episodes
+            .entry(item.item_id.clone())
+            .or_insert_with(|| {
+                (
+                    row.feed_id.clone(),
+                    row.feed_url.clone(),
+                    item.clone(),
+                    Counts::default(),
+                )
+            })
+            .3
+            .add(counts, sign);
+        if let Some(bucket) = row.bucket {
+            self.episode_hours
+                .entry((item.item_id.clone(), bucket))
+                .or_insert_with(|| (row.feed_id.clone(), Counts::default()))
+                .1
+                .add(counts, sign);
+        }
+    }
+}
+
+/// The public projection of one batch, fed event by event in order.
+#[derive(Debug)]
+pub struct PublicFold<'a> {
+    /// The owners' settings as of their last applied event; updated by the batch's changes.
+    pub settings: HashMap<String, PrivacySettings>,
+    /// The owners' earlier public events (loaded for the users whose batch changes privacy or
+    /// removes events); withdrawn ones leave the list.
+    earlier: &'a mut HashMap<String, Vec<PublicRow>>,
+    grace: TimeDelta,
+    pub changes: PublicChanges,
+}
+
+impl<'a> PublicFold<'a> {
+    pub fn new(
+        settings: HashMap<String, PrivacySettings>,
+        earlier: &'a mut HashMap<String, Vec<PublicRow>>,
+        grace: TimeDelta,
+    ) -> Self {
+        Self {
+            settings,
+            earlier,
+            grace,
+            changes: PublicChanges::default(),
+        }
+    }
+
+    pub fn apply(&mut self, event: &EventEnvelope) {
+        let user = event.user_id.as_str();
+        match &event.payload {
+            EventPayload::PrivacyChanged { scope, privacy } => {
+                let settings = self.settings.entry(user.to_owned()).or_default();
+                settings.set(scope, *privacy);
+                let settings = settings.clone();
+                self.revise(user, scope, |row| {
+                    settings.effective(&row.feed_id, row.item.as_ref().map(|i| i.item_id.as_str()))
+                });
+            }
+            EventPayload::EventsRemoved { scope } => self.revise(user, scope, |_| Privacy::Private),
+            _ => self.publish(event),
+        }
+    }
+
+    fn publish(&mut self, event: &EventEnvelope) {
+        use EventPayload as E;
+        let (kind, feed, item) = match &event.payload {
+            E::Subscribed { feed, .. } => (PublicKind::Subscribe, feed, None),
+            E::PlayRecorded { feed, item, .. } => (PublicKind::Play, feed, Some(item)),
+            E::EpisodeSaved { feed, item } => (PublicKind::Save, feed, Some(item)),
+            E::EpisodeShared { feed, item } => (PublicKind::Share, feed, Some(item)),
+            _ => return,
+        };
+        let user = event.user_id.as_str();
+        let item = item.map(|i| PublicItem {
+            item_id: i.id(),
+            guid: i.guid().to_owned(),
+            enclosure_url: i.enclosure_url().to_owned(),
+        });
+        let feed_id = feed.id();
+        let privacy = self.settings.get(user).map_or(Privacy::Public, |s| {
+            s.effective(&feed_id, item.as_ref().map(|i| i.item_id.as_str()))
+        });
+        if privacy == Privacy::Private {
+            return;
+        }
+        let row = PublicRow {
+            event_id: event.event_id,
+            kind,
+            user_id: (privacy == Privacy::Public).then(|| user.to_owned()),
+            feed_id,
+            feed_url: feed.as_str().to_owned(),
+            item,
+            occurred_at: event.occurred_at,
+            bucket: bucket(event.occurred_at, event.recorded_at, self.grace),
+        };
+        if row.bucket.is_none() {
+            self.changes.late += 1;
+        }
+        self.changes.count(&row, 1);
+        self.changes
+            .inserts
+            .insert(row.event_id, (user.to_owned(), row));
+    }
+
+    /// Re-resolves the user's public events under `scope` (earlier ones and this batch's):
+    /// private withdraws them, anonymous strips the user id, public leaves them as they are (an
+    /// anonymised or withdrawn event is not made public again).
+    fn revise(&mut self, user: &str, scope: &Scope, privacy_of: impl Fn(&PublicRow) -> Privacy) {
+        let matches = |row: &PublicRow| {
+            in_scope(
+                scope,
+                &row.feed_id,
+                row.item.as_ref().map(|i| i.item_id.as_str()),
+            )
+        };
+        let pending: Vec<Uuid> = self
+            .changes
+            .inserts
+            .iter()
+            .filter(|(_, (owner, row))| owner == user && matches(row))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in pending {
+            let Some((_, row)) = self.changes.inserts.get(&id) else {
+                continue;
+            };
+            match privacy_of(row) {
+                Privacy::Private => {
+                    if let Some((_, row)) = self.changes.inserts.remove(&id) {
+                        self.changes.count(&row, -1);
+                    }
+                }
+                Privacy::Anonymous => {
+                    if let Some((_, row)) = self.changes.inserts.get_mut(&id) {
+                        row.user_id = None;
+                    }
+                }
+                Privacy::Public => {}
+            }
+        }
+        let Some(earlier) = self.earlier.get_mut(user) else {
+            return;
+        };
+        let mut kept = Vec::with_capacity(earlier.len());
+        for mut row in earlier.drain(..) {
+            if !matches(&row) {
+                kept.push(row);
+                continue;
+            }
+            match privacy_of(&row) {
+                Privacy::Private => {
+                    self.changes.count(&row, -1);
+                    self.changes.anonymised.remove(&row.event_id);
+                    self.changes.withdrawn.insert(row.event_id);
+                }
+                Privacy::Anonymous if row.user_id.is_some() => {
+                    row.user_id = None;
+                    self.changes.anonymised.insert(row.event_id);
+                    kept.push(row);
+                }
+                _ => kept.push(row),
+            }
+        }
+        *earlier = kept;
+    }
+}
+
+/// The hour an event counts in, unless it was recorded more than `grace` after it happened.
+/// Measured against the event's own recorded time, not the clock: a replay or a rebuild puts every
+/// event in the same bucket as the first pass did.
+pub fn bucket(
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Option<DateTime<Utc>> {
+    if recorded_at - occurred_at > grace {
+        return None;
+    }
+    occurred_at.duration_trunc(TimeDelta::hours(1)).ok()
+}

@@ -1,0 +1,227 @@
+//! Reading what a batch's fold needs: the users' positions (locked), their privacy settings, the
+//! lists the batch touches, and the earlier public events that a privacy change may revise.
+
+use crate::apply::lists::{CollectionRow, ListItem, Lists, PlaylistRow};
+use crate::apply::privacy::PrivacySettings;
+use crate::apply::public::{PublicItem, PublicKind, PublicRow};
+use crate::apply::{Loaded, Needs, Positions};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+use std::collections::HashMap;
+
+pub async fn load(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+) -> Result<Loaded, sqlx::Error> {
+    Ok(Loaded {
+        positions: positions(tx, &needs.users).await?,
+        privacy: privacy(tx, &needs.users).await?,
+        lists: lists(tx, needs).await?,
+        earlier: earlier(tx, needs).await?,
+    })
+}
+
+async fn positions(
+    tx: &mut Transaction<'_, Postgres>,
+    users: &[String],
+) -> Result<HashMap<String, Positions>, sqlx::Error> {
+    // FOR UPDATE: two materializers briefly owning one partition during a rebalance serialise
+    // here instead of applying the same event twice.
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, last_sequence, public_sequence FROM materializer.user_sequences
+         WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+    )
+    .bind(users)
+    .fetch_all(&mut **tx)
+    .await?;
+    let sequence = |s: i64| u64::try_from(s).unwrap_or(0);
+    Ok(rows
+        .into_iter()
+        .map(|(user, per_user, public)| {
+            (
+                user,
+                Positions {
+                    per_user: sequence(per_user),
+                    public: sequence(public),
+                },
+            )
+        })
+        .collect())
+}
+
+async fn privacy(
+    tx: &mut Transaction<'_, Postgres>,
+    users: &[String],
+) -> Result<HashMap<String, PrivacySettings>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT user_id, scope, scope_id, privacy FROM users.user_privacy WHERE user_id = ANY($1)",
+    )
+    .bind(users)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_user: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for (user, scope, id, value) in rows {
+        by_user.entry(user).or_default().push((scope, id, value));
+    }
+    Ok(by_user
+        .into_iter()
+        .map(|(user, rows)| {
+            let settings = PrivacySettings::from_rows(
+                rows.iter()
+                    .map(|(s, i, v)| (s.as_str(), i.as_str(), v.as_str())),
+            );
+            (user, settings)
+        })
+        .collect())
+}
+
+fn split(keys: &std::collections::BTreeSet<(String, String)>) -> (Vec<&str>, Vec<&str>) {
+    keys.iter().map(|(u, i)| (u.as_str(), i.as_str())).unzip()
+}
+
+type PlaylistFields = (String, String, String, Option<String>, bool);
+type ItemFields = (String, String, String, String, String, String, String);
+type CollectionFields = (String, String, String, bool, bool);
+
+async fn lists(tx: &mut Transaction<'_, Postgres>, needs: &Needs) -> Result<Lists, sqlx::Error> {
+    let mut lists = Lists::default();
+    if !needs.playlists.is_empty() {
+        let (users, ids) = split(&needs.playlists);
+        let rows: Vec<PlaylistFields> = sqlx::query_as(
+            "SELECT p.user_id, p.playlist_id, p.name, p.description, p.public
+             FROM users.playlists p JOIN UNNEST($1::text[], $2::text[]) AS k(user_id, playlist_id)
+               USING (user_id, playlist_id)",
+        )
+        .bind(&users)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (user, id, name, description, public) in rows {
+            let row = PlaylistRow {
+                name,
+                description,
+                public,
+                items: Vec::new(),
+            };
+            lists.playlists.insert((user, id), Some(row));
+        }
+        let items: Vec<ItemFields> = sqlx::query_as(
+            "SELECT i.user_id, i.playlist_id, i.item_id, i.feed_id, i.feed_url, i.guid, i.enclosure_url
+             FROM users.playlist_items i JOIN UNNEST($1::text[], $2::text[]) AS k(user_id, playlist_id)
+               USING (user_id, playlist_id)
+             ORDER BY i.user_id, i.playlist_id, i.position",
+        )
+        .bind(&users)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (user, id, item_id, feed_id, feed_url, guid, enclosure_url) in items {
+            if let Some(Some(playlist)) = lists.playlists.get_mut(&(user, id)) {
+                playlist.items.push(ListItem {
+                    item_id,
+                    feed_id,
+                    feed_url,
+                    guid,
+                    enclosure_url,
+                });
+            }
+        }
+    }
+    if !needs.collections.is_empty() {
+        let (users, ids) = split(&needs.collections);
+        let rows: Vec<CollectionFields> = sqlx::query_as(
+            "SELECT c.user_id, c.collection_id, c.title, c.is_default, c.public
+             FROM users.collections c JOIN UNNEST($1::text[], $2::text[]) AS k(user_id, collection_id)
+               USING (user_id, collection_id)",
+        )
+        .bind(&users)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (user, id, title, is_default, public) in rows {
+            let row = CollectionRow {
+                title,
+                is_default,
+                public,
+                feeds: Vec::new(),
+            };
+            lists.collections.insert((user, id), Some(row));
+        }
+        let feeds: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT f.user_id, f.collection_id, f.feed_id, f.feed_url
+             FROM users.collection_feeds f JOIN UNNEST($1::text[], $2::text[]) AS k(user_id, collection_id)
+               USING (user_id, collection_id)
+             ORDER BY f.user_id, f.collection_id, f.position",
+        )
+        .bind(&users)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (user, id, feed_id, feed_url) in feeds {
+            if let Some(Some(collection)) = lists.collections.get_mut(&(user, id)) {
+                collection.feeds.push((feed_id, feed_url));
+            }
+        }
+    }
+    Ok(lists)
+}
+
+#[derive(sqlx::FromRow)]
+struct EarlierRow {
+    owner: String,
+    event_id: uuid::Uuid,
+    event_type: String,
+    user_id: Option<String>,
+    feed_id: String,
+    feed_url: String,
+    item_id: Option<String>,
+    guid: Option<String>,
+    enclosure_url: Option<String>,
+    occurred_at: DateTime<Utc>,
+    bucket: Option<DateTime<Utc>>,
+}
+
+async fn earlier(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+) -> Result<HashMap<String, Vec<PublicRow>>, sqlx::Error> {
+    if needs.revising.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let users: Vec<&str> = needs.revising.iter().map(String::as_str).collect();
+    let rows: Vec<EarlierRow> = sqlx::query_as(
+        "SELECT r.user_id AS owner, p.event_id, p.event_type, p.user_id, p.feed_id, p.feed_url,
+                p.item_id, p.guid, p.enclosure_url, p.occurred_at, p.bucket
+         FROM users.public_event_refs r JOIN site.public_events p USING (event_id)
+         WHERE r.user_id = ANY($1)
+         ORDER BY p.occurred_at, p.event_id",
+    )
+    .bind(&users)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_user: HashMap<String, Vec<PublicRow>> = HashMap::new();
+    for row in rows {
+        let Some(kind) = PublicKind::parse(&row.event_type) else {
+            continue; // the table's CHECK constraint makes this unreachable
+        };
+        let item = match (row.item_id, row.guid, row.enclosure_url) {
+            (Some(item_id), Some(guid), Some(enclosure_url)) => Some(PublicItem {
+                item_id,
+                guid,
+                enclosure_url,
+            }),
+            _ => None,
+        };
+        by_user.entry(row.owner).or_default().push(PublicRow {
+            event_id: row.event_id,
+            kind,
+            user_id: row.user_id,
+            feed_id: row.feed_id,
+            feed_url: row.feed_url,
+            item,
+            occurred_at: row.occurred_at,
+            bucket: row.bucket,
+        });
+    }
+    Ok(by_user)
+}

@@ -1,0 +1,144 @@
+//! Writing a batch to PostgreSQL: what the fold needs is read, and the rows it changes, the users'
+//! positions and the offsets the batch reached are written, in one transaction, with set-based
+//! statements (UNNEST), one per table.
+
+mod lists;
+mod load;
+mod per_user;
+mod public;
+
+use crate::apply::{BatchChanges, fold, needs};
+use balados_schemas::EventEnvelope;
+use chrono::TimeDelta;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::{BTreeMap, HashMap};
+
+/// An event that could not be decoded or applied, kept with its position.
+#[derive(Debug, Clone)]
+pub struct Quarantined {
+    pub partition: i32,
+    pub offset: i64,
+    pub reason: String,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// Stored next offsets of `consumer` on `topic`, by partition.
+pub async fn stored_offsets(
+    pool: &PgPool,
+    consumer: &str,
+    topic: &str,
+) -> Result<HashMap<i32, i64>, sqlx::Error> {
+    let rows: Vec<(i32, i64)> =
+        sqlx::query_as("SELECT partition, next_offset FROM materializer.offsets WHERE consumer = $1 AND topic = $2")
+            .bind(consumer)
+            .bind(topic)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Applies `events` and records `next_offsets` atomically. Returns what was applied.
+pub async fn write_batch(
+    pool: &PgPool,
+    consumer: &str,
+    topic: &str,
+    batch: Batch<'_>,
+    grace: TimeDelta,
+) -> Result<BatchChanges, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let loaded = load::load(&mut tx, &needs(batch.events)).await?;
+    let changes = fold(batch.events, loaded, grace);
+    per_user::write(&mut tx, &changes.per_user).await?;
+    lists::write(&mut tx, &changes.lists).await?;
+    public::write(&mut tx, &changes.public).await?;
+    upsert_positions(&mut tx, &changes).await?;
+    insert_quarantine(&mut tx, topic, batch.quarantined).await?;
+    upsert_offsets(&mut tx, consumer, topic, batch.next_offsets).await?;
+    tx.commit().await?;
+    Ok(changes)
+}
+
+/// One batch of a partition set: the decoded events, the ones quarantined, and the next offset per
+/// partition once they are written.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub events: &'a [EventEnvelope],
+    pub quarantined: &'a [Quarantined],
+    pub next_offsets: &'a BTreeMap<i32, i64>,
+}
+
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn upsert_positions(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.positions.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<&str> = changes.positions.keys().map(String::as_str).collect();
+    let (per_user, public): (Vec<i64>, Vec<i64>) = changes
+        .positions
+        .values()
+        .map(|p| (to_i64(p.per_user), to_i64(p.public)))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[])
+         ON CONFLICT (user_id) DO UPDATE SET
+             last_sequence = GREATEST(t.last_sequence, EXCLUDED.last_sequence),
+             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence)",
+    )
+    .bind(users)
+    .bind(per_user)
+    .bind(public)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_quarantine(
+    tx: &mut Transaction<'_, Postgres>,
+    topic: &str,
+    items: &[Quarantined],
+) -> Result<(), sqlx::Error> {
+    for item in items {
+        sqlx::query(
+            "INSERT INTO materializer.quarantine (topic, partition, \"offset\", reason, payload)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(topic)
+        .bind(item.partition)
+        .bind(item.offset)
+        .bind(&item.reason)
+        .bind(&item.payload)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn upsert_offsets(
+    tx: &mut Transaction<'_, Postgres>,
+    consumer: &str,
+    topic: &str,
+    next: &BTreeMap<i32, i64>,
+) -> Result<(), sqlx::Error> {
+    let partitions: Vec<i32> = next.keys().copied().collect();
+    let offsets: Vec<i64> = next.values().copied().collect();
+    sqlx::query(
+        "INSERT INTO materializer.offsets AS t (consumer, topic, partition, next_offset)
+         SELECT $1, $2, p, o FROM UNNEST($3::int[], $4::bigint[]) AS u(p, o)
+         ON CONFLICT (consumer, topic, partition) DO UPDATE
+         SET next_offset = GREATEST(t.next_offset, EXCLUDED.next_offset), updated_at = now()",
+    )
+    .bind(consumer)
+    .bind(topic)
+    .bind(partitions)
+    .bind(offsets)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! Writing the public projection of a batch: withdrawals, anonymisations and new public events,
+//! their owners' references, the outbox of `public-events`, and the popularity deltas.
+
+use crate::apply::public::{Counts, PublicChanges};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+pub async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
+    if !changes.withdrawn.is_empty() {
+        let ids: Vec<Uuid> = changes.withdrawn.iter().copied().collect();
+        for statement in [
+            "DELETE FROM site.public_events WHERE event_id = ANY($1)",
+            "DELETE FROM users.public_event_refs WHERE event_id = ANY($1)",
+        ] {
+            sqlx::query(statement).bind(&ids).execute(&mut **tx).await?;
+        }
+    }
+    if !changes.anonymised.is_empty() {
+        let ids: Vec<Uuid> = changes.anonymised.iter().copied().collect();
+        sqlx::query("UPDATE site.public_events SET user_id = NULL WHERE event_id = ANY($1)")
+            .bind(ids)
+            .execute(&mut **tx)
+            .await?;
+    }
+    insert_events(tx, changes).await?;
+    let outbox: Vec<Uuid> = changes.outbox().collect();
+    if !outbox.is_empty() {
+        sqlx::query(
+            "INSERT INTO site.public_event_outbox (event_id) SELECT * FROM UNNEST($1::uuid[])",
+        )
+        .bind(outbox)
+        .execute(&mut **tx)
+        .await?;
+    }
+    popularity(tx, changes).await
+}
+
+async fn insert_events(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.inserts.is_empty() {
+        return Ok(());
+    }
+    let n = changes.inserts.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut owners = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut users = Vec::with_capacity(n);
+    let mut feed_ids = Vec::with_capacity(n);
+    let mut feed_urls = Vec::with_capacity(n);
+    let mut item_ids = Vec::with_capacity(n);
+    let mut guids = Vec::with_capacity(n);
+    let mut enclosures = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    let mut buckets = Vec::with_capacity(n);
+    for (id, (owner, row)) in &changes.inserts {
+        ids.push(*id);
+        owners.push(owner.as_str());
+        kinds.push(row.kind.as_str());
+        users.push(row.user_id.as_deref());
+        feed_ids.push(row.feed_id.as_str());
+        feed_urls.push(row.feed_url.as_str());
+        item_ids.push(row.item.as_ref().map(|i| i.item_id.as_str()));
+        guids.push(row.item.as_ref().map(|i| i.guid.as_str()));
+        enclosures.push(row.item.as_ref().map(|i| i.enclosure_url.as_str()));
+        times.push(row.occurred_at);
+        buckets.push(row.bucket);
+    }
+    sqlx::query(
+        "INSERT INTO site.public_events
+             (event_id, event_type, user_id, feed_id, feed_url, item_id, guid, enclosure_url, occurred_at, bucket)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                              $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(kinds)
+    .bind(users)
+    .bind(feed_ids)
+    .bind(feed_urls)
+    .bind(item_ids)
+    .bind(guids)
+    .bind(enclosures)
+    .bind(times)
+    .bind(buckets)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO users.public_event_refs (event_id, user_id)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(owners)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Column vectors of counts, in the order of the statements below.
+#[derive(Default)]
+struct CountColumns {
+    score: Vec<i64>,
+    plays: Vec<i64>,
+    likes: Vec<i64>,
+    subscribes: Vec<i64>,
+    shares: Vec<i64>,
+}
+
+impl CountColumns {
+    fn push(&mut self, c: &Counts) {
+        self.score.push(c.score);
+        self.plays.push(c.plays);
+        self.likes.push(c.likes);
+        self.subscribes.push(c.subscribes);
+        self.shares.push(c.shares);
+    }
+}
+
+/// Adds the deltas; a row that falls back to nothing (every event withdrawn) is deleted, so that
+/// the tables hold the same rows however the events were batched.
+async fn popularity(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
+    // Entries that netted to zero (published and withdrawn in one batch) change nothing; a
+    // negative one may leave an empty row behind.
+    let withdrew = changes.podcasts.values().any(|(_, c)| c.score < 0);
+    if !changes.podcasts.is_empty() {
+        let (mut feeds, mut urls, mut counts) = (Vec::new(), Vec::new(), CountColumns::default());
+        for (feed, (url, c)) in changes.podcasts.iter().filter(|(_, (_, c))| !c.is_zero()) {
+            feeds.push(feed.as_str());
+            urls.push(url.as_str());
+            counts.push(c);
+        }
+        sqlx::query(
+            "INSERT INTO site.podcast_popularity AS t (feed_id, feed_url, score, plays, likes, subscribes, shares)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+             ON CONFLICT (feed_id) DO UPDATE SET score = t.score + EXCLUDED.score,
+                 plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes,
+                 subscribes = t.subscribes + EXCLUDED.subscribes, shares = t.shares + EXCLUDED.shares",
+        )
+        .bind(&feeds)
+        .bind(urls)
+        .bind(counts.score)
+        .bind(counts.plays)
+        .bind(counts.likes)
+        .bind(counts.subscribes)
+        .bind(counts.shares)
+        .execute(&mut **tx)
+        .await?;
+        if withdrew {
+            sqlx::query(
+                "DELETE FROM site.podcast_popularity WHERE feed_id = ANY($1)
+                   AND score = 0 AND plays = 0 AND likes = 0 AND subscribes = 0 AND shares = 0",
+            )
+            .bind(&feeds)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    if !changes.episodes.is_empty() {
+        let mut columns: [Vec<&str>; 5] = Default::default();
+        let mut counts = CountColumns::default();
+        for (item, (feed_id, feed_url, episode, c)) in
+            changes.episodes.iter().filter(|(_, e)| !e.3.is_zero())
+        {
+            let fields = [
+                item.as_str(),
+                feed_id.as_str(),
+                feed_url.as_str(),
+                episode.guid.as_str(),
+                episode.enclosure_url.as_str(),
+            ];
+            for (column, value) in columns.iter_mut().zip(fields) {
+                column.push(value);
+            }
+            counts.push(c);
+        }
+        let [items, feeds, urls, guids, enclosures] = columns;
+        sqlx::query(
+            "INSERT INTO site.episode_popularity AS t
+                 (item_id, feed_id, feed_url, guid, enclosure_url, score, plays, likes, shares)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+             ON CONFLICT (item_id) DO UPDATE SET score = t.score + EXCLUDED.score,
+                 plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes,
+                 shares = t.shares + EXCLUDED.shares",
+        )
+        .bind(&items)
+        .bind(feeds)
+        .bind(urls)
+        .bind(guids)
+        .bind(enclosures)
+        .bind(counts.score)
+        .bind(counts.plays)
+        .bind(counts.likes)
+        .bind(counts.shares)
+        .execute(&mut **tx)
+        .await?;
+        if withdrew {
+            sqlx::query(
+                "DELETE FROM site.episode_popularity WHERE item_id = ANY($1)
+                   AND score = 0 AND plays = 0 AND likes = 0 AND shares = 0",
+            )
+            .bind(&items)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    hours(tx, changes, withdrew).await
+}
+
+async fn hours(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+    withdrew: bool,
+) -> Result<(), sqlx::Error> {
+    if !changes.podcast_hours.is_empty() {
+        let (mut feeds, mut buckets, mut counts) = (
+            Vec::new(),
+            Vec::<DateTime<Utc>>::new(),
+            CountColumns::default(),
+        );
+        for ((feed, bucket), c) in changes.podcast_hours.iter().filter(|(_, c)| !c.is_zero()) {
+            feeds.push(feed.as_str());
+            buckets.push(*bucket);
+            counts.push(c);
+        }
+        sqlx::query(
+            "INSERT INTO site.podcast_popularity_hourly AS t (feed_id, bucket, score, plays, likes)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[])
+             ON CONFLICT (feed_id, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
+                 plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes",
+        )
+        .bind(&feeds)
+        .bind(&buckets)
+        .bind(counts.score)
+        .bind(counts.plays)
+        .bind(counts.likes)
+        .execute(&mut **tx)
+        .await?;
+        if withdrew {
+            sqlx::query(
+                "DELETE FROM site.podcast_popularity_hourly t USING UNNEST($1::text[], $2::timestamptz[]) AS k(feed_id, bucket)
+                 WHERE t.feed_id = k.feed_id AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
+            )
+            .bind(&feeds)
+            .bind(&buckets)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    if !changes.episode_hours.is_empty() {
+        let (mut items, mut buckets, mut feeds, mut counts) = (
+            Vec::new(),
+            Vec::<DateTime<Utc>>::new(),
+            Vec::new(),
+            CountColumns::default(),
+        );
+        for ((item, bucket), (feed, c)) in changes
+            .episode_hours
+            .iter()
+            .filter(|(_, (_, c))| !c.is_zero())
+        {
+            items.push(item.as_str());
+            buckets.push(*bucket);
+            feeds.push(feed.as_str());
+            counts.push(c);
+        }
+        sqlx::query(
+            "INSERT INTO site.episode_popularity_hourly AS t (item_id, bucket, feed_id, score, plays, likes)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+             ON CONFLICT (item_id, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
+                 plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes",
+        )
+        .bind(&items)
+        .bind(&buckets)
+        .bind(feeds)
+        .bind(counts.score)
+        .bind(counts.plays)
+        .bind(counts.likes)
+        .execute(&mut **tx)
+        .await?;
+        if withdrew {
+            sqlx::query(
+                "DELETE FROM site.episode_popularity_hourly t USING UNNEST($1::text[], $2::timestamptz[]) AS k(item_id, bucket)
+                 WHERE t.item_id = k.item_id AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
+            )
+            .bind(&items)
+            .bind(&buckets)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
