@@ -1,9 +1,12 @@
 //! The read routes, one module per resource.
 
+mod collections;
 mod commands;
 mod params;
+mod playlists;
 mod plays;
 mod privacy;
+mod public;
 mod subscriptions;
 
 use crate::QueryState;
@@ -16,5 +19,26 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/v1/commands/{id}", get(commands::get))
         .route("/api/v1/play", get(plays::list))
         .route("/api/v1/privacy", get(privacy::list))
+        .route("/api/v1/playlists", get(playlists::list))
+        .route("/api/v1/playlists/{id}", get(playlists::get))
+        .route("/api/v1/collections", get(collections::list))
+        .route("/api/v1/collections/{id}", get(collections::get))
+        .route(
+            "/api/v1/public/trending/podcasts",
+            get(public::trending_podcasts),
+        )
+        .route(
+            "/api/v1/public/trending/episodes",
+            get(public::trending_episodes),
+        )
+        .route(
+            "/api/v1/public/feed/{feed}/popularity",
+            get(public::feed_popularity),
+        )
+        .route(
+            "/api/v1/public/episode/{item}/popularity",
+            get(public::episode_popularity),
+        )
+        .route("/api/v1/public/timeline", get(public::timeline))
         .with_state(state)
 }

@@ -1,7 +1,8 @@
 //! `GET /api/v1/play`: the caller's play statuses, newest first, with the filters `played` and
-//! `feed` and the paging `limit` (≤ 100) and `offset`.
+//! `feed` and the paging `limit` (≤ 100) and either `offset` or `cursor` (the `next_cursor` of the
+//! previous page: stable while plays are being recorded, unlike an offset).
 
-use super::params::{self, Params};
+use super::params::{self, Paged, Params, unavailable};
 use crate::QueryState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -26,9 +27,10 @@ pub struct PlayStatus {
 
 #[derive(Debug, Serialize)]
 pub struct Pagination {
-    limit: i64,
-    offset: i64,
-    total: i64,
+    #[serde(flatten)]
+    paged: Paged,
+    /// The cursor of the next page; null on the last one.
+    next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,24 +54,25 @@ pub async fn list(
 ) -> Result<Json<PlayStatuses>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let (limit, offset) = params::paging(&query)?;
+    let after = params::cursor(&query)?;
     let played = params::boolean(&query, "played")?;
     let feed = params::feed(&query, "feed")?;
-    let unavailable = |e: sqlx::Error| {
-        tracing::error!(error = %e, "reading play statuses failed");
-        ApiError::unavailable("the read model is unavailable; retry later")
-    };
+    let (after_time, after_item) = after.unzip();
     let play_statuses = sqlx::query_as::<_, PlayStatus>(concat!(
         "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,
                 enclosure_url, position, duration, played, updated_at, saved_at
          FROM users.play_statuses WHERE ",
         filter!(),
-        " ORDER BY updated_at DESC, item_id LIMIT $4 OFFSET $5"
+        " AND ($6::timestamptz IS NULL OR (updated_at, item_id) < ($6, $7))
+         ORDER BY updated_at DESC, item_id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(&caller.user_id)
     .bind(played)
     .bind(&feed)
     .bind(limit)
     .bind(offset)
+    .bind(after_time)
+    .bind(after_item)
     .fetch_all(&state.pool)
     .await
     .map_err(unavailable)?;
@@ -83,12 +86,19 @@ pub async fn list(
     .fetch_one(&state.pool)
     .await
     .map_err(unavailable)?;
+    let next_cursor = play_statuses
+        .last()
+        .filter(|_| play_statuses.len() == usize::try_from(limit).unwrap_or(usize::MAX))
+        .and_then(|last| Some(params::next_cursor(last.updated_at?, &last.rss_source_item)));
     Ok(Json(PlayStatuses {
         play_statuses,
         pagination: Pagination {
-            limit,
-            offset,
-            total,
+            paged: Paged {
+                limit,
+                offset,
+                total,
+            },
+            next_cursor,
         },
     }))
 }
