@@ -63,6 +63,11 @@ impl ConsumerContext for RevokeLog {
     }
 }
 
+/// The materializers' consumer group, also their name in `materializer.offsets`.
+pub fn group(settings: &Settings) -> String {
+    format!("{}.materializer", settings.kafka.topic_prefix)
+}
+
 pub async fn run(
     settings: Settings,
     pool: PgPool,
@@ -72,7 +77,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let topic = settings.topics().events;
-    let group = format!("{}.materializer", settings.kafka.topic_prefix);
+    let group = group(&settings);
     let consumer: StreamConsumer<RevokeLog> = balados_platform::kafka::group_consumer_config(
         &settings.kafka,
         "balados-materializer",

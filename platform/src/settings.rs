@@ -15,6 +15,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub aggregator: AggregatorSettings,
     pub materializer: MaterializerSettings,
+    pub query: QuerySettings,
     pub log: LogSettings,
 }
 
@@ -66,6 +67,11 @@ pub struct MaterializerSettings {
     pub batch_max: usize,
     pub batch_interval_ms: u64,
     pub popularity_grace_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuerySettings {
+    pub consistency_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,10 @@
-//! The read API over the PostgreSQL read models: a user's own data behind the JWT.
+//! The read API over the PostgreSQL read models: a user's own data behind the JWT, public
+//! statistics without it, and read-your-writes with a command's consistency token.
 
+pub mod consistency;
 mod routes;
 
+pub use consistency::Consistency;
 pub use routes::router;
 
 use balados_auth::TokenVerifier;
@@ -11,4 +14,5 @@ use std::sync::Arc;
 pub struct QueryState {
     pub pool: sqlx::PgPool,
     pub verifier: Arc<dyn TokenVerifier>,
+    pub consistency: Consistency,
 }

@@ -2,85 +2,13 @@
 //! decided by the aggregator (404/409/422 with their stable codes), idempotent retries, the
 //! default collection's rules, per-item answers of a batch, and state that survives a restart.
 
-use crate::helpers::{Stack, feed_id, token};
+use crate::helpers::{Api, Stack, feed_id};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 fn item_id(n: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("guid-{n},https://cdn.example.com/{n}.mp3"))
-}
-
-/// A client of one user that always waits for the outcome.
-struct Api {
-    url: String,
-    auth: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(url: &str, user: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            auth: token(user, 600),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.call_with(method, path, body, None).await
-    }
-
-    async fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        idempotency_key: Option<&str>,
-    ) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.url))
-            .bearer_auth(&self.auth)
-            .header("Prefer", "wait=10");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await.expect("reachable");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("a JSON body"))
-    }
-
-    /// Asserts an accepted outcome with `events` events.
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>, events: u64) -> Value {
-        let (status, answer) = self.call(method, path, body).await;
-        assert!(
-            matches!(status, 200 | 201) && answer["events"].as_u64() == Some(events),
-            "{method} {path}: expected {events} events, got {status} {answer}"
-        );
-        answer
-    }
-
-    /// Asserts a rejection with `status` and `code`.
-    async fn rejected(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        status: u16,
-        code: &str,
-    ) {
-        let (got, answer) = self.call(method, path, body).await;
-        assert_eq!(
-            (got, answer["code"].as_str()),
-            (status, Some(code)),
-            "{method} {path}: {answer}"
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

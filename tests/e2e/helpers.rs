@@ -1,6 +1,7 @@
 //! Spawning the stack for one test: a database, a schema registry process and a server process.
 
 use base64::Engine as _;
+use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -351,4 +352,90 @@ pub async fn decode_event(
         .await
         .expect("decodes");
     balados_schemas::EventEnvelope::from_avro(value).expect("an event")
+}
+
+/// A client of one user that always waits for the outcome.
+pub struct Api {
+    pub url: String,
+    pub auth: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(url: &str, user: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            auth: token(user, 600),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_with(method, path, body, None).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.auth)
+            .header("Prefer", "wait=10");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("reachable");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// Asserts an accepted outcome with `events` events.
+    pub async fn ok(&self, method: &str, path: &str, body: Option<Value>, events: u64) -> Value {
+        let (status, answer) = self.call(method, path, body).await;
+        assert!(
+            matches!(status, 200 | 201) && answer["events"].as_u64() == Some(events),
+            "{method} {path}: expected {events} events, got {status} {answer}"
+        );
+        answer
+    }
+
+    /// Asserts a rejection with `status` and `code`.
+    pub async fn rejected(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+        code: &str,
+    ) {
+        let (got, answer) = self.call(method, path, body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {answer}"
+        );
+    }
+
+    /// `GET /api/v1{path}` as this user, presenting `consistency` as `X-Consistency-Token`.
+    pub async fn read(&self, path: &str, consistency: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .get(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.auth);
+        if let Some(token) = consistency {
+            request = request.header("X-Consistency-Token", token);
+        }
+        let response = request.send().await.expect("reachable");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
 }

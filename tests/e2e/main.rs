@@ -16,5 +16,6 @@ mod helpers;
 mod independent_client;
 mod outcomes;
 mod read_models;
+mod read_side;
 mod startup;
 mod subscriptions;

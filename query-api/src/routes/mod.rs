@@ -40,5 +40,9 @@ pub fn router(state: QueryState) -> Router {
             get(public::episode_popularity),
         )
         .route("/api/v1/public/timeline", get(public::timeline))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::consistency::wait_for_token,
+        ))
         .with_state(state)
 }
