@@ -82,6 +82,9 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             Contract::CommandResult,
         ]);
     }
+    if components.materializer {
+        writes.push(Contract::PublicEvent);
+    }
     let codec = if needs_kafka {
         Some(startup::codec(&settings, &writes).await?)
     } else {
@@ -122,6 +125,15 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             stop_rx.clone(),
         );
         tasks.spawn(outcomes);
+        let relay = balados_materializer::relay::run(
+            settings.kafka.clone(),
+            settings.topics().public_events,
+            pool.clone(),
+            codec.clone(),
+            metrics.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn(relay);
     }
     let mut api = axum::Router::new();
     if components.ingest || components.query {

@@ -20,14 +20,16 @@ pub enum Contract {
     Event,
     UserState,
     CommandResult,
+    PublicEvent,
 }
 
 impl Contract {
-    pub const ALL: [Contract; 4] = [
+    pub const ALL: [Contract; 5] = [
         Self::Command,
         Self::Event,
         Self::UserState,
         Self::CommandResult,
+        Self::PublicEvent,
     ];
 
     /// The `.avsc` text, as released.
@@ -37,6 +39,7 @@ impl Contract {
             Self::Event => include_str!("../avro/event.avsc"),
             Self::UserState => include_str!("../avro/user-state.avsc"),
             Self::CommandResult => include_str!("../avro/command-result.avsc"),
+            Self::PublicEvent => include_str!("../avro/public-event.avsc"),
         }
     }
 
@@ -47,6 +50,7 @@ impl Contract {
             Self::Event => &topics.events,
             Self::UserState => &topics.user_state,
             Self::CommandResult => &topics.command_results,
+            Self::PublicEvent => &topics.public_events,
         };
         format!("{topic}-value")
     }

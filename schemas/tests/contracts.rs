@@ -6,7 +6,7 @@ use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl,
-    ItemId, Privacy, RecentCommand, Scope, StateEntity, UserId, UserStateRecord,
+    ItemId, Privacy, PublicEvent, RecentCommand, Scope, StateEntity, UserId, UserStateRecord,
 };
 use chrono::{TimeZone as _, Utc};
 use std::path::Path;
@@ -244,6 +244,23 @@ fn typed_values_round_trip_through_their_schemas() {
             .expect("typed"),
         result
     );
+
+    for user_id in [Some("ada".to_owned()), None] {
+        let public = PublicEvent {
+            event_id: Uuid::new_v4(),
+            event_type: "play".to_owned(),
+            user_id,
+            feed_url: "https://e.com/f.xml".to_owned(),
+            guid: Some("g".to_owned()),
+            enclosure_url: Some("https://e.com/1.mp3".to_owned()),
+            occurred_at: at(1_764_000_000_000),
+        };
+        assert_eq!(
+            PublicEvent::from_avro(round_trip(Contract::PublicEvent, public.to_avro()))
+                .expect("typed"),
+            public
+        );
+    }
 }
 
 fn item() -> ItemId {

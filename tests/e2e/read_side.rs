@@ -2,11 +2,16 @@
 //! playlist and collection models, every privacy transition at every level as the public timeline
 //! shows it, and the popularity windows (both sides of an hour and of the grace period).
 
-use crate::helpers::{Api, Stack, feed_id};
+use crate::helpers::{Api, Stack, eventually, feed_id, topic_reader};
+use balados_schemas::registry_client::RegistryClient;
+use balados_schemas::{Codec, Contract, PublicEvent, Topics};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use rdkafka::message::Message as _;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 fn item_id(tag: &str, n: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("{tag}-{n},https://cdn.example.com/{tag}/{n}.mp3"))
@@ -254,6 +259,84 @@ async fn every_privacy_transition_at_every_level() {
             (3 - reached, 0),
             "{level}: back to public, a new play is published with the user id"
         );
+    }
+    public_topic_equals_the_table(&stack).await;
+}
+
+/// Once relayed, the latest record per key of `public-events` (tombstones dropped) is exactly
+/// `site.public_events`: withdrawn events end in a tombstone, anonymised ones without a user id.
+async fn public_topic_equals_the_table(stack: &Stack) {
+    let pool = sqlx::PgPool::connect(&stack.database_url)
+        .await
+        .expect("database");
+    eventually(Duration::from_secs(20), "the outbox relayed", || async {
+        let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM site.public_event_outbox")
+            .fetch_one(&pool)
+            .await
+            .expect("outbox");
+        (left == 0).then_some(())
+    })
+    .await;
+    let table: BTreeMap<String, Option<String>> =
+        sqlx::query_as::<_, (uuid::Uuid, Option<String>)>(
+            "SELECT event_id, user_id FROM site.public_events",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("public events")
+        .into_iter()
+        .map(|(id, user)| (id.to_string(), user))
+        .collect();
+    pool.close().await;
+    let topics = Topics::new(&stack.prefix);
+    let codec = Codec::connect(
+        RegistryClient::new(&stack.registry_url).expect("url"),
+        &topics,
+        &[],
+        false,
+    )
+    .await
+    .expect("codec");
+    let consumer = topic_reader(
+        &format!("{}-public-check", stack.prefix),
+        &topics.public_events,
+    );
+    let mut latest: BTreeMap<String, Option<Option<String>>> = BTreeMap::new();
+    let mut tombstones = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let current: BTreeMap<String, Option<String>> = latest
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|user| (k.clone(), user)))
+            .collect();
+        if current == table && tombstones > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "public-events {current:?} never matched the table {table:?}"
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.expect("no consumer error");
+        let key = String::from_utf8(message.key().expect("keyed").to_vec()).expect("utf-8");
+        let value = match message.payload() {
+            None => {
+                tombstones += 1;
+                None
+            }
+            Some(bytes) => {
+                let value = codec
+                    .decode(Contract::PublicEvent, bytes)
+                    .await
+                    .expect("decodes");
+                let event = PublicEvent::from_avro(value).expect("a public event");
+                assert_eq!(event.event_id.to_string(), key, "keyed by event id");
+                Some(event.user_id)
+            }
+        };
+        latest.insert(key, value);
     }
 }
 
