@@ -1,0 +1,124 @@
+//! The yardstick: a bare `COPY … FROM STDIN` of exactly the rows the materializer wrote, into
+//! empty copies of its tables (same columns, constraints and indexes) in a scratch schema of the
+//! same database. Every non-empty table of the read-model schemas counts, whatever tables the
+//! materializer grows; the rows are exported first (untimed), then copied in, timed, one table
+//! after the other on one connection, each COPY its own transaction.
+
+use crate::procstat::PgCpu;
+use futures::TryStreamExt as _;
+use sqlx::{AssertSqlSafe, PgConnection};
+use std::time::{Duration, Instant};
+
+/// The schemas of the read models; one that does not exist yet is simply absent.
+const SCHEMAS: [&str; 2] = ["users", "site"];
+const SCRATCH: &str = "bench_copy";
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: String,
+    pub rows: u64,
+    data: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Copied {
+    pub format: &'static str,
+    pub elapsed: Duration,
+    /// CPU of the database's PostgreSQL backends during the COPY.
+    pub pg_cpu: Duration,
+}
+
+/// Exports every non-empty read-model table in `format` (`binary` or `text`).
+pub async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec<Table>> {
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+         WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .bind(SCHEMAS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut tables = Vec::new();
+    for (name,) in names {
+        let (rows,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM {name}")))
+            .fetch_one(&mut *conn)
+            .await?;
+        if rows == 0 {
+            continue;
+        }
+        let mut data = Vec::new();
+        let mut stream = conn
+            .copy_out_raw(&format!(
+                "COPY (SELECT * FROM {name}) TO STDOUT WITH (FORMAT {format})"
+            ))
+            .await?;
+        while let Some(chunk) = stream.try_next().await? {
+            data.extend_from_slice(&chunk);
+        }
+        drop(stream);
+        tables.push(Table {
+            name,
+            rows: u64::try_from(rows).unwrap_or(0),
+            data,
+        });
+    }
+    Ok(tables)
+}
+
+/// Empty copies of `tables` in the scratch schema, named `schema__table`.
+pub async fn prepare(conn: &mut PgConnection, tables: &[Table]) -> anyhow::Result<()> {
+    let mut ddl = format!("DROP SCHEMA IF EXISTS {SCRATCH} CASCADE; CREATE SCHEMA {SCRATCH};");
+    for t in tables {
+        ddl.push_str(&format!(
+            "CREATE TABLE {} (LIKE {} INCLUDING ALL);",
+            scratch_name(&t.name),
+            t.name
+        ));
+    }
+    // Start from a clean slate: no checkpoint pending from the materializer's writes.
+    ddl.push_str("CHECKPOINT;");
+    sqlx::raw_sql(AssertSqlSafe(ddl))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn scratch_name(table: &str) -> String {
+    format!(
+        "{SCRATCH}.\"{}\"",
+        table.replace('.', "__").replace('"', "")
+    )
+}
+
+/// Copies `tables` (exported in `format`) into their empty scratch copies, timed.
+pub async fn copy_in(
+    conn: &mut PgConnection,
+    database: &str,
+    tables: &[Table],
+    format: &'static str,
+) -> anyhow::Result<Copied> {
+    let pg = PgCpu::sample(database);
+    let started = Instant::now();
+    for t in tables {
+        let mut copy = conn
+            .copy_in_raw(&format!(
+                "COPY {} FROM STDIN WITH (FORMAT {format})",
+                scratch_name(&t.name)
+            ))
+            .await?;
+        copy.send(t.data.as_slice()).await?;
+        let rows = copy.finish().await?;
+        anyhow::ensure!(
+            rows == t.rows,
+            "{}: copied {rows} of {} rows",
+            t.name,
+            t.rows
+        );
+    }
+    let elapsed = started.elapsed();
+    let (pg_cpu, _) = PgCpu::sample(database).since(&pg);
+    Ok(Copied {
+        format,
+        elapsed,
+        pg_cpu,
+    })
+}

@@ -1,0 +1,188 @@
+//! POST-to-visible latency of a play at a fraction (half, by default) of the highest rate the
+//! stack sustains, against a running stack (`balados serve`).
+//!
+//! 1. Maximum: plays posted closed-loop (`--concurrency` in flight) for `--max-secs`, then the
+//!    time until every one is visible in `GET /api/v1/play`. The sustained maximum is the lower
+//!    of the accepted rate and the end-to-end rate (accepted plays over the time until all were
+//!    visible): a rate the ingest accepts but the pipeline cannot follow only grows a backlog.
+//! 2. Load: plays posted open-loop (on a fixed schedule, whatever the answers) at the fraction of
+//!    that maximum for `--secs`; meanwhile `--samples-per-sec` of the scheduled plays are probes,
+//!    each by a fresh user, timed from its POST until the query API shows it. The first seconds
+//!    are warm-up and not sampled.
+
+use crate::plays::{Players, percentile};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub struct LatencyArgs {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The app's private key (dev/up writes .dev/keys/demo-app.key.pem).
+    #[arg(long, default_value = ".dev/keys/demo-app.key.pem")]
+    key: PathBuf,
+    #[arg(long, default_value = "demo-app")]
+    app: String,
+    /// Users of the load; each play is a new episode of one of them.
+    #[arg(long, default_value_t = 2_000)]
+    users: usize,
+    /// Requests in flight while finding the maximum rate.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds of the maximum-rate phase.
+    #[arg(long, default_value_t = 20)]
+    max_secs: u64,
+    /// The load as a fraction of the measured maximum.
+    #[arg(long, default_value_t = 0.5)]
+    fraction: f64,
+    /// The load in plays per second, instead of a fraction of a measured maximum (skips phase 1).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds of open-loop load.
+    #[arg(long, default_value_t = 40)]
+    secs: u64,
+    /// Seconds of load at the start that are not sampled.
+    #[arg(long, default_value_t = 5)]
+    warmup_secs: u64,
+    /// POST-to-visible samples per second during the load.
+    #[arg(long, default_value_t = 20)]
+    samples_per_sec: u64,
+}
+
+pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
+    let players = Arc::new(Players::new(&args.url, &args.key, &args.app)?);
+    let tokens = Arc::new(players.users("load", args.users)?);
+    let mut expected = vec![0u64; args.users];
+    let rate = match args.rate {
+        Some(rate) => rate,
+        None => args.fraction * maximum(&args, &players, &tokens, &mut expected).await?,
+    };
+    anyhow::ensure!(rate > 0.0, "no rate to load at");
+
+    let probes_every = ((rate / args.samples_per_sec.max(1) as f64).round() as u64).max(1);
+    let total = (rate * args.secs as f64) as u64;
+    let probe_tokens = players.users("probe", (total / probes_every + 1) as usize)?;
+    println!(
+        "load: {rate:.0} plays/s open-loop for {} s over {} users, every {probes_every}th play a probe by a fresh user",
+        args.secs, args.users
+    );
+    let warmup = Duration::from_secs(args.warmup_secs);
+    let started = tokio::time::Instant::now();
+    let mut handles = Vec::with_capacity(total as usize);
+    let mut late = Duration::ZERO;
+    for n in 0..total {
+        let at = started + Duration::from_secs_f64(n as f64 / rate);
+        late = late.max(tokio::time::Instant::now().saturating_duration_since(at));
+        tokio::time::sleep_until(at).await;
+        let players = players.clone();
+        if n % probes_every == 0 {
+            let token = probe_tokens[(n / probes_every) as usize].clone();
+            let sampled = at - started >= warmup;
+            handles.push(tokio::spawn(async move {
+                let latency = players.probe(&token, Duration::from_secs(60)).await;
+                (None, latency.map(|l| sampled.then_some(l)))
+            }));
+        } else {
+            let user = (n as usize) % tokens.len();
+            let tokens = tokens.clone();
+            handles.push(tokio::spawn(async move {
+                let (status, _) = players.play(&tokens[user]).await;
+                (Some((user, status)), Ok(None))
+            }));
+        }
+    }
+    let sent = started.elapsed();
+    let (mut accepted, mut failed, mut samples) = (0u64, 0u64, Vec::new());
+    for handle in handles {
+        match handle.await? {
+            (Some((user, 202)), _) => {
+                accepted += 1;
+                expected[user] += 1;
+            }
+            (Some(_), _) => failed += 1,
+            (None, Ok(sample)) => {
+                accepted += 1;
+                samples.extend(sample);
+            }
+            (None, Err(e)) => {
+                failed += 1;
+                eprintln!("probe failed: {e}");
+            }
+        }
+    }
+    let answered = started.elapsed();
+    players
+        .wait_visible(&tokens, &expected, Duration::from_secs(600))
+        .await?;
+    samples.sort();
+    println!(
+        "load: {accepted} accepted, {failed} failed, sent in {:.2} s ({:.0}/s; scheduler at most {:.1} ms late), all answered after {:.2} s, all visible after {:.2} s",
+        sent.as_secs_f64(),
+        total as f64 / sent.as_secs_f64(),
+        late.as_secs_f64() * 1e3,
+        answered.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "POST-to-visible at {rate:.0} plays/s over {} samples: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    );
+    Ok(())
+}
+
+/// Phase 1: the highest rate of plays accepted and made visible.
+async fn maximum(
+    args: &LatencyArgs,
+    players: &Arc<Players>,
+    tokens: &Arc<Vec<String>>,
+    expected: &mut [u64],
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(args.max_secs);
+    // One counter for all workers: concurrent requests belong to different users.
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let (players, tokens, next) = (players.clone(), tokens.clone(), next.clone());
+        workers.spawn(async move {
+            let mut accepted = vec![0u64; tokens.len()];
+            let mut failed = 0u64;
+            while Instant::now() < until {
+                let user = next.fetch_add(1, Ordering::Relaxed) % tokens.len();
+                match players.play(&tokens[user]).await.0 {
+                    202 => accepted[user] += 1,
+                    _ => failed += 1,
+                }
+            }
+            (accepted, failed)
+        });
+    }
+    let (mut accepted, mut failed) = (0u64, 0u64);
+    while let Some(done) = workers.join_next().await {
+        let (per_user, f) = done?;
+        for (e, a) in expected.iter_mut().zip(per_user) {
+            *e += a;
+            accepted += a;
+        }
+        failed += f;
+    }
+    let posted = started.elapsed();
+    players
+        .wait_visible(tokens, expected, Duration::from_secs(900))
+        .await?;
+    let visible = started.elapsed();
+    let ingest = accepted as f64 / posted.as_secs_f64();
+    let end_to_end = accepted as f64 / visible.as_secs_f64();
+    println!(
+        "maximum: {accepted} plays accepted ({failed} failed) in {:.2} s = {ingest:.0}/s at the ingest ({} in flight); all visible after {:.2} s = {end_to_end:.0}/s end to end",
+        posted.as_secs_f64(),
+        args.concurrency,
+        visible.as_secs_f64()
+    );
+    Ok(ingest.min(end_to_end))
+}
