@@ -1,4 +1,4 @@
-//! Admin commands: topics, migrations, development tokens.
+//! Admin commands: topics, migrations, rebuilding the read models, development tokens.
 
 use balados_platform::Settings;
 use clap::Subcommand;
@@ -10,6 +10,9 @@ pub enum AdminCommand {
     Topics,
     /// Run the database migrations (read models and schema registry).
     Migrate,
+    /// Recreate the read models from the log: per-user models from the latest state records,
+    /// public models from the retained events. Stop the materializers first.
+    Rebuild,
     /// Sign a token as an app would (development and demos).
     MintToken {
         /// The app's RSA private key (PEM).
@@ -47,6 +50,23 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             crate::startup::migrate(&pool).await?;
             balados_schema_registry::Registry::migrate(&pool).await?;
             println!("migrations applied");
+        }
+        AdminCommand::Rebuild => {
+            balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            crate::startup::migrate(&pool).await?;
+            let codec = crate::startup::codec(&settings, &[]).await?;
+            let report = balados_materializer::rebuild::rebuild(&settings, &pool, &codec).await?;
+            println!(
+                "rebuilt: {} users from {} state records ({} of uncommitted commands ignored), \
+                 {} events replayed ({} public) in {:.1} s",
+                report.users,
+                report.state_records,
+                report.ignored_uncommitted,
+                report.events,
+                report.public_events,
+                report.duration.as_secs_f64()
+            );
         }
         AdminCommand::MintToken {
             key,

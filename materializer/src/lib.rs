@@ -5,6 +5,7 @@
 pub mod apply;
 mod decode;
 pub mod outcomes;
+pub mod rebuild;
 pub mod relay;
 pub mod runner;
 pub mod sink;

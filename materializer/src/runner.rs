@@ -19,7 +19,7 @@ use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, S
 use rdkafka::message::{Message as _, OwnedMessage};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use sqlx::PgPool;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -29,6 +29,9 @@ pub struct RevokeLog {
     revoked: Mutex<Vec<i32>>,
     readiness: Readiness,
 }
+
+/// How long the loop waits for a first record before looking at its assignment again.
+const IDLE_PASS: Duration = Duration::from_millis(500);
 
 /// The readiness component: ready once the group has given this instance its partitions.
 pub const READINESS: &str = "materializer";
@@ -98,15 +101,20 @@ pub async fn run(
             batch = collect(&consumer, settings.materializer.batch_max, interval) => batch,
             _ = shutdown.changed() => break,
         };
+        let mut rewound = BTreeSet::new();
         if let Ok(mut revoked) = consumer.context().revoked.lock() {
             for partition in revoked.drain(..) {
                 next.remove(&partition);
             }
         }
-        if batch.is_empty() {
-            continue;
-        }
-        if batch.iter().any(|m| !next.contains_key(&m.partition())) {
+        let assigned = assigned_partitions(&consumer, &topic);
+        let missing: BTreeSet<i32> = assigned
+            .iter()
+            .copied()
+            .chain(batch.iter().map(|m| m.partition()))
+            .filter(|p| !next.contains_key(p))
+            .collect();
+        if !missing.is_empty() {
             let stored = loop {
                 match stored_offsets(&pool, &group, &topic).await {
                     Ok(stored) => break stored,
@@ -119,31 +127,40 @@ pub async fn run(
                     _ = shutdown.changed() => return Ok(()),
                 }
             };
-            for message in &batch {
-                let p = message.partition();
-                if let std::collections::hash_map::Entry::Vacant(entry) = next.entry(p) {
-                    let resume = stored.get(&p).copied().unwrap_or(0);
-                    entry.insert(resume);
-                    if message.offset() < resume {
-                        // Skip ahead instead of reading what PostgreSQL already holds.
-                        // Records below `resume` are skipped anyway; a failed seek only costs reads.
-                        if let Err(e) = consumer.seek(
-                            &topic,
-                            p,
-                            Offset::Offset(resume),
-                            Duration::from_secs(10),
-                        ) {
-                            tracing::warn!(error = %e, kafka.partition = p, "seek to the stored offset failed");
-                        }
+            for p in missing {
+                let resume = stored.get(&p).copied().unwrap_or(0);
+                let first = batch
+                    .iter()
+                    .find(|m| m.partition() == p)
+                    .map(|m| m.offset());
+                if first == Some(resume) {
+                    next.insert(p, resume);
+                    continue;
+                }
+                // Whatever the group's offsets say, PostgreSQL's are the truth: skip what it
+                // holds, or go back to what it lacks (e.g. restored from a backup). The batch's
+                // records of this partition are dropped; they come again after the seek.
+                match consumer.seek(&topic, p, Offset::Offset(resume), Duration::from_secs(10)) {
+                    Ok(()) => {
+                        next.insert(p, resume);
+                        rewound.insert(p);
+                    }
+                    Err(e) => {
+                        // Retried on the next pass; nothing of this partition is applied before.
+                        tracing::debug!(error = %e, kafka.partition = p, "seek to the stored offset failed; retrying");
                     }
                 }
             }
         }
+        let usable = |m: &&OwnedMessage| {
+            !rewound.contains(&m.partition())
+                && next.get(&m.partition()).is_some_and(|n| m.offset() >= *n)
+        };
         let started = Instant::now();
         let mut events = Vec::with_capacity(batch.len());
         let mut quarantined = Vec::new();
         let mut reached: BTreeMap<i32, i64> = BTreeMap::new();
-        for message in batch.iter().filter(|m| m.offset() >= next[&m.partition()]) {
+        for message in batch.iter().filter(usable) {
             reached.insert(message.partition(), message.offset() + 1);
             match decode(&codec, message).await {
                 Ok(event) => events.push(event),
@@ -278,19 +295,34 @@ async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, 
     EventEnvelope::from_avro(value).map_err(|e| e.to_string())
 }
 
+/// The partitions of `topic` assigned to this instance now.
+fn assigned_partitions(consumer: &StreamConsumer<RevokeLog>, topic: &str) -> Vec<i32> {
+    consumer.assignment().map_or_else(
+        |_| Vec::new(),
+        |tpl| {
+            tpl.elements_for_topic(topic)
+                .iter()
+                .map(|e| e.partition())
+                .collect()
+        },
+    )
+}
+
+/// A batch: what arrives within `interval` of the first record, at most `max`; empty when
+/// nothing arrives for a while, so that the loop still sees new assignments.
 pub(crate) async fn collect<C: ConsumerContext + 'static>(
     consumer: &StreamConsumer<C>,
     max: usize,
     interval: Duration,
 ) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
-    let first = consumer.recv().await;
-    match first {
-        Ok(m) => batch.push(m.detach()),
-        Err(e) => {
+    match tokio::time::timeout(IDLE_PASS, consumer.recv()).await {
+        Ok(Ok(m)) => batch.push(m.detach()),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "consumer error");
             return batch;
         }
+        Err(_) => return batch,
     }
     // Then what is already fetched (a short grace lets a burst in flight join), within `interval`.
     let deadline = tokio::time::Instant::now() + interval;

@@ -245,7 +245,7 @@ async fn wait_ready(server: &Server) {
     }
 }
 
-async fn create_database(name: &str) -> String {
+pub async fn create_database(name: &str) -> String {
     let admin = admin_database_url();
     let pool = sqlx::PgPool::connect(&admin)
         .await

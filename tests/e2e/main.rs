@@ -17,5 +17,6 @@ mod independent_client;
 mod outcomes;
 mod read_models;
 mod read_side;
+mod rebuild;
 mod startup;
 mod subscriptions;

@@ -80,6 +80,8 @@ pub struct BatchChanges {
     /// Every list the batch touched, as it ends (`None` = gone).
     pub lists: Lists,
     pub public: PublicChanges,
+    /// The privacy settings of the batch's users after it, as the public projection saw them.
+    pub privacy_after: HashMap<String, PrivacySettings>,
     /// New positions of the batch's users.
     pub positions: BTreeMap<String, Positions>,
     pub applied: usize,
@@ -138,5 +140,6 @@ pub fn fold(events: &[EventEnvelope], loaded: Loaded, grace: TimeDelta) -> Batch
         changes.applied += 1;
     }
     changes.public = public.changes;
+    changes.privacy_after = public.settings;
     changes
 }

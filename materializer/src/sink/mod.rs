@@ -2,11 +2,12 @@
 //! positions and the offsets the batch reached are written, in one transaction, with set-based
 //! statements (UNNEST), one per table.
 
-mod lists;
+pub(crate) mod lists;
 mod load;
-mod per_user;
+pub(crate) mod per_user;
 mod public;
 
+use crate::apply::privacy::PrivacySettings;
 use crate::apply::{BatchChanges, fold, needs};
 use balados_schemas::EventEnvelope;
 use chrono::TimeDelta;
@@ -46,15 +47,40 @@ pub async fn write_batch(
     grace: TimeDelta,
 ) -> Result<BatchChanges, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let loaded = load::load(&mut tx, &needs(batch.events)).await?;
-    let changes = fold(batch.events, loaded, grace);
-    per_user::write(&mut tx, &changes.per_user).await?;
-    lists::write(&mut tx, &changes.lists).await?;
-    public::write(&mut tx, &changes.public).await?;
-    upsert_positions(&mut tx, &changes).await?;
+    let changes = apply_events(&mut tx, batch.events, grace, None).await?;
     insert_quarantine(&mut tx, topic, batch.quarantined).await?;
     upsert_offsets(&mut tx, consumer, topic, batch.next_offsets).await?;
     tx.commit().await?;
+    Ok(changes)
+}
+
+/// Folds `events` over what is stored and writes the rows and the users' positions. The public
+/// projection reads the users' stored privacy settings, unless `carried` holds them (a rebuild
+/// replays the events with the settings as they were then, not as they are now); `carried` is
+/// updated with the batch's changes.
+pub(crate) async fn apply_events(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[EventEnvelope],
+    grace: TimeDelta,
+    carried: Option<&mut HashMap<String, PrivacySettings>>,
+) -> Result<BatchChanges, sqlx::Error> {
+    let needs = needs(events);
+    let mut loaded = load::load(tx, &needs).await?;
+    if let Some(carried) = &carried {
+        loaded.privacy = needs
+            .users
+            .iter()
+            .filter_map(|u| carried.get(u).map(|s| (u.clone(), s.clone())))
+            .collect();
+    }
+    let mut changes = fold(events, loaded, grace);
+    if let Some(carried) = carried {
+        carried.extend(std::mem::take(&mut changes.privacy_after));
+    }
+    per_user::write(tx, &changes.per_user).await?;
+    lists::write(tx, &changes.lists).await?;
+    public::write(tx, &changes.public).await?;
+    upsert_positions(tx, &changes).await?;
     Ok(changes)
 }
 
@@ -71,7 +97,7 @@ pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-async fn upsert_positions(
+pub(crate) async fn upsert_positions(
     tx: &mut Transaction<'_, Postgres>,
     changes: &BatchChanges,
 ) -> Result<(), sqlx::Error> {
