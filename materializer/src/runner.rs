@@ -28,6 +28,7 @@ use tokio::sync::watch;
 pub struct RevokeLog {
     revoked: Mutex<Vec<i32>>,
     readiness: Readiness,
+    metrics: Metrics,
 }
 
 /// How long the loop waits for a first record before looking at its assignment again.
@@ -36,7 +37,27 @@ const IDLE_PASS: Duration = Duration::from_millis(500);
 /// The readiness component: ready once the group has given this instance its partitions.
 pub const READINESS: &str = "materializer";
 
-impl ClientContext for RevokeLog {}
+/// How often librdkafka reports its statistics, the source of the consumer lag metric.
+const STATISTICS_INTERVAL_MS: &str = "5000";
+
+impl ClientContext for RevokeLog {
+    /// Consumer lag per partition, as librdkafka computes it (high watermark minus position), from
+    /// its periodic statistics: no request of ours to the broker.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for topic in statistics.topics.values() {
+            for (partition, stats) in &topic.partitions {
+                if *partition >= 0 && stats.consumer_lag >= 0 {
+                    self.metrics.set(
+                        "balados_materializer_consumer_lag",
+                        "Events not yet read by this materializer, per assigned partition.",
+                        &[("partition", &partition.to_string())],
+                        stats.consumer_lag as f64,
+                    );
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for RevokeLog {
     fn pre_rebalance(
@@ -86,9 +107,11 @@ pub async fn run(
         "balados-materializer",
         &group,
     )
+    .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
     .create_with_context(RevokeLog {
         revoked: Mutex::default(),
         readiness,
+        metrics: metrics.clone(),
     })?;
     consumer.subscribe(&[&topic])?;
     let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
@@ -264,11 +287,17 @@ fn record_metrics(
         &[],
         quarantined as f64,
     );
-    if let Some(latest) = events.iter().map(|e| e.recorded_at).max() {
-        let lag = (chrono::Utc::now() - latest).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics.add(
+        "balados_materializer_late_events_total",
+        "Public events recorded after the popularity grace period (all-time totals only).",
+        &[],
+        changes.public.late as f64,
+    );
+    if let Some(oldest) = events.iter().map(|e| e.recorded_at).min() {
+        let lag = (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0;
         metrics.set(
             "balados_materializer_projection_lag_seconds",
-            "Event time to committed in PostgreSQL, last batch.",
+            "Time from an event's recording (server time) to its commit in PostgreSQL: the oldest of the last batch.",
             &[],
             lag,
         );

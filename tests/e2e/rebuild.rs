@@ -221,6 +221,19 @@ async fn replays_and_rebuilds_equal_the_incremental_models() {
             && !incremental["users.user_privacy"].is_empty(),
         "the workload reached every model: {incremental:?}"
     );
+    // Lag is exported: projection lag per batch, consumer lag from the client's statistics.
+    eventually(Duration::from_secs(20), "lag metrics", || async {
+        let text = reqwest::get(format!("{url}/metrics"))
+            .await
+            .expect("reachable")
+            .text()
+            .await
+            .expect("text");
+        (text.contains("balados_materializer_projection_lag_seconds")
+            && text.contains("balados_materializer_consumer_lag{partition=\""))
+        .then_some(())
+    })
+    .await;
     stack.server.take().expect("server").kill();
 
     // Replay: every event again, by two materializers sharing the partitions.
