@@ -6,6 +6,7 @@ pub mod apply;
 mod decode;
 pub mod outcomes;
 pub mod rebuild;
+mod refused;
 pub mod relay;
 pub mod runner;
 pub mod sink;

@@ -9,6 +9,7 @@
 //! them) are dropped by per-user sequence, so applying any event any number of times leaves the
 //! same rows.
 
+use crate::refused::{Origin, refused_data, write_one_by_one};
 use crate::sink::{Batch, Quarantined, stored_offsets, write_batch};
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
@@ -180,13 +181,20 @@ pub async fn run(
                 && next.get(&m.partition()).is_some_and(|n| m.offset() >= *n)
         };
         let started = Instant::now();
-        let mut events = Vec::with_capacity(batch.len());
+        let mut decoded = Vec::with_capacity(batch.len());
         let mut quarantined = Vec::new();
         let mut reached: BTreeMap<i32, i64> = BTreeMap::new();
         for message in batch.iter().filter(usable) {
             reached.insert(message.partition(), message.offset() + 1);
             match decode(&codec, message).await {
-                Ok(event) => events.push(event),
+                Ok(event) => decoded.push((
+                    event,
+                    Origin {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        payload: message.payload().map(<[u8]>::to_vec),
+                    },
+                )),
                 Err(reason) => {
                     tracing::warn!(
                         kafka.partition = message.partition(),
@@ -206,13 +214,23 @@ pub async fn run(
         if reached.is_empty() {
             continue;
         }
+        let (events, origins): (Vec<EventEnvelope>, Vec<Origin>) = decoded.into_iter().unzip();
         let batch = Batch {
             events: &events,
             quarantined: &quarantined,
             next_offsets: &reached,
         };
-        let changes = write_with_retry(&pool, (&group, &topic), batch, grace, &mut shutdown).await;
-        let Some(changes) = changes else { break };
+        let written = write_with_retry(
+            &pool,
+            (&group, &topic),
+            (batch, &origins),
+            grace,
+            &mut shutdown,
+        )
+        .await;
+        let Some((changes, refused)) = written else {
+            break;
+        };
         next.extend(reached.iter().map(|(p, o)| (*p, *o)));
         if !changes.gaps.is_empty() {
             tracing::error!(
@@ -226,7 +244,7 @@ pub async fn run(
                 changes.gaps.len() as f64,
             );
         }
-        record_metrics(&metrics, &changes, &events, quarantined.len());
+        record_metrics(&metrics, &changes, &events, quarantined.len() + refused);
         tracing::debug!(
             batch.size = events.len(),
             duration_ms = started.elapsed().as_millis() as u64,
@@ -239,18 +257,33 @@ pub async fn run(
     Ok(())
 }
 
-/// PostgreSQL errors are retried with back-off: the batch is never dropped.
+/// PostgreSQL errors are retried with back-off: the batch is never dropped. A batch whose data
+/// PostgreSQL refuses is written one event at a time (see `refused`). Returns what was applied
+/// and how many events were quarantined on the way.
 async fn write_with_retry(
     pool: &PgPool,
-    (group, topic): (&str, &str),
-    batch: Batch<'_>,
+    names: (&str, &str),
+    (batch, origins): (Batch<'_>, &[Origin]),
     grace: TimeDelta,
     shutdown: &mut watch::Receiver<bool>,
-) -> Option<crate::apply::BatchChanges> {
+) -> Option<(crate::apply::BatchChanges, usize)> {
     let mut delay = Duration::from_millis(200);
+    let mut split = false;
     loop {
-        match write_batch(pool, group, topic, batch, grace).await {
-            Ok(changes) => return Some(changes),
+        let written = if split {
+            write_one_by_one(pool, names, batch, origins, grace).await
+        } else {
+            write_batch(pool, names.0, names.1, batch, grace)
+                .await
+                .map(|changes| (changes, 0))
+        };
+        match written {
+            Ok(written) => return Some(written),
+            Err(e) if !split && refused_data(&e) => {
+                tracing::warn!(error = %e, "PostgreSQL refused a batch's data; writing it event by event");
+                split = true;
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")
             }

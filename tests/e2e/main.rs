@@ -15,6 +15,7 @@ mod fault;
 mod helpers;
 mod independent_client;
 mod outcomes;
+mod quarantine;
 mod read_models;
 mod read_side;
 mod rebuild;
