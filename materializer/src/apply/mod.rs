@@ -10,6 +10,8 @@ pub mod privacy;
 pub mod public;
 
 #[cfg(test)]
+mod batching;
+#[cfg(test)]
 mod tests;
 
 use balados_schemas::{EventEnvelope, EventPayload};
