@@ -114,9 +114,31 @@ async fn plays_and_privacy_are_read_back_with_filters_and_paging() {
     );
     assert_eq!(
         page["pagination"],
-        json!({"limit": 2, "offset": 4, "total": 5})
+        json!({"limit": 2, "offset": 4, "total": 5, "next_cursor": null}),
+        "the last page has no next cursor"
     );
+    // Cursor paging walks the same order as one big page, without repeats or holes.
+    let mut walked = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    loop {
+        let (status, page) = read(query.clone()).await;
+        assert_eq!(status, 200, "{page}");
+        for status in page["play_statuses"].as_array().expect("array") {
+            walked.push(status["rss_source_item"].clone());
+        }
+        match page["pagination"]["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let everything: Vec<Value> = statuses
+        .iter()
+        .map(|s| s["rss_source_item"].clone())
+        .collect();
+    assert_eq!(walked, everything);
     for (query, code) in [
+        ("?cursor=%25%25", "invalid_cursor"),
+        ("?cursor=MTIzLGE&offset=1", "invalid_paging"),
         ("?limit=101", "invalid_limit"),
         ("?limit=0", "invalid_limit"),
         ("?offset=-1", "invalid_offset"),
