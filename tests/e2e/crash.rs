@@ -4,8 +4,7 @@
 use crate::helpers::{
     Stack, decode_event, eventually, feed_id, subscriptions, token, topic_reader,
 };
-use balados_schemas::registry_client::RegistryClient;
-use balados_schemas::{Codec, Topics};
+use balados_schemas::Topics;
 use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -176,14 +175,7 @@ async fn event_sequences(
     expected: &BTreeMap<String, usize>,
 ) -> BTreeMap<String, BTreeMap<u64, uuid::Uuid>> {
     let topics = Topics::new(&stack.prefix);
-    let codec = Codec::connect(
-        RegistryClient::new(&stack.registry_url).expect("url"),
-        &topics,
-        &[],
-        false,
-    )
-    .await
-    .expect("codec");
+    let codec = crate::helpers::codec(stack, &[]).await;
     let consumer = topic_reader(&format!("{}-crash-check", stack.prefix), &topics.events);
     let mut seen: BTreeMap<String, BTreeMap<u64, uuid::Uuid>> = expected
         .keys()

@@ -11,10 +11,9 @@
 use crate::helpers::{Stack, binary, decode_event, kafka_bootstrap, topic_reader};
 use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::handle;
-use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{
-    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl,
-    ItemId, Scope, Topics, UserId,
+    CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl, ItemId,
+    Scope, Topics, UserId,
 };
 use chrono::{TimeZone as _, Utc};
 use rdkafka::ClientConfig;
@@ -172,14 +171,7 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let codec = Codec::connect(
-        RegistryClient::new(&stack.registry_url).expect("url"),
-        &topics,
-        &[Contract::Command],
-        true,
-    )
-    .await
-    .expect("codec");
+    let codec = crate::helpers::codec(&stack, &[Contract::Command]).await;
 
     let fast_group = [(
         "BALADOS__KAFKA__SESSION_TIMEOUT_MS".to_owned(),

@@ -338,6 +338,18 @@ pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer
     consumer
 }
 
+/// A codec on the stack's registry that may write `writes` (registering them).
+pub async fn codec(stack: &Stack, writes: &[balados_schemas::Contract]) -> balados_schemas::Codec {
+    balados_schemas::Codec::connect(
+        balados_schemas::registry_client::RegistryClient::new(&stack.registry_url).expect("url"),
+        &balados_schemas::Topics::new(&stack.prefix),
+        writes,
+        !writes.is_empty(),
+    )
+    .await
+    .expect("codec")
+}
+
 /// The event in a record of `events` (the project's decoder; the independent one is in Python).
 pub async fn decode_event(
     codec: &balados_schemas::Codec,

@@ -3,8 +3,7 @@
 //! text), each followed by a good event of the same user.
 
 use crate::helpers::{Stack, eventually, kafka_bootstrap};
-use balados_schemas::registry_client::RegistryClient;
-use balados_schemas::{Codec, Contract, EventEnvelope, EventPayload, FeedUrl, Topics, UserId};
+use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl, Topics, UserId};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
@@ -29,14 +28,7 @@ fn event(sequence: u64, payload: EventPayload) -> EventEnvelope {
 async fn unappliable_events_are_quarantined_and_the_partition_goes_on() {
     let stack = Stack::start(true).await;
     let topics = Topics::new(&stack.prefix);
-    let codec = Codec::connect(
-        RegistryClient::new(&stack.registry_url).expect("url"),
-        &topics,
-        &[Contract::Event],
-        true,
-    )
-    .await
-    .expect("codec");
+    let codec = crate::helpers::codec(&stack, &[Contract::Event]).await;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .set("partitioner", "murmur2_random")

@@ -3,8 +3,7 @@
 //! shows it, and the popularity windows (both sides of an hour and of the grace period).
 
 use crate::helpers::{Api, Stack, eventually, feed_id, topic_reader};
-use balados_schemas::registry_client::RegistryClient;
-use balados_schemas::{Codec, Contract, PublicEvent, Topics};
+use balados_schemas::{Contract, PublicEvent, Topics};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
@@ -289,14 +288,7 @@ async fn public_topic_equals_the_table(stack: &Stack) {
         .collect();
     pool.close().await;
     let topics = Topics::new(&stack.prefix);
-    let codec = Codec::connect(
-        RegistryClient::new(&stack.registry_url).expect("url"),
-        &topics,
-        &[],
-        false,
-    )
-    .await
-    .expect("codec");
+    let codec = crate::helpers::codec(stack, &[]).await;
     let consumer = topic_reader(
         &format!("{}-public-check", stack.prefix),
         &topics.public_events,
