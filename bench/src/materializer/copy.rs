@@ -14,22 +14,22 @@ const SCHEMAS: [&str; 2] = ["users", "site"];
 const SCRATCH: &str = "bench_copy";
 
 #[derive(Debug)]
-pub struct Table {
-    pub name: String,
-    pub rows: u64,
+struct Table {
+    name: String,
+    rows: u64,
     data: Vec<u8>,
 }
 
 #[derive(Debug)]
-pub struct Copied {
-    pub format: &'static str,
-    pub elapsed: Duration,
+struct Copied {
+    format: &'static str,
+    elapsed: Duration,
     /// CPU of the database's PostgreSQL backends during the COPY.
-    pub pg_cpu: Duration,
+    pg_cpu: Duration,
 }
 
 /// Exports every non-empty read-model table in `format` (`binary` or `text`).
-pub async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec<Table>> {
+async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec<Table>> {
     let names: Vec<(String,)> = sqlx::query_as(
         "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
          WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE' ORDER BY 1",
@@ -65,7 +65,7 @@ pub async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec
 }
 
 /// Empty copies of `tables` in the scratch schema, named `schema__table`.
-pub async fn prepare(conn: &mut PgConnection, tables: &[Table]) -> anyhow::Result<()> {
+async fn prepare(conn: &mut PgConnection, tables: &[Table]) -> anyhow::Result<()> {
     let mut ddl = format!("DROP SCHEMA IF EXISTS {SCRATCH} CASCADE; CREATE SCHEMA {SCRATCH};");
     for t in tables {
         ddl.push_str(&format!(
@@ -90,7 +90,7 @@ fn scratch_name(table: &str) -> String {
 }
 
 /// Copies `tables` (exported in `format`) into their empty scratch copies, timed.
-pub async fn copy_in(
+async fn copy_in(
     conn: &mut PgConnection,
     database: &str,
     tables: &[Table],
@@ -121,4 +121,35 @@ pub async fn copy_in(
         elapsed,
         pg_cpu,
     })
+}
+
+/// Times the COPY of the materializer's rows in both formats, and prints them beside
+/// `materializer`, the time it took to write them.
+pub async fn compare(
+    conn: &mut PgConnection,
+    database: &str,
+    materializer: Duration,
+) -> anyhow::Result<()> {
+    for format in ["binary", "text"] {
+        let tables = export(conn, format).await?;
+        if format == "binary" {
+            let rows: u64 = tables.iter().map(|t| t.rows).sum();
+            println!("rows written: {rows}, in every non-empty table of {SCHEMAS:?}:");
+            for t in &tables {
+                println!("  {:<40} {:>10}", t.name, t.rows);
+            }
+        }
+        prepare(conn, &tables).await?;
+        let copied = copy_in(conn, database, &tables, format).await?;
+        let rows: u64 = tables.iter().map(|t| t.rows).sum();
+        println!(
+            "bare COPY ({}) of those rows into empty copies of their tables: {:.2} s = {:.0} rows/s, PostgreSQL CPU {:.2} s; the materializer took {:.1}× as long",
+            copied.format,
+            copied.elapsed.as_secs_f64(),
+            rows as f64 / copied.elapsed.as_secs_f64(),
+            copied.pg_cpu.as_secs_f64(),
+            materializer.as_secs_f64() / copied.elapsed.as_secs_f64()
+        );
+    }
+    Ok(())
 }

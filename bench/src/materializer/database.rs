@@ -28,6 +28,24 @@ impl Database {
         })
     }
 
+    /// `ALTER DATABASE … SET key = value`: a setting for every session opened afterwards (e.g.
+    /// `log_min_duration_statement=0` to see where PostgreSQL spends its time).
+    pub async fn set(&self, setting: &str) -> anyhow::Result<()> {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--pg-setting {setting}: expected KEY=VALUE"))?;
+        let mut conn = self.connect().await?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER DATABASE \"{}\" SET {key} = '{}'",
+            self.name,
+            value.replace('\'', "''")
+        )))
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     pub async fn connect(&self) -> anyhow::Result<PgConnection> {
         Ok(PgConnection::connect(&self.url).await?)
     }

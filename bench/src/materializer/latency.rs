@@ -10,10 +10,10 @@
 //!    each by a fresh user, timed from its POST until the query API shows it. The first seconds
 //!    are warm-up and not sampled.
 
-use crate::plays::{Players, percentile};
+use crate::plays::{self, Play, Players, percentile};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,7 @@ pub struct LatencyArgs {
     key: PathBuf,
     #[arg(long, default_value = "demo-app")]
     app: String,
-    /// Users of the load; each play is a new episode of one of them.
+    /// Users of the load.
     #[arg(long, default_value_t = 2_000)]
     users: usize,
     /// Requests in flight while finding the maximum rate.
@@ -41,20 +41,20 @@ pub struct LatencyArgs {
     #[arg(long)]
     rate: Option<f64>,
     /// Seconds of open-loop load.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 60)]
     secs: u64,
     /// Seconds of load at the start that are not sampled.
     #[arg(long, default_value_t = 5)]
     warmup_secs: u64,
     /// POST-to-visible samples per second during the load.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 10)]
     samples_per_sec: u64,
 }
 
 pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
     let players = Arc::new(Players::new(&args.url, &args.key, &args.app)?);
     let tokens = Arc::new(players.users("load", args.users)?);
-    let mut expected = vec![0u64; args.users];
+    let mut expected = vec![None; args.users];
     let rate = match args.rate {
         Some(rate) => rate,
         None => args.fraction * maximum(&args, &players, &tokens, &mut expected).await?,
@@ -85,26 +85,30 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
                 (None, latency.map(|l| sampled.then_some(l)))
             }));
         } else {
-            let user = (n as usize) % tokens.len();
+            let (user, play) = players.load_play(n, tokens.len());
             let tokens = tokens.clone();
             handles.push(tokio::spawn(async move {
-                let (status, _) = players.play(&tokens[user]).await;
-                (Some((user, status)), Ok(None))
+                let status = players.post(&tokens[user], &play).await;
+                (Some((user, n, play, status)), Ok(None))
             }));
         }
     }
     let sent = started.elapsed();
-    let (mut accepted, mut failed, mut samples) = (0u64, 0u64, Vec::new());
+    let (mut accepted, mut failed) = (0u64, 0u64);
+    let (mut answers, mut samples) = (Vec::new(), Vec::new());
     for handle in handles {
         match handle.await? {
-            (Some((user, 202)), _) => {
+            (Some((user, n, play, 202)), _) => {
                 accepted += 1;
-                expected[user] += 1;
+                plays::accepted(&mut expected[user], n / args.users as u64, play);
             }
             (Some(_), _) => failed += 1,
             (None, Ok(sample)) => {
                 accepted += 1;
-                samples.extend(sample);
+                if let Some((answer, visible)) = sample {
+                    answers.push(answer);
+                    samples.push(visible);
+                }
             }
             (None, Err(e)) => {
                 failed += 1;
@@ -117,6 +121,7 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
         .wait_visible(&tokens, &expected, Duration::from_secs(600))
         .await?;
     samples.sort();
+    answers.sort();
     println!(
         "load: {accepted} accepted, {failed} failed, sent in {:.2} s ({:.0}/s; scheduler at most {:.1} ms late), all answered after {:.2} s, all visible after {:.2} s",
         sent.as_secs_f64(),
@@ -132,6 +137,11 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
         percentile(&samples, 0.99).as_secs_f64() * 1e3,
         samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
     );
+    println!(
+        "of which the POST's answer (202, the command on the broker): p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&answers, 0.50).as_secs_f64() * 1e3,
+        percentile(&answers, 0.99).as_secs_f64() * 1e3,
+    );
     Ok(())
 }
 
@@ -140,22 +150,22 @@ async fn maximum(
     args: &LatencyArgs,
     players: &Arc<Players>,
     tokens: &Arc<Vec<String>>,
-    expected: &mut [u64],
+    expected: &mut [Option<(u64, Play)>],
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
     let until = started + Duration::from_secs(args.max_secs);
     // One counter for all workers: concurrent requests belong to different users.
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicU64::new(0));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
         let (players, tokens, next) = (players.clone(), tokens.clone(), next.clone());
         workers.spawn(async move {
-            let mut accepted = vec![0u64; tokens.len()];
-            let mut failed = 0u64;
+            let (mut accepted, mut failed) = (Vec::new(), 0u64);
             while Instant::now() < until {
-                let user = next.fetch_add(1, Ordering::Relaxed) % tokens.len();
-                match players.play(&tokens[user]).await.0 {
-                    202 => accepted[user] += 1,
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let (user, play) = players.load_play(n, tokens.len());
+                match players.post(&tokens[user], &play).await {
+                    202 => accepted.push((user, n / tokens.len() as u64, play)),
                     _ => failed += 1,
                 }
             }
@@ -164,10 +174,10 @@ async fn maximum(
     }
     let (mut accepted, mut failed) = (0u64, 0u64);
     while let Some(done) = workers.join_next().await {
-        let (per_user, f) = done?;
-        for (e, a) in expected.iter_mut().zip(per_user) {
-            *e += a;
-            accepted += a;
+        let (plays, f) = done?;
+        accepted += plays.len() as u64;
+        for (user, round, play) in plays {
+            plays::accepted(&mut expected[user], round, play);
         }
         failed += f;
     }

@@ -1,12 +1,28 @@
-//! Plays over HTTP against a running stack: signed users, `POST /api/v1/play` of a new episode
-//! each time (so every accepted play adds one row to the user's play statuses, whatever the
-//! order the requests overtake each other in), and the checks that they are visible.
+//! Plays over HTTP against a running stack: signed users, `POST /api/v1/play` as listeners send
+//! it (mostly the episode in progress, further on), and the checks that they are visible.
 
 use balados_schemas::ItemId;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::StreamExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// One play report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Play {
+    feed: String,
+    item: String,
+    position: u64,
+}
+
+/// Records that `play`, the user's `round`-th, was accepted: the latest round is what shows.
+pub fn accepted(expected: &mut Option<(u64, Play)>, round: u64, play: Play) {
+    if expected.as_ref().is_none_or(|(r, _)| *r < round) {
+        *expected = Some((round, play));
+    }
+}
 
 #[derive(Debug)]
 pub struct Players {
@@ -61,26 +77,56 @@ impl Players {
             .collect()
     }
 
-    /// Plays a new episode as `token`: the HTTP status (0 when the request failed) and the item.
-    pub async fn play(&self, token: &str) -> (u16, String) {
+    /// The `n`-th play of the load over `users` users: user `n % users` plays on from where
+    /// they were (their round `n / users`): ten reports of an episode, 30 s apart, then the next
+    /// one. Episodes are shared by the users of a feed, as listeners of a podcast share them.
+    pub fn load_play(&self, n: u64, users: usize) -> (usize, Play) {
+        let user = (n % users as u64) as usize;
+        let round = n / users as u64;
+        let feed = user as u64 % 20;
+        let episode = (user as u64 + round / 10) % 50;
+        let play = Play {
+            feed: self.feed(feed),
+            item: self.item(&format!("{feed}:{episode}")),
+            position: 30 * (round % 10 + 1),
+        };
+        (user, play)
+    }
+
+    /// An episode no one played yet.
+    pub fn new_play(&self) -> Play {
         let n = self.next_item.fetch_add(1, Ordering::Relaxed);
-        let feed = format!("https://bench.example.com/{}/feed.xml", self.run);
-        let item = ItemId::new(
-            &format!("urn:bench:{}:{n}", self.run),
-            &format!("https://cdn.bench.example.com/{}/{n}.mp3", self.run),
+        Play {
+            feed: self.feed(u64::MAX),
+            item: self.item(&format!("new:{n}")),
+            position: 0,
+        }
+    }
+
+    fn feed(&self, n: u64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("https://bench.example.com/{}/{n}.xml", self.run))
+    }
+
+    fn item(&self, name: &str) -> String {
+        ItemId::new(
+            &format!("urn:bench:{}:{name}", self.run),
+            &format!("https://cdn.bench.example.com/{}/{name}.mp3", self.run),
         )
         .expect("a valid item")
-        .id();
+        .id()
+    }
+
+    /// Posts `play` as `token`, stamped with the client's time (so that the newest report wins
+    /// however requests overtake each other): the HTTP status, 0 when the request failed.
+    pub async fn post(&self, token: &str, play: &Play) -> u16 {
         let body = serde_json::json!({
-            "rss_source_feed": base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                &feed
-            ),
-            "rss_source_item": item,
-            "position": 120,
+            "rss_source_feed": play.feed,
+            "rss_source_item": play.item,
+            "position": play.position,
             "duration": 3_600,
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
-        let status = match self
+        match self
             .client
             .post(format!("{}/api/v1/play", self.url))
             .bearer_auth(token)
@@ -90,12 +136,11 @@ impl Players {
         {
             Ok(r) => r.status().as_u16(),
             Err(_) => 0,
-        };
-        (status, item)
+        }
     }
 
-    /// The user's play statuses, newest first: the first item id and the total.
-    async fn newest(&self, token: &str) -> anyhow::Result<(Option<String>, u64)> {
+    /// The user's newest play status: its item and position.
+    async fn newest(&self, token: &str) -> anyhow::Result<Option<(String, u64)>> {
         let body: serde_json::Value = self
             .client
             .get(format!("{}/api/v1/play?limit=1", self.url))
@@ -104,21 +149,31 @@ impl Players {
             .await?
             .json()
             .await?;
-        let first = body["play_statuses"][0]["rss_source_item"]
+        let newest = &body["play_statuses"][0];
+        Ok(newest["rss_source_item"]
             .as_str()
-            .map(str::to_owned);
-        Ok((first, body["pagination"]["total"].as_u64().unwrap_or(0)))
+            .map(|item| (item.to_owned(), newest["position"].as_u64().unwrap_or(0))))
     }
 
-    /// Plays a new episode and polls (every 2 ms) until the query API shows it on top: the
-    /// POST-to-visible time. `token` must be a user no one else plays as meanwhile.
-    pub async fn probe(&self, token: &str, deadline: Duration) -> anyhow::Result<Duration> {
+    /// Plays a new episode and polls until the query API shows it on top: the time to the POST's
+    /// answer and the POST-to-visible time. `token` must be a user no one else plays as meanwhile.
+    pub async fn probe(
+        &self,
+        token: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<(Duration, Duration)> {
         let started = Instant::now();
-        let (status, item) = self.play(token).await;
+        let play = self.new_play();
+        let status = self.post(token, &play).await;
         anyhow::ensure!(status == 202, "POST /api/v1/play answered {status}");
+        let answered = started.elapsed();
         loop {
-            if self.newest(token).await?.0.as_deref() == Some(item.as_str()) {
-                return Ok(started.elapsed());
+            if self
+                .newest(token)
+                .await?
+                .is_some_and(|(item, _)| item == play.item)
+            {
+                return Ok((answered, started.elapsed()));
             }
             anyhow::ensure!(
                 started.elapsed() < deadline,
@@ -128,15 +183,17 @@ impl Players {
         }
     }
 
-    /// Waits until every user `i` shows at least `expected[i]` play statuses.
+    /// Waits until every user `i` shows `expected[i]` (their last accepted play) as the newest.
     pub async fn wait_visible(
         &self,
         tokens: &[String],
-        expected: &[u64],
+        expected: &[Option<(u64, Play)>],
         deadline: Duration,
     ) -> anyhow::Result<()> {
         let started = Instant::now();
-        let mut waiting: Vec<usize> = (0..tokens.len()).filter(|i| expected[*i] > 0).collect();
+        let mut waiting: Vec<usize> = (0..tokens.len())
+            .filter(|i| expected[*i].is_some())
+            .collect();
         while !waiting.is_empty() {
             anyhow::ensure!(
                 started.elapsed() < deadline,
@@ -145,10 +202,11 @@ impl Players {
             );
             let behind: Vec<Option<usize>> = futures::stream::iter(waiting)
                 .map(|i| async move {
-                    match self.newest(&tokens[i]).await {
-                        Ok((_, total)) if total >= expected[i] => None,
-                        _ => Some(i),
-                    }
+                    let seen = self.newest(&tokens[i]).await.ok().flatten();
+                    let shown = expected[i].as_ref().is_some_and(|(_, play)| {
+                        seen.as_ref() == Some(&(play.item.clone(), play.position))
+                    });
+                    (!shown).then_some(i)
                 })
                 .buffer_unordered(16)
                 .collect()
