@@ -11,6 +11,7 @@
 //!    are warm-up and not sampled.
 
 use crate::plays::{self, Play, Players, percentile};
+use crate::procstat;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,14 +42,18 @@ pub struct LatencyArgs {
     #[arg(long)]
     rate: Option<f64>,
     /// Seconds of open-loop load.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 90)]
     secs: u64,
     /// Seconds of load at the start that are not sampled.
     #[arg(long, default_value_t = 5)]
     warmup_secs: u64,
     /// POST-to-visible samples per second during the load.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 5)]
     samples_per_sec: u64,
+    /// Probes ask for their outcome (`Prefer: wait`): their POST's answer is then the time to
+    /// the aggregator's decision, which splits POST-to-visible in two.
+    #[arg(long)]
+    probe_wait: bool,
 }
 
 pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
@@ -69,7 +74,9 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
         args.secs, args.users
     );
     let warmup = Duration::from_secs(args.warmup_secs);
+    let wait = args.probe_wait;
     let started = tokio::time::Instant::now();
+    let machine = procstat::machine();
     let mut handles = Vec::with_capacity(total as usize);
     let mut late = Duration::ZERO;
     for n in 0..total {
@@ -81,7 +88,7 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
             let token = probe_tokens[(n / probes_every) as usize].clone();
             let sampled = at - started >= warmup;
             handles.push(tokio::spawn(async move {
-                let latency = players.probe(&token, Duration::from_secs(60)).await;
+                let latency = players.probe(&token, wait, Duration::from_secs(60)).await;
                 (None, latency.map(|l| sampled.then_some(l)))
             }));
         } else {
@@ -94,6 +101,7 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
         }
     }
     let sent = started.elapsed();
+    let busy = procstat::busy_between(machine, procstat::machine());
     let (mut accepted, mut failed) = (0u64, 0u64);
     let (mut answers, mut samples) = (Vec::new(), Vec::new());
     for handle in handles {
@@ -123,10 +131,11 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
     samples.sort();
     answers.sort();
     println!(
-        "load: {accepted} accepted, {failed} failed, sent in {:.2} s ({:.0}/s; scheduler at most {:.1} ms late), all answered after {:.2} s, all visible after {:.2} s",
+        "load: {accepted} accepted, {failed} failed, sent in {:.2} s ({:.0}/s; scheduler at most {:.1} ms late; machine CPU {:.0} % busy meanwhile, this benchmark included), all answered after {:.2} s, all visible after {:.2} s",
         sent.as_secs_f64(),
         total as f64 / sent.as_secs_f64(),
         late.as_secs_f64() * 1e3,
+        busy * 100.0,
         answered.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
@@ -138,7 +147,12 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
         samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
     );
     println!(
-        "of which the POST's answer (202, the command on the broker): p50 {:.1} ms, p99 {:.1} ms",
+        "of which the POST's answer ({}): p50 {:.1} ms, p99 {:.1} ms",
+        if wait {
+            "Prefer: wait, the command decided"
+        } else {
+            "202, the command on the broker"
+        },
         percentile(&answers, 0.50).as_secs_f64() * 1e3,
         percentile(&answers, 0.99).as_secs_f64() * 1e3,
     );
@@ -153,6 +167,7 @@ async fn maximum(
     expected: &mut [Option<(u64, Play)>],
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
+    let machine = procstat::machine();
     let until = started + Duration::from_secs(args.max_secs);
     // One counter for all workers: concurrent requests belong to different users.
     let next = Arc::new(AtomicU64::new(0));
@@ -182,6 +197,7 @@ async fn maximum(
         failed += f;
     }
     let posted = started.elapsed();
+    let busy = procstat::busy_between(machine, procstat::machine());
     players
         .wait_visible(tokens, expected, Duration::from_secs(900))
         .await?;
@@ -189,9 +205,10 @@ async fn maximum(
     let ingest = accepted as f64 / posted.as_secs_f64();
     let end_to_end = accepted as f64 / visible.as_secs_f64();
     println!(
-        "maximum: {accepted} plays accepted ({failed} failed) in {:.2} s = {ingest:.0}/s at the ingest ({} in flight); all visible after {:.2} s = {end_to_end:.0}/s end to end",
+        "maximum: {accepted} plays accepted ({failed} failed) in {:.2} s = {ingest:.0}/s at the ingest ({} in flight, machine CPU {:.0} % busy); all visible after {:.2} s = {end_to_end:.0}/s end to end",
         posted.as_secs_f64(),
         args.concurrency,
+        busy * 100.0,
         visible.as_secs_f64()
     );
     Ok(ingest.min(end_to_end))

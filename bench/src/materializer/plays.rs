@@ -119,6 +119,12 @@ impl Players {
     /// Posts `play` as `token`, stamped with the client's time (so that the newest report wins
     /// however requests overtake each other): the HTTP status, 0 when the request failed.
     pub async fn post(&self, token: &str, play: &Play) -> u16 {
+        self.post_waiting(token, play, false).await
+    }
+
+    /// As [`Players::post`]; with `wait`, asks for the command's outcome (`Prefer: wait`), so
+    /// that the answer comes once the aggregator has decided.
+    async fn post_waiting(&self, token: &str, play: &Play, wait: bool) -> u16 {
         let body = serde_json::json!({
             "rss_source_feed": play.feed,
             "rss_source_item": play.item,
@@ -126,14 +132,15 @@ impl Players {
             "duration": 3_600,
             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
-        match self
+        let mut request = self
             .client
             .post(format!("{}/api/v1/play", self.url))
             .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-        {
+            .json(&body);
+        if wait {
+            request = request.header("Prefer", "wait=10");
+        }
+        match request.send().await {
             Ok(r) => r.status().as_u16(),
             Err(_) => 0,
         }
@@ -156,16 +163,23 @@ impl Players {
     }
 
     /// Plays a new episode and polls until the query API shows it on top: the time to the POST's
-    /// answer and the POST-to-visible time. `token` must be a user no one else plays as meanwhile.
+    /// answer (with `wait`, to the command's outcome) and the POST-to-visible time. `token` must
+    /// be a user no one else plays as meanwhile.
     pub async fn probe(
         &self,
         token: &str,
+        wait: bool,
         deadline: Duration,
     ) -> anyhow::Result<(Duration, Duration)> {
         let started = Instant::now();
         let play = self.new_play();
-        let status = self.post(token, &play).await;
-        anyhow::ensure!(status == 202, "POST /api/v1/play answered {status}");
+        let status = self.post_waiting(token, &play, wait).await;
+        // 200: the play recorded (the outcome, with `wait`); 202: the command accepted.
+        let expected = if wait { 200 } else { 202 };
+        anyhow::ensure!(
+            status == expected,
+            "POST /api/v1/play answered {status}, not {expected}"
+        );
         let answered = started.elapsed();
         loop {
             if self

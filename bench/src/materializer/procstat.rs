@@ -14,6 +14,30 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// Busy and total time of the whole machine so far, in ticks (the `cpu` line of /proc/stat).
+pub fn machine() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    // idle and iowait
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((total - idle, total))
+}
+
+/// The share of the machine's CPU used between two [`machine`] readings.
+pub fn busy_between(earlier: Option<(u64, u64)>, later: Option<(u64, u64)>) -> f64 {
+    match (earlier, later) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => (b1 - b0) as f64 / (t1 - t0) as f64,
+        _ => 0.0,
+    }
+}
+
 /// CPU time per PostgreSQL process, split in two: the backends serving `database` (their
 /// command line is `postgres: USER DATABASE HOST ...`, autovacuum workers name it too), and every
 /// PostgreSQL process (the WAL writer, checkpointer and background writer work for everyone;
