@@ -217,9 +217,9 @@ fn decide(rng: &mut Rng, l: &mut Listener, at: DateTime<Utc>) -> Vec<EventPayloa
             caption: Some("Phone".into()),
             kind: Some("mobile".into()),
         }],
-        950..960 => playlist_created(l),
-        _ if l.playlists == 0 => playlist_created(l),
-        _ => {
+        // A listener makes a playlist once in a while, then fills it.
+        950..1000 if l.playlists == 0 && rng.below(4) == 0 => playlist_created(l),
+        950..1000 if l.playlists > 0 => {
             let (f, e) = (l.feeds[0], rng.below(EPISODES));
             vec![EventPayload::PlaylistItemAdded {
                 playlist_id: format!("pl-{}", rng.below(u64::from(l.playlists))),
@@ -227,6 +227,7 @@ fn decide(rng: &mut Rng, l: &mut Listener, at: DateTime<Utc>) -> Vec<EventPayloa
                 item: item(f, e),
             }]
         }
+        _ => play(rng, l),
     }
 }
 
