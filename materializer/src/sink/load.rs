@@ -54,7 +54,10 @@ async fn privacy(
     users: &[String],
 ) -> Result<HashMap<String, PrivacySettings>, sqlx::Error> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT user_id, scope, scope_id, privacy FROM users.user_privacy WHERE user_id = ANY($1)",
+        // A join with the ids rather than `= ANY($1)`: the planner otherwise scans the whole table
+        // once per batch (measured: 17 % of the batch's statement time, bench/README.md §3).
+        "SELECT p.user_id, p.scope, p.scope_id, p.privacy
+         FROM UNNEST($1::text[]) AS u(user_id) JOIN users.user_privacy p USING (user_id)",
     )
     .bind(users)
     .fetch_all(&mut **tx)
@@ -192,8 +195,9 @@ async fn earlier(
     let rows: Vec<EarlierRow> = sqlx::query_as(
         "SELECT r.user_id AS owner, p.event_id, p.event_type, p.user_id, p.feed_id, p.feed_url,
                 p.item_id, p.guid, p.enclosure_url, p.occurred_at, p.bucket
-         FROM users.public_event_refs r JOIN site.public_events p USING (event_id)
-         WHERE r.user_id = ANY($1)
+         FROM UNNEST($1::text[]) AS u(user_id)
+         JOIN users.public_event_refs r USING (user_id)
+         JOIN site.public_events p USING (event_id)
          ORDER BY p.occurred_at, p.event_id",
     )
     .bind(&users)
