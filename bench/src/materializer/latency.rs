@@ -56,88 +56,86 @@ pub struct LatencyArgs {
     probe_wait: bool,
 }
 
+/// What one scheduled request of the load came to.
+#[derive(Debug)]
+enum Sent {
+    /// The `n`-th play of the load, as user `user`, and the HTTP status.
+    Play {
+        user: usize,
+        n: u64,
+        play: Play,
+        status: u16,
+    },
+    /// A probe: its POST's answer and POST-to-visible times, unless it fell in the warm-up.
+    Probe(anyhow::Result<Option<(Duration, Duration)>>),
+}
+
+/// The open-loop phase: what every request came to, and how it went.
+#[derive(Debug)]
+struct Loaded {
+    sent: Vec<Sent>,
+    /// Time to send everything, how late the scheduler was at worst, the machine's busy share.
+    sending: Duration,
+    late: Duration,
+    busy: f64,
+    started: tokio::time::Instant,
+}
+
 pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
     let players = Arc::new(Players::new(&args.url, &args.key, &args.app)?);
     let tokens = Arc::new(players.users("load", args.users)?);
     let mut expected = vec![None; args.users];
-    let rate = match args.rate {
-        Some(rate) => rate,
-        None => args.fraction * maximum(&args, &players, &tokens, &mut expected).await?,
+    // The load's plays are numbered on from the maximum phase's: a user's rounds keep growing.
+    let (rate, first) = match args.rate {
+        Some(rate) => (rate, 0),
+        None => {
+            let (max, issued) = maximum(&args, &players, &tokens, &mut expected).await?;
+            (args.fraction * max, issued)
+        }
     };
     anyhow::ensure!(rate > 0.0, "no rate to load at");
+    let loaded = open_loop(&args, &players, &tokens, rate, first).await?;
 
-    let probes_every = ((rate / args.samples_per_sec.max(1) as f64).round() as u64).max(1);
-    let total = (rate * args.secs as f64) as u64;
-    let probe_tokens = players.users("probe", (total / probes_every + 1) as usize)?;
-    println!(
-        "load: {rate:.0} plays/s open-loop for {} s over {} users, every {probes_every}th play a probe by a fresh user",
-        args.secs, args.users
-    );
-    let warmup = Duration::from_secs(args.warmup_secs);
-    let wait = args.probe_wait;
-    let started = tokio::time::Instant::now();
-    let machine = procstat::machine();
-    let mut handles = Vec::with_capacity(total as usize);
-    let mut late = Duration::ZERO;
-    for n in 0..total {
-        let at = started + Duration::from_secs_f64(n as f64 / rate);
-        late = late.max(tokio::time::Instant::now().saturating_duration_since(at));
-        tokio::time::sleep_until(at).await;
-        let players = players.clone();
-        if n % probes_every == 0 {
-            let token = probe_tokens[(n / probes_every) as usize].clone();
-            let sampled = at - started >= warmup;
-            handles.push(tokio::spawn(async move {
-                let latency = players.probe(&token, wait, Duration::from_secs(60)).await;
-                (None, latency.map(|l| sampled.then_some(l)))
-            }));
-        } else {
-            let (user, play) = players.load_play(n, tokens.len());
-            let tokens = tokens.clone();
-            handles.push(tokio::spawn(async move {
-                let status = players.post(&tokens[user], &play).await;
-                (Some((user, n, play, status)), Ok(None))
-            }));
-        }
-    }
-    let sent = started.elapsed();
-    let busy = procstat::busy_between(machine, procstat::machine());
     let (mut accepted, mut failed) = (0u64, 0u64);
     let (mut answers, mut samples) = (Vec::new(), Vec::new());
-    for handle in handles {
-        match handle.await? {
-            (Some((user, n, play, 202)), _) => {
+    for sent in loaded.sent {
+        match sent {
+            Sent::Play {
+                user,
+                n,
+                play,
+                status: 202,
+            } => {
                 accepted += 1;
                 plays::accepted(&mut expected[user], n / args.users as u64, play);
             }
-            (Some(_), _) => failed += 1,
-            (None, Ok(sample)) => {
+            Sent::Play { .. } => failed += 1,
+            Sent::Probe(Ok(sample)) => {
                 accepted += 1;
                 if let Some((answer, visible)) = sample {
                     answers.push(answer);
                     samples.push(visible);
                 }
             }
-            (None, Err(e)) => {
+            Sent::Probe(Err(e)) => {
                 failed += 1;
                 eprintln!("probe failed: {e}");
             }
         }
     }
-    let answered = started.elapsed();
+    let answered = loaded.started.elapsed();
     players
         .wait_visible(&tokens, &expected, Duration::from_secs(600))
         .await?;
     samples.sort();
     answers.sort();
     println!(
-        "load: {accepted} accepted, {failed} failed, sent in {:.2} s ({:.0}/s; scheduler at most {:.1} ms late; machine CPU {:.0} % busy meanwhile, this benchmark included), all answered after {:.2} s, all visible after {:.2} s",
-        sent.as_secs_f64(),
-        total as f64 / sent.as_secs_f64(),
-        late.as_secs_f64() * 1e3,
-        busy * 100.0,
+        "load: {accepted} accepted, {failed} failed, sent in {:.2} s (scheduler at most {:.1} ms late; machine CPU {:.0} % busy meanwhile, this benchmark included), all answered after {:.2} s, all visible after {:.2} s",
+        loaded.sending.as_secs_f64(),
+        loaded.late.as_secs_f64() * 1e3,
+        loaded.busy * 100.0,
         answered.as_secs_f64(),
-        started.elapsed().as_secs_f64()
+        loaded.started.elapsed().as_secs_f64()
     );
     println!(
         "POST-to-visible at {rate:.0} plays/s over {} samples: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -148,7 +146,7 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
     );
     println!(
         "of which the POST's answer ({}): p50 {:.1} ms, p99 {:.1} ms",
-        if wait {
+        if args.probe_wait {
             "Prefer: wait, the command decided"
         } else {
             "202, the command on the broker"
@@ -159,13 +157,76 @@ pub async fn run(args: LatencyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Phase 1: the highest rate of plays accepted and made visible.
+/// Phase 2: plays sent on a fixed schedule at `rate`, each in its own task, whatever the answers;
+/// the load's plays are numbered from `first`.
+async fn open_loop(
+    args: &LatencyArgs,
+    players: &Arc<Players>,
+    tokens: &Arc<Vec<String>>,
+    rate: f64,
+    first: u64,
+) -> anyhow::Result<Loaded> {
+    let probes_every = ((rate / args.samples_per_sec.max(1) as f64).round() as u64).max(1);
+    let total = (rate * args.secs as f64) as u64;
+    let probe_tokens = players.users("probe", (total / probes_every + 1) as usize)?;
+    println!(
+        "load: {rate:.0} plays/s open-loop for {} s over {} users, every {probes_every}th play a probe by a fresh user",
+        args.secs, args.users
+    );
+    let (warmup, wait) = (Duration::from_secs(args.warmup_secs), args.probe_wait);
+    let started = tokio::time::Instant::now();
+    let machine = procstat::machine();
+    let mut handles = Vec::with_capacity(total as usize);
+    let mut late = Duration::ZERO;
+    for k in 0..total {
+        let at = started + Duration::from_secs_f64(k as f64 / rate);
+        late = late.max(tokio::time::Instant::now().saturating_duration_since(at));
+        tokio::time::sleep_until(at).await;
+        let players = players.clone();
+        if k % probes_every == 0 {
+            let token = probe_tokens[(k / probes_every) as usize].clone();
+            let sampled = at - started >= warmup;
+            handles.push(tokio::spawn(async move {
+                let latency = players.probe(&token, wait, Duration::from_secs(60)).await;
+                Sent::Probe(latency.map(|l| sampled.then_some(l)))
+            }));
+        } else {
+            let n = first + k;
+            let (user, play) = players.load_play(n, tokens.len());
+            let tokens = tokens.clone();
+            handles.push(tokio::spawn(async move {
+                let status = players.post(&tokens[user], &play).await;
+                Sent::Play {
+                    user,
+                    n,
+                    play,
+                    status,
+                }
+            }));
+        }
+    }
+    let sending = started.elapsed();
+    let busy = procstat::busy_between(machine, procstat::machine());
+    let mut sent = Vec::with_capacity(handles.len());
+    for handle in handles {
+        sent.push(handle.await?);
+    }
+    Ok(Loaded {
+        sent,
+        sending,
+        late,
+        busy,
+        started,
+    })
+}
+
+/// Phase 1: the highest rate of plays accepted and made visible, and how many were sent.
 async fn maximum(
     args: &LatencyArgs,
     players: &Arc<Players>,
     tokens: &Arc<Vec<String>>,
     expected: &mut [Option<(u64, Play)>],
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, u64)> {
     let started = Instant::now();
     let machine = procstat::machine();
     let until = started + Duration::from_secs(args.max_secs);
@@ -211,5 +272,5 @@ async fn maximum(
         busy * 100.0,
         visible.as_secs_f64()
     );
-    Ok(ingest.min(end_to_end))
+    Ok((ingest.min(end_to_end), next.load(Ordering::Relaxed)))
 }
