@@ -169,9 +169,13 @@ pub async fn run(
                         next.insert(p, resume);
                         rewound.insert(p);
                     }
+                    Err(_) if first.is_some_and(|f| f < resume) => {
+                        // Reading from before PostgreSQL's offset: what it holds is filtered out.
+                        next.insert(p, resume);
+                    }
                     Err(e) => {
                         // Retried on the next pass; nothing of this partition is applied before.
-                        tracing::debug!(error = %e, kafka.partition = p, "seek to the stored offset failed; retrying");
+                        tracing::warn!(error = %e, kafka.partition = p, "seek to the stored offset failed; retrying");
                     }
                 }
             }
