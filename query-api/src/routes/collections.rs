@@ -1,7 +1,8 @@
 //! `GET /api/v1/collections` (the caller's collections with their sizes, paged, the default one
 //! first) and `GET /api/v1/collections/{id}` (one collection with its feeds, in order).
 
-use super::params::{self, Paged, Params, unavailable};
+use super::params::{self, Paged, Params};
+use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;

@@ -35,10 +35,7 @@ pub async fn get(
     .bind(command_id)
     .fetch_optional(&state.pool)
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "reading a command outcome failed");
-        ApiError::unavailable("the read model is unavailable; retry later")
-    })?;
+    .map_err(super::unavailable)?;
     // Another user's command is as unknown as a command never seen.
     let row = row.filter(|r| r.user_id == caller.user_id).ok_or_else(|| {
         ApiError::not_found("no outcome for this command (unknown, or not processed yet)")

@@ -12,6 +12,7 @@ mod subscriptions;
 use crate::QueryState;
 use axum::Router;
 use axum::routing::get;
+use balados_platform::http::ApiError;
 
 pub fn router(state: QueryState) -> Router {
     Router::new()
@@ -45,4 +46,10 @@ pub fn router(state: QueryState) -> Router {
             crate::consistency::wait_for_token,
         ))
         .with_state(state)
+}
+
+/// A read model that cannot be read: logged, and a 503 with the error shape.
+fn unavailable(e: sqlx::Error) -> ApiError {
+    tracing::error!(error = %e, "reading a read model failed");
+    ApiError::unavailable("the read model is unavailable; retry later")
 }

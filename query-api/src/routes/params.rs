@@ -16,12 +16,6 @@ pub struct Paged {
     pub total: i64,
 }
 
-/// A read model that cannot be read: logged, and a 503 with the error shape.
-pub fn unavailable(e: sqlx::Error) -> ApiError {
-    tracing::error!(error = %e, "reading a read model failed");
-    ApiError::unavailable("the read model is unavailable; retry later")
-}
-
 /// Default and largest page.
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
@@ -80,8 +74,19 @@ pub fn cursor(params: &Params) -> Result<Option<(DateTime<Utc>, String)>, ApiErr
     Ok(Some((time, id.to_owned())))
 }
 
-/// The cursor of a row, for the next page.
-pub fn next_cursor(time: DateTime<Utc>, id: &str) -> String {
+/// The cursor of the page after `rows`, when the page is full (else it is the last one): the
+/// (time, id) of its last row, as [`cursor`] reads it back.
+pub fn next_cursor<T>(
+    rows: &[T],
+    limit: i64,
+    key: impl Fn(&T) -> Option<(DateTime<Utc>, String)>,
+) -> Option<String> {
+    let full = usize::try_from(limit).is_ok_and(|limit| rows.len() == limit);
+    let (time, id) = rows.last().filter(|_| full).and_then(key)?;
+    Some(encode_cursor(time, &id))
+}
+
+fn encode_cursor(time: DateTime<Utc>, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{},{id}", time.timestamp_micros()))
 }
 
@@ -196,7 +201,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_bad_ones_are_refused() {
         let time = DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("valid");
-        let raw = next_cursor(time, "aWQ");
+        let raw = encode_cursor(time, "aWQ");
         assert_eq!(
             cursor(&params(&[("cursor", &raw)])).expect("valid"),
             Some((time, "aWQ".to_owned()))

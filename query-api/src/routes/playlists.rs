@@ -1,7 +1,8 @@
 //! `GET /api/v1/playlists` (the caller's playlists with their sizes, paged) and
 //! `GET /api/v1/playlists/{id}` (one playlist with its episodes, in order).
 
-use super::params::{self, Paged, Params, unavailable};
+use super::params::{self, Paged, Params};
+use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;

@@ -2,7 +2,8 @@
 //! `feed` and the paging `limit` (≤ 100) and either `offset` or `cursor` (the `next_cursor` of the
 //! previous page: stable while plays are being recorded, unlike an offset).
 
-use super::params::{self, Paged, Params, unavailable};
+use super::params::{self, Paged, Params};
+use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -86,10 +87,9 @@ pub async fn list(
     .fetch_one(&state.pool)
     .await
     .map_err(unavailable)?;
-    let next_cursor = play_statuses
-        .last()
-        .filter(|_| play_statuses.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .and_then(|last| Some(params::next_cursor(last.updated_at?, &last.rss_source_item)));
+    let next_cursor = params::next_cursor(&play_statuses, limit, |last| {
+        Some((last.updated_at?, last.rss_source_item.clone()))
+    });
     Ok(Json(PlayStatuses {
         play_statuses,
         pagination: Pagination {

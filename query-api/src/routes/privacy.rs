@@ -34,9 +34,6 @@ pub async fn list(
     .bind(&caller.user_id)
     .fetch_all(&state.pool)
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "reading privacy settings failed");
-        ApiError::unavailable("the read model is unavailable; retry later")
-    })?;
+    .map_err(super::unavailable)?;
     Ok(Json(Settings { privacy_settings }))
 }

@@ -2,7 +2,8 @@
 //! standard windows and the most recent public listeners.
 
 use crate::QueryState;
-use crate::routes::params::{self, unavailable};
+use crate::routes::params;
+use crate::routes::unavailable;
 use axum::extract::{Path, State};
 use balados_platform::http::{ApiError, Json};
 use chrono::{DateTime, Utc};

@@ -1,7 +1,8 @@
 //! `GET /api/v1/public/timeline`: public events, newest first.
 
 use crate::QueryState;
-use crate::routes::params::{self, Params, unavailable};
+use crate::routes::params::{self, Params};
+use crate::routes::unavailable;
 use axum::extract::{Query, State};
 use balados_platform::http::{ApiError, Json};
 use chrono::{DateTime, Utc};
@@ -81,10 +82,9 @@ pub async fn timeline(
     .fetch_all(&state.pool)
     .await
     .map_err(unavailable)?;
-    let next_cursor = events
-        .last()
-        .filter(|_| events.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|last| params::next_cursor(last.occurred_at, &last.event_id.to_string()));
+    let next_cursor = params::next_cursor(&events, limit, |last| {
+        Some((last.occurred_at, last.event_id.to_string()))
+    });
     Ok(Json(Timeline {
         events,
         pagination: TimelinePage {

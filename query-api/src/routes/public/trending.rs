@@ -1,7 +1,8 @@
 //! `GET /api/v1/public/trending/podcasts|episodes`: best scores over a window.
 
 use crate::QueryState;
-use crate::routes::params::{self, Params, unavailable};
+use crate::routes::params::{self, Params};
+use crate::routes::unavailable;
 use axum::extract::{Query, State};
 use balados_platform::http::{ApiError, Json};
 use serde::Serialize;
