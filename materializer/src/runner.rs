@@ -25,8 +25,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// The materializer consumer's context: the partitions revoked since the last pass, readiness once
+/// partitions are assigned, and the consumer lag from librdkafka's statistics.
 #[derive(Debug)]
-pub struct RevokeLog {
+pub struct GroupContext {
     revoked: Mutex<Vec<i32>>,
     readiness: Readiness,
     metrics: Metrics,
@@ -41,7 +43,7 @@ pub const READINESS: &str = "materializer";
 /// How often librdkafka reports its statistics, the source of the consumer lag metric.
 const STATISTICS_INTERVAL_MS: &str = "5000";
 
-impl ClientContext for RevokeLog {
+impl ClientContext for GroupContext {
     /// Consumer lag per partition, as librdkafka computes it (high watermark minus position), from
     /// its periodic statistics: no request of ours to the broker.
     fn stats(&self, statistics: rdkafka::Statistics) {
@@ -60,7 +62,7 @@ impl ClientContext for RevokeLog {
     }
 }
 
-impl ConsumerContext for RevokeLog {
+impl ConsumerContext for GroupContext {
     fn pre_rebalance(
         &self,
         _consumer: &rdkafka::consumer::BaseConsumer<Self>,
@@ -103,13 +105,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let topic = settings.topics().events;
     let group = group(&settings);
-    let consumer: StreamConsumer<RevokeLog> = balados_platform::kafka::group_consumer_config(
+    let consumer: StreamConsumer<GroupContext> = balados_platform::kafka::group_consumer_config(
         &settings.kafka,
         "balados-materializer",
         &group,
     )
     .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-    .create_with_context(RevokeLog {
+    .create_with_context(GroupContext {
         revoked: Mutex::default(),
         readiness,
         metrics: metrics.clone(),
@@ -342,7 +344,7 @@ fn record_metrics(
 }
 
 fn commit_group_offsets(
-    consumer: &StreamConsumer<RevokeLog>,
+    consumer: &StreamConsumer<GroupContext>,
     topic: &str,
     reached: &BTreeMap<i32, i64>,
 ) {
@@ -362,7 +364,7 @@ async fn decode(codec: &Codec, message: &OwnedMessage) -> Result<EventEnvelope, 
 }
 
 /// The partitions of `topic` assigned to this instance now.
-fn assigned_partitions(consumer: &StreamConsumer<RevokeLog>, topic: &str) -> Vec<i32> {
+fn assigned_partitions(consumer: &StreamConsumer<GroupContext>, topic: &str) -> Vec<i32> {
     consumer.assignment().map_or_else(
         |_| Vec::new(),
         |tpl| {
