@@ -168,11 +168,12 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
                 pool: pool.clone(),
                 verifier,
-                consistency: balados_query_api::Consistency {
-                    consumer: balados_materializer::runner::group(&settings),
-                    events_topic: settings.topics().events,
-                    max_wait: std::time::Duration::from_millis(settings.query.consistency_wait_ms),
-                },
+                consistency: balados_query_api::Consistency::start(
+                    pool.clone(),
+                    balados_materializer::runner::group(&settings),
+                    settings.topics().events,
+                    std::time::Duration::from_millis(settings.query.consistency_wait_ms),
+                ),
             }));
         }
     }

@@ -2,7 +2,8 @@
 //! (`X-Consistency-Token: v1.{partition}.{next offset}` of the events it produced) waits, bounded,
 //! until the materializer's committed offset of that partition has reached it. The offsets are the
 //! ones the materializer writes in the same transaction as the rows, so passing them means the
-//! rows are visible.
+//! rows are visible. One poller per process reads the offsets, and only while reads are waiting:
+//! a thousand waiting reads cost PostgreSQL the same one query every few milliseconds.
 
 use crate::QueryState;
 use axum::extract::{Request, State};
@@ -10,21 +11,120 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use balados_platform::http::ApiError;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 pub const HEADER: &str = "x-consistency-token";
 
-/// How often a waiting read looks at the offsets again.
+/// How often the offsets are read while reads are waiting.
 const POLL: Duration = Duration::from_millis(5);
 
-/// Where the materializer's offsets are, and how long a read may wait for them.
+/// The materializer's offsets as last read: next offset per partition of `events`, or `None`
+/// when reading them failed.
+type Offsets = Option<Arc<HashMap<i32, i64>>>;
+
+/// The shared view of the materializer's offsets, and how long a read may wait for them.
 #[derive(Debug, Clone)]
 pub struct Consistency {
-    /// The materializer's consumer name in `materializer.offsets` (its group).
-    pub consumer: String,
-    pub events_topic: String,
-    pub max_wait: Duration,
+    max_wait: Duration,
+    offsets: watch::Receiver<Offsets>,
+    waiting: Arc<AtomicUsize>,
+    wake: Arc<Notify>,
+}
+
+impl Consistency {
+    /// Starts the poller of `materializer.offsets` for `consumer` (the materializers' group) on
+    /// `events_topic`; it stops when the last `Consistency` is dropped.
+    pub fn start(pool: PgPool, consumer: String, events_topic: String, max_wait: Duration) -> Self {
+        let (tx, offsets) = watch::channel(Some(Arc::new(HashMap::new())));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let wake = Arc::new(Notify::new());
+        let (poller_waiting, poller_wake) = (waiting.clone(), wake.clone());
+        tokio::spawn(async move {
+            while !tx.is_closed() {
+                if poller_waiting.load(Ordering::Acquire) == 0 {
+                    poller_wake.notified().await;
+                    continue;
+                }
+                let read: Result<Vec<(i32, i64)>, sqlx::Error> = sqlx::query_as(
+                    "SELECT partition, next_offset FROM materializer.offsets
+                     WHERE consumer = $1 AND topic = $2",
+                )
+                .bind(&consumer)
+                .bind(&events_topic)
+                .fetch_all(&pool)
+                .await;
+                let snapshot = match read {
+                    Ok(rows) => Some(Arc::new(rows.into_iter().collect())),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading the materializer's offsets failed");
+                        None
+                    }
+                };
+                tx.send_replace(snapshot);
+                tokio::time::sleep(POLL).await;
+            }
+        });
+        Self {
+            max_wait,
+            offsets,
+            waiting,
+            wake,
+        }
+    }
+
+    /// Whether the materializer reached `token` within the wait; `Err` when its offsets cannot
+    /// be read.
+    async fn reached(&self, token: Token) -> Result<bool, ()> {
+        let mut offsets = self.offsets.clone();
+        // Offsets only grow: an old view that already passed the token is still right.
+        if passed(offsets.borrow_and_update().as_ref(), token) == Some(true) {
+            return Ok(true);
+        }
+        let _waiting = Waiting::new(self);
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            match tokio::time::timeout_at(deadline, offsets.changed()).await {
+                Ok(Ok(())) => match passed(offsets.borrow_and_update().as_ref(), token) {
+                    Some(true) => return Ok(true),
+                    Some(false) => {}
+                    None => return Err(()),
+                },
+                // The wait ran out, or the poller is gone (the process is stopping).
+                Ok(Err(_)) | Err(_) => return Ok(false),
+            }
+        }
+    }
+}
+
+/// `None` when the offsets could not be read.
+fn passed(offsets: Option<&Arc<HashMap<i32, i64>>>, token: Token) -> Option<bool> {
+    offsets.map(|o| {
+        o.get(&token.partition)
+            .is_some_and(|next| *next >= token.next_offset)
+    })
+}
+
+/// A read waiting for the poller, for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(consistency: &'a Consistency) -> Self {
+        consistency.waiting.fetch_add(1, Ordering::AcqRel);
+        consistency.wake.notify_one();
+        Self(&consistency.waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A parsed token: the events partition and the offset the materializer must reach.
@@ -69,7 +169,7 @@ pub async fn wait_for_token(
     let Some(token) = raw.to_str().ok().and_then(Token::parse) else {
         return invalid().into_response();
     };
-    match reached(&state, token).await {
+    match state.consistency.reached(token).await {
         Ok(true) => next.run(request).await,
         Ok(false) => {
             let mut response = ApiError::new(
@@ -83,33 +183,9 @@ pub async fn wait_for_token(
                 .insert("retry-after", HeaderValue::from_static("1"));
             response
         }
-        Err(e) => {
-            tracing::error!(error = %e, "reading the materializer's offsets failed");
+        Err(()) => {
             ApiError::unavailable("the read model is unavailable; retry later").into_response()
         }
-    }
-}
-
-/// Whether the materializer reached `token` within the wait.
-async fn reached(state: &QueryState, token: Token) -> Result<bool, sqlx::Error> {
-    let deadline = Instant::now() + state.consistency.max_wait;
-    loop {
-        let stored: Option<(i64,)> = sqlx::query_as(
-            "SELECT next_offset FROM materializer.offsets
-             WHERE consumer = $1 AND topic = $2 AND partition = $3",
-        )
-        .bind(&state.consistency.consumer)
-        .bind(&state.consistency.events_topic)
-        .bind(token.partition)
-        .fetch_optional(&state.pool)
-        .await?;
-        if stored.is_some_and(|(offset,)| offset >= token.next_offset) {
-            return Ok(true);
-        }
-        if Instant::now() + POLL > deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(POLL).await;
     }
 }
 
