@@ -44,6 +44,13 @@ async fn reads_with_the_token_see_the_write_and_lists_read_back_in_order() {
             "write {n} visible to the read that carries its token"
         );
     }
+    // A token the materializer never reaches: the read waits the configured 5 s, then says so.
+    let (status, late) = api.read("/play", Some("v1.0.999999999")).await;
+    assert_eq!(
+        (status, late["code"].as_str()),
+        (503, Some("consistency_timeout")),
+        "{late}"
+    );
     let (status, bad) = api.read("/play", Some("v1.x.1")).await;
     assert_eq!(
         (status, bad["code"].as_str()),

@@ -71,6 +71,16 @@ fn item(user: &str, n: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("{user}-{n},https://cdn.example.com/{user}/{n}.mp3"))
 }
 
+/// A write of the workload, which must be accepted (or it would not test what it claims).
+async fn write(api: &Api, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, answer) = api.call(method, path, body).await;
+    assert!(
+        matches!(status, 200 | 201) && answer["status"] == "accepted",
+        "{method} {path}: {status} {answer}"
+    );
+    answer
+}
+
 /// A workload over every model for `user`; returns the consistency token of its last write.
 async fn workload(api: &Api, user: &str, variant: u32) -> String {
     let feeds: Vec<String> = (1..=3)
@@ -80,71 +90,91 @@ async fn workload(api: &Api, user: &str, variant: u32) -> String {
     let play = |f: &str, n: u32, position: u32| {
         Some(json!({"rss_source_feed": f, "rss_source_item": item(user, n), "position": position}))
     };
-    let last: Value;
     for feed in &feeds {
-        api.call("POST", "/subscriptions", sub(feed)).await;
+        write(api, "POST", "/subscriptions", sub(feed)).await;
     }
-    api.call("DELETE", &format!("/subscriptions/{}", feeds[2]), None)
-        .await;
+    write(api, "DELETE", &format!("/subscriptions/{}", feeds[2]), None).await;
     for n in 1..=4 {
-        api.call("POST", "/play", play(&feeds[(n % 2) as usize], n, 10 * n))
-            .await;
+        write(
+            api,
+            "POST",
+            "/play",
+            play(&feeds[(n % 2) as usize], n, 10 * n),
+        )
+        .await;
     }
-    api.call(
+    write(
+        api,
         "PUT",
         &format!("/play/{}/position", item(user, 1)),
         Some(json!({"position": 77})),
     )
     .await;
-    api.call(
+    write(
+        api,
         "POST",
         &format!("/episodes/{}/save", item(user, 2)),
         sub(&feeds[0]),
     )
     .await;
-    api.call(
+    write(
+        api,
         "POST",
         &format!("/episodes/{}/share", item(user, 3)),
         sub(&feeds[1]),
     )
     .await;
-    api.call(
+    write(
+        api,
         "POST",
         &format!("/episodes/{}/save", item(user, 4)),
         sub(&feeds[0]),
     )
     .await;
-    api.call(
-        "POST",
-        &format!("/episodes/{}/unsave", item(user, 4)),
-        sub(&feeds[0]),
+    write(
+        api,
+        "DELETE",
+        &format!("/episodes/{}/save", item(user, 4)),
+        None,
     )
     .await;
     // Privacy: anonymous globally, then one feed private (withdraws), then an episode public.
-    api.call("PUT", "/privacy", Some(json!({"privacy": "anonymous"})))
-        .await;
-    api.call("POST", "/play", play(&feeds[0], 5, 5)).await;
+    write(
+        api,
+        "PUT",
+        "/privacy",
+        Some(json!({"privacy": "anonymous"})),
+    )
+    .await;
+    write(api, "POST", "/play", play(&feeds[0], 5, 5)).await;
     if variant.is_multiple_of(2) {
-        api.call(
+        write(
+            api,
             "PUT",
             "/privacy",
             Some(json!({"privacy": "private", "feed": feeds[1]})),
         )
         .await;
     } else {
-        api.call("DELETE", &format!("/events?feed={}", feeds[0]), None)
-            .await;
+        write(api, "DELETE", &format!("/events?feed={}", feeds[0]), None).await;
     }
-    api.call(
+    write(
+        api,
         "PUT",
         "/privacy",
         Some(json!({"privacy": "public", "item": item(user, 6)})),
     )
     .await;
-    api.call("POST", "/play", play(&feeds[1], 6, 6)).await;
-    api.call("POST", "/playlists", Some(json!({"id": "a", "name": "A"})))
-        .await;
-    api.call(
+    write(api, "POST", "/play", play(&feeds[1], 6, 6)).await;
+    write(
+        api,
+        "POST",
+        "/playlists",
+        Some(json!({"id": "a", "name": "A"})),
+    )
+    .await;
+    write(
+        api,
         "POST",
         "/playlists",
         Some(json!({"id": "b", "name": "B", "public": true})),
@@ -152,34 +182,34 @@ async fn workload(api: &Api, user: &str, variant: u32) -> String {
     .await;
     for n in 1..=3 {
         let body = json!({"rss_source_feed": feeds[0], "rss_source_item": item(user, n)});
-        api.call("POST", "/playlists/a/items", Some(body)).await;
+        write(api, "POST", "/playlists/a/items", Some(body)).await;
     }
     let order = json!({"items": [item(user, 2), item(user, 3), item(user, 1)]});
-    api.call("PUT", "/playlists/a/order", Some(order)).await;
-    api.call("DELETE", "/playlists/b", None).await;
-    api.call(
+    write(api, "PUT", "/playlists/a/order", Some(order)).await;
+    write(api, "DELETE", "/playlists/b", None).await;
+    write(
+        api,
         "POST",
         "/collections",
         Some(json!({"id": "c", "title": "C"})),
     )
     .await;
-    api.call("POST", "/collections/c/feeds", sub(&feeds[0]))
-        .await;
-    api.call("POST", "/collections/c/feeds", sub(&feeds[1]))
-        .await;
-    api.call(
+    write(api, "POST", "/collections/c/feeds", sub(&feeds[0])).await;
+    write(api, "POST", "/collections/c/feeds", sub(&feeds[1])).await;
+    write(
+        api,
         "PUT",
         &format!("/collections/c/feeds/{}/position", feeds[1]),
         Some(json!({"position": 0})),
     )
     .await;
-    (_, last) = api
-        .call(
-            "PUT",
-            "/devices/phone",
-            Some(json!({"caption": format!("{user}'s phone"), "type": "mobile"})),
-        )
-        .await;
+    let last = write(
+        api,
+        "PUT",
+        "/devices/phone",
+        Some(json!({"caption": format!("{user}'s phone"), "type": "mobile"})),
+    )
+    .await;
     last["consistency_token"]
         .as_str()
         .unwrap_or_else(|| panic!("the last write was accepted: {last}"))
