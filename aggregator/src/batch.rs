@@ -25,6 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a new producer may take to fence its previous incarnation: short, because recovery
+/// retries it (with back-off) and a SIGTERM waits for it.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -68,13 +71,11 @@ impl BatchWriter {
         metrics: Metrics,
     ) -> Result<Self, KafkaError> {
         let agg = &settings.aggregator;
-        let mut config = balados_platform::kafka::client_config(
+        let mut config = balados_platform::kafka::producer_config(
             &settings.kafka,
             &format!("balados-aggregator-{}", agg.instance_id),
         );
         config
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
             .set("linger.ms", "5")
             // Transaction calls that meet a still-completing previous transaction are retried
             // after this back-off; librdkafka's 100 ms default would be added to every batch.
@@ -92,7 +93,7 @@ impl BatchWriter {
                 // readers briefly; a restart with the same id aborts it at once anyway.
                 .set("transaction.timeout.ms", "10000");
         }
-        let output = Output::create(&config, agg.transactional, TXN_TIMEOUT)?;
+        let output = Output::create(&config, agg.transactional, INIT_TIMEOUT)?;
         Ok(Self {
             config,
             transactional: agg.transactional,
@@ -104,18 +105,26 @@ impl BatchWriter {
         })
     }
 
+    /// Replaces the producer; with transactions, the new one fences the old one and aborts
+    /// whatever transaction it left open.
     pub fn recreate_producer(&mut self) -> Result<(), KafkaError> {
-        self.output = Output::create(&self.config, self.transactional, TXN_TIMEOUT)?;
+        self.output = Output::create(&self.config, self.transactional, INIT_TIMEOUT)?;
         Ok(())
     }
 
-    pub fn abort(&self) {
-        if self.transactional
-            && let Err(e) = self.output.producer().abort_transaction(TXN_TIMEOUT)
-        {
-            tracing::warn!(error = %e, "abort_transaction failed");
-        }
+    /// Whether librdkafka says the producer can never be used again.
+    pub fn producer_is_fatal(&self) -> bool {
+        self.output.producer().client().fatal_error().is_some()
+    }
+
+    /// Aborts the open transaction (if any). An error means the producer is stuck (e.g. the
+    /// broker forgot the transaction): the caller must replace it, never retry the abort.
+    pub fn abort(&self) -> Result<(), KafkaError> {
         self.output.take_deliveries();
+        if self.transactional {
+            self.output.producer().abort_transaction(INIT_TIMEOUT)?;
+        }
+        Ok(())
     }
 
     pub fn write(

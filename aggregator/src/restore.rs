@@ -59,9 +59,7 @@ impl Restorer {
         codec: Codec,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, RestoreError> {
-        let mut config =
-            balados_platform::kafka::client_config(kafka, "balados-aggregator-restore");
-        config.set("enable.idempotence", "true").set("acks", "all");
+        let config = balados_platform::kafka::producer_config(kafka, "balados-aggregator-restore");
         Ok(Self {
             kafka: kafka.clone(),
             topic: topics.user_state.clone(),

@@ -166,14 +166,25 @@ fn recover(
         &[],
         1.0,
     );
-    if class != ErrorClass::Fatal {
-        writer.abort();
+    // A producer that cannot abort (the broker lost its transaction, or its own state is fatal)
+    // is replaced at once: its successor fences it. Retrying the abort would block every batch.
+    let mut producer_ok = class != ErrorClass::Fatal && !writer.producer_is_fatal();
+    if producer_ok && let Err(e) = writer.abort() {
+        tracing::warn!(error = %e, "the transaction could not be aborted; replacing the producer");
+        producer_ok = false;
+    }
+    if !producer_ok {
+        metrics.add(
+            "balados_aggregator_producer_replacements_total",
+            "Producers replaced after a fatal error or a failed abort.",
+            &[],
+            1.0,
+        );
     }
     store.drop_all();
     // Until the broker is back: a producer to recreate and offsets to read may fail for a while;
     // keep trying rather than stopping the process.
     let mut delay = Duration::from_millis(200);
-    let mut producer_ok = class != ErrorClass::Fatal;
     while !shutdown.load(Ordering::Relaxed) {
         if !producer_ok {
             producer_ok = writer

@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(settings, serve::Components::ALL).await,
             Command::Ingest => {
@@ -109,5 +109,9 @@ fn main() -> anyhow::Result<()> {
             Command::SchemaRegistry => registry::run(settings).await,
             Command::Admin { command } => admin::run(settings, command).await,
         }
-    })
+    });
+    // A service still stuck in a blocking call (a broker that does not answer) must not hold the
+    // process: its work is replayed by whoever takes over.
+    runtime.shutdown_timeout(serve::SHUTDOWN_GRACE);
+    outcome
 }

@@ -33,6 +33,9 @@ impl Components {
     };
 }
 
+/// How long a stopping process waits for its services to finish their current batch.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -198,7 +201,16 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
     readiness.set("http", false);
     let _ = stop_tx.send(true);
     stop_flag.store(true, Ordering::Relaxed);
-    while tasks.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "services still busy after the shutdown grace period; stopping anyway (uncommitted work is replayed by the next owner)"
+        );
+    }
     if let Err(e) = &outcome {
         tracing::error!(error = %e, "stopping");
     }

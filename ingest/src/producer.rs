@@ -1,9 +1,11 @@
-//! Producing commands: idempotent producer, acks=all, keyed by user id so that one user's
+//! Producing commands: acks=all (idempotent where the broker can be trusted with it), keyed by user id so that one user's
 //! commands stay in order in one partition.
 
+use balados_platform::producer::RenewableProducer;
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::{Codec, CodecError, CommandEnvelope, Contract};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +18,7 @@ pub enum ProduceError {
 
 #[derive(Clone)]
 pub struct CommandProducer {
-    producer: FutureProducer,
+    producer: Arc<RenewableProducer>,
     codec: Codec,
     topic: String,
 }
@@ -35,29 +37,30 @@ impl CommandProducer {
         codec: Codec,
         topic: String,
     ) -> Result<Self, rdkafka::error::KafkaError> {
-        let producer = balados_platform::kafka::client_config(kafka, "balados-ingest")
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
+        let mut config = balados_platform::kafka::producer_config(kafka, "balados-ingest");
+        config
             .set("linger.ms", "5")
-            .set("message.timeout.ms", "15000")
-            .create()?;
+            .set("message.timeout.ms", "15000");
         Ok(Self {
-            producer,
+            producer: Arc::new(RenewableProducer::new(config)?),
             codec,
             topic,
         })
     }
 
-    /// Produces the command and waits for the broker's acknowledgement.
+    /// Produces the command and waits for the broker's acknowledgement. A producer left in a
+    /// fatal state by the failure is replaced, so that the client's retry goes through.
     pub async fn send(&self, command: &CommandEnvelope) -> Result<(), ProduceError> {
         let bytes = self.codec.encode(Contract::Command, command.to_avro())?;
         let record = FutureRecord::to(&self.topic)
             .key(command.user_id.as_str())
             .payload(&bytes);
-        self.producer
-            .send(record, Duration::from_secs(15))
-            .await
-            .map_err(|(e, _)| e)?;
+        let producer = self.producer.get();
+        let sent = producer.send(record, Duration::from_secs(15)).await;
+        if let Err((e, _)) = sent {
+            self.producer.renew_if_fatal(&producer);
+            return Err(e.into());
+        }
         Ok(())
     }
 }

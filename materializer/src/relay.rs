@@ -8,6 +8,7 @@
 //! time across materializer instances: each pass holds a transaction-scoped advisory lock.
 
 use balados_platform::metrics::Metrics;
+use balados_platform::producer::RenewableProducer;
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::{Codec, Contract, PublicEvent};
 use chrono::{DateTime, Utc};
@@ -68,15 +69,13 @@ pub async fn run(
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let producer: FutureProducer =
-        balados_platform::kafka::client_config(&kafka, "balados-public-events")
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .create()?;
+    let mut config = balados_platform::kafka::producer_config(&kafka, "balados-public-events");
+    config.set("linger.ms", "5");
+    let producer = RenewableProducer::new(config)?;
     let mut idle = Duration::from_millis(50);
     loop {
-        let pause = match pass(&pool, &producer, &codec, &topic).await {
+        let current = producer.get();
+        let pause = match pass(&pool, &current, &codec, &topic).await {
             Ok(0) => idle,
             Ok(n) => {
                 metrics.add(
@@ -88,6 +87,9 @@ pub async fn run(
                 Duration::ZERO
             }
             Err(e) => {
+                if matches!(e, RelayError::Kafka(_)) {
+                    producer.renew_if_fatal(&current);
+                }
                 tracing::warn!(error = %e, "relaying public events failed; retrying");
                 Duration::from_secs(1)
             }

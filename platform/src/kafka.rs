@@ -24,6 +24,29 @@ pub fn client_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig 
     config
 }
 
+/// A producer that waits for every in-sync replica (`acks=all`). With `kafka.idempotence` (the
+/// default, and what transactions need) the broker drops the duplicates of retried batches. Without
+/// it — on a broker whose idempotence loses acknowledged records across its own restart
+/// (docs/broker-compatibility.md) — one request is in flight per connection, so that a retry can
+/// duplicate a record but never reorder one: every consumer drops duplicates by per-user sequence
+/// or command id, and none would survive a reordering.
+pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = client_config(settings, client_id);
+    config.set("acks", "all");
+    if settings.idempotence {
+        config.set("enable.idempotence", "true");
+    } else {
+        config
+            .set("enable.idempotence", "false")
+            .set("max.in.flight.requests.per.connection", "1");
+    }
+    // Extra client properties win, as in every other client.
+    for (key, value) in &settings.client {
+        config.set(key, value);
+    }
+    config
+}
+
 /// A consumer in a group: manual offsets, read_committed, short group timeouts (a fresh group
 /// otherwise waits tens of seconds for its assignment on some brokers).
 pub fn group_consumer_config(

@@ -7,6 +7,7 @@ pub mod http;
 pub mod kafka;
 pub mod metrics;
 pub mod outcome;
+pub mod producer;
 pub mod readiness;
 pub mod settings;
 pub mod telemetry;

@@ -32,6 +32,7 @@ pub struct KafkaSettings {
     pub partitions: i32,
     pub session_timeout_ms: u32,
     pub fetch_wait_max_ms: u32,
+    pub idempotence: bool,
     #[serde(default)]
     pub client: BTreeMap<String, String>,
 }
@@ -190,6 +191,13 @@ impl Settings {
                 "must be at least 1",
             );
         }
+        if self.aggregator.transactional && !self.kafka.idempotence {
+            return invalid(
+                "aggregator.transactional",
+                "transactions need idempotent producers: set kafka.idempotence = true, or \
+                 aggregator.transactional = false",
+            );
+        }
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes", "must be at least 1");
         }
@@ -244,5 +252,24 @@ mod tests {
         let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")]))
             .expect_err("invalid");
         assert!(err.to_string().contains("partitions"), "{err}");
+    }
+
+    #[test]
+    fn transactions_without_idempotence_are_refused() {
+        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__IDEMPOTENCE", "false")]))
+            .expect_err("invalid");
+        assert!(
+            err.to_string().contains("aggregator.transactional"),
+            "{err}"
+        );
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("BALADOS__KAFKA__IDEMPOTENCE", "false"),
+                ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false"),
+            ]),
+        )
+        .expect("valid");
+        assert!(!s.kafka.idempotence && !s.aggregator.transactional);
     }
 }
