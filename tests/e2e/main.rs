@@ -9,11 +9,13 @@
 
 mod aggregate;
 mod bad_input;
+mod broker_faults;
 mod crash;
 mod dead_letters;
 mod fault;
 mod helpers;
 mod independent_client;
+mod infra;
 mod outcomes;
 mod quarantine;
 mod read_models;

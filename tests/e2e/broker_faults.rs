@@ -1,0 +1,443 @@
+//! Crashes under the service: during a stream of writes from several users, on the broker
+//! configuration `./dev/up` runs (tansu on S3 storage, without idempotence or transactions), the
+//! broker is SIGKILLed and restarted at random moments, its storage once, PostgreSQL once and the
+//! schema registry once. After each, a new write must be decided within a minute, with no process
+//! of ours restarted. At the end every acknowledged write is decided once and visible, and every
+//! user's event sequence is without gap.
+//!
+//! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
+//! run of 50); FAULT_SEED replays a schedule.
+
+use crate::helpers::{APP, feed_id, spawn, token};
+use crate::infra::Infra;
+use balados_schemas::{Codec, Contract, EventEnvelope, EventPayload, Topics};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::Message as _;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::Child;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+const USERS: usize = 4;
+const PARTITIONS: i32 = 3;
+/// How soon after a dependency returns a new write must be decided.
+const RECOVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Broker,
+    Storage,
+    Postgres,
+    Registry,
+}
+
+/// Broker kills, with the storage, PostgreSQL and the registry each killed once among them.
+fn schedule(broker_kills: usize) -> Vec<Fault> {
+    let mut faults = vec![Fault::Broker; broker_kills.max(1)];
+    for (at, fault) in [
+        (1, Fault::Storage),
+        (3, Fault::Postgres),
+        (5, Fault::Registry),
+    ] {
+        faults.insert(at.min(faults.len()), fault);
+    }
+    faults
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// One user's writes: acknowledged commands (id -> feed id), and feeds whose request failed.
+#[derive(Debug, Default)]
+struct Writes {
+    acked: BTreeMap<String, String>,
+    unknown: HashSet<String>,
+}
+
+fn user(i: usize) -> String {
+    format!("faults-user-{i}")
+}
+
+/// Subscribes `user` to one new feed after another until `stop`.
+async fn write_stream(
+    url: String,
+    user: String,
+    stop: Arc<AtomicBool>,
+    writes: Arc<Mutex<Writes>>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let auth = token(&user, 3600);
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let feed = feed_id(&format!("https://faults.example.com/{user}/{n}.xml"));
+        let response = http
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(&auth)
+            .json(&serde_json::json!({ "rss_source_feed": feed }))
+            .send()
+            .await;
+        let acked = match response {
+            Ok(r) if r.status() == 202 => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|b| b["command_id"].as_str().map(str::to_owned)),
+            _ => None,
+        };
+        let mut writes = writes.lock().await;
+        match acked {
+            Some(id) => {
+                writes.acked.insert(id, feed);
+            }
+            None => {
+                writes.unknown.insert(feed);
+            }
+        }
+        drop(writes);
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+}
+
+/// Writes with `Prefer: wait` until one is decided; returns how long it took.
+async fn decided_write(url: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("client");
+    let auth = token("faults-probe", 3600);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let feed = feed_id(&format!(
+            "https://faults.example.com/probe/{n}/{attempt}.xml"
+        ));
+        let status = http
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(&auth)
+            .header("Prefer", "wait=5")
+            .json(&serde_json::json!({ "rss_source_feed": feed }))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        if matches!(status, Ok(200 | 201)) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < RECOVERY,
+            "no write decided within {RECOVERY:?} of the dependency's return (last: {status:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Processes {
+    registry: Child,
+    server: Child,
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in [&mut self.registry, &mut self.server] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothing() {
+    let infra = Infra::start();
+    let work = infra.dir.join("balados");
+    std::fs::create_dir_all(work.join("keys")).expect("dir");
+    std::fs::write(
+        work.join("keys").join(format!("{APP}.pem")),
+        include_bytes!("../../auth/tests/fixtures/test-app.pem"),
+    )
+    .expect("key");
+    let prefix = "faults";
+    let registry_addr = format!("127.0.0.1:{}", free_port());
+    let registry_url = format!("http://{registry_addr}");
+    let env: Vec<(String, String)> = [
+        ("BALADOS__DATABASE__URL", infra.database_url()),
+        ("BALADOS__SCHEMA_REGISTRY__LISTEN", registry_addr.clone()),
+        ("BALADOS__SCHEMA_REGISTRY__URL", registry_url.clone()),
+        ("BALADOS__KAFKA__BOOTSTRAP", infra.bootstrap()),
+        ("BALADOS__KAFKA__TOPIC_PREFIX", prefix.into()),
+        ("BALADOS__KAFKA__PARTITIONS", PARTITIONS.to_string()),
+        // As ./dev/up runs it.
+        ("BALADOS__KAFKA__IDEMPOTENCE", "false".into()),
+        ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false".into()),
+        ("BALADOS__KAFKA__FETCH_WAIT_MAX_MS", "100".into()),
+        ("BALADOS__HTTP__ADDR", "127.0.0.1:0".into()),
+        (
+            "BALADOS__AUTH__APP_KEYS_DIR",
+            work.join("keys").display().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let start_registry = |n: usize| {
+        spawn(
+            &["schema-registry"],
+            &env,
+            &work.join(format!("registry-{n}.log")),
+            "schema-registry",
+            Duration::from_secs(60),
+        )
+        .0
+    };
+    let registry = start_registry(0);
+    let server_log = work.join("server.log");
+    let (server, url) = spawn(
+        &["serve"],
+        &env,
+        &server_log,
+        "http",
+        Duration::from_secs(120),
+    );
+    let mut processes = Processes { registry, server };
+    let first = decided_write(&url, 0).await;
+    eprintln!("first write decided after {first:?}");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes: Vec<Arc<Mutex<Writes>>> = (0..USERS).map(|_| Arc::default()).collect();
+    let writers: Vec<_> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| tokio::spawn(write_stream(url.clone(), user(i), stop.clone(), w.clone())))
+        .collect();
+
+    let seed = std::env::var("FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from(std::process::id()) | 1);
+    eprintln!("FAULT_SEED={seed}");
+    let mut rng = Rng(seed);
+    let kills = std::env::var("FAULT_BROKER_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(5);
+    let mut recoveries = Vec::new();
+    for (n, fault) in schedule(kills).into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(1000 + rng.below(4000))).await;
+        let down = Duration::from_millis(300 + rng.below(2700));
+        match fault {
+            Fault::Broker => {
+                infra.kill_broker();
+                tokio::time::sleep(down).await;
+                infra.start_broker();
+            }
+            Fault::Storage => {
+                infra.kill_storage();
+                tokio::time::sleep(down).await;
+                infra.start_storage();
+            }
+            Fault::Postgres => {
+                infra.kill_postgres();
+                tokio::time::sleep(down).await;
+                infra.start_postgres();
+            }
+            Fault::Registry => {
+                let _ = processes.registry.kill();
+                let _ = processes.registry.wait();
+                tokio::time::sleep(down).await;
+                processes.registry = start_registry(n + 1);
+            }
+        }
+        let recovery = decided_write(&url, n + 1).await;
+        eprintln!(
+            "fault {n} ({fault:?}, down {down:?}): a new write decided {recovery:?} after the return"
+        );
+        recoveries.push((fault, recovery));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+
+    // Every acknowledged subscription is visible...
+    let http = reqwest::Client::new();
+    let mut acked_total = 0;
+    for (i, writes) in writes.iter().enumerate() {
+        let writes = writes.lock().await;
+        acked_total += writes.acked.len();
+        let auth = token(&user(i), 600);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let body: serde_json::Value = http
+                .get(format!("{url}/api/v1/subscriptions"))
+                .bearer_auth(&auth)
+                .send()
+                .await
+                .expect("query API")
+                .json()
+                .await
+                .expect("json");
+            let visible: HashSet<&str> = body["subscriptions"]
+                .as_array()
+                .expect("array")
+                .iter()
+                .filter_map(|s| s["rss_source_feed"].as_str())
+                .collect();
+            let missing = writes
+                .acked
+                .values()
+                .filter(|f| !visible.contains(f.as_str()))
+                .count();
+            let foreign = visible
+                .iter()
+                .filter(|f| {
+                    !writes.unknown.contains(**f) && !writes.acked.values().any(|a| a == *f)
+                })
+                .count();
+            assert_eq!(foreign, 0, "{}: subscriptions nobody asked for", user(i));
+            if missing == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {missing} of {} acknowledged subscriptions never became visible (see {})",
+                user(i),
+                writes.acked.len(),
+                server_log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    eprintln!("{acked_total} acknowledged writes, all visible; recoveries: {recoveries:?}");
+
+    // ...and decided once, in per-user sequences without gap.
+    let codec = Codec::connect(
+        balados_schemas::registry_client::RegistryClient::new(&registry_url).expect("url"),
+        &Topics::new(prefix),
+        &[],
+        false,
+    )
+    .await
+    .expect("codec");
+    let mut acked: HashMap<uuid::Uuid, String> = HashMap::new();
+    for writes in &writes {
+        for (id, feed) in &writes.lock().await.acked {
+            acked.insert(id.parse().expect("uuid"), feed.clone());
+        }
+    }
+    let events = read_events(
+        &infra.bootstrap(),
+        &Topics::new(prefix).events,
+        &codec,
+        &acked,
+    )
+    .await;
+    for (u, sequences) in &events {
+        let max = *sequences.keys().last().expect("events");
+        assert_eq!(
+            sequences.len() as u64,
+            max,
+            "{u}: the event sequence has gaps (1..={max}, {} present)",
+            sequences.len()
+        );
+    }
+    let mut decided: HashMap<uuid::Uuid, u64> = HashMap::new();
+    for event in events.values().flat_map(BTreeMap::values) {
+        if let EventPayload::Subscribed { .. } = event.payload {
+            let previous = decided.insert(event.command_id, event.sequence);
+            assert!(
+                previous.is_none_or(|p| p == event.sequence),
+                "command {} decided twice (sequences {previous:?} and {})",
+                event.command_id,
+                event.sequence
+            );
+        }
+    }
+    let undecided = acked.keys().filter(|id| !decided.contains_key(id)).count();
+    assert_eq!(undecided, 0, "acknowledged commands without their event");
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics.lines().any(
+            |l| l.starts_with("balados_materializer_sequence_gaps_total") && !l.ends_with(" 0")
+        ),
+        "the materializer saw a sequence gap"
+    );
+    drop(processes);
+}
+
+/// Every event of `topic`, by user and sequence, once all of `acked` have been seen and nothing
+/// new arrived for a few seconds. Copies of one (user, sequence) must be identical.
+async fn read_events(
+    bootstrap: &str,
+    topic: &str,
+    codec: &Codec,
+    acked: &HashMap<uuid::Uuid, String>,
+) -> BTreeMap<String, BTreeMap<u64, EventEnvelope>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "faults-check")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("tpl");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut events: BTreeMap<String, BTreeMap<u64, EventEnvelope>> = BTreeMap::new();
+    let mut seen: HashSet<uuid::Uuid> = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut last = Instant::now();
+    while Instant::now() < deadline
+        && (seen.len() < acked.len() || last.elapsed() < Duration::from_secs(5))
+    {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.expect("no consumer error");
+        last = Instant::now();
+        let value = codec
+            .decode(Contract::Event, message.payload().expect("value"))
+            .await
+            .expect("decodes");
+        let event = EventEnvelope::from_avro(value).expect("an event");
+        if acked.contains_key(&event.command_id) {
+            seen.insert(event.command_id);
+        }
+        let user_events = events.entry(event.user_id.as_str().to_owned()).or_default();
+        if let Some(copy) = user_events.get(&event.sequence) {
+            assert_eq!(copy, &event, "two different events with one sequence");
+        } else {
+            user_events.insert(event.sequence, event);
+        }
+    }
+    events
+}
