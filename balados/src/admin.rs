@@ -13,6 +13,13 @@ pub enum AdminCommand {
     /// Recreate the read models from the log: per-user models from the latest state records,
     /// public models from the retained events. Stop the materializers first.
     Rebuild,
+    /// Rebuild one user's read models from their latest state records, and release them if the
+    /// materializer holds them at a sequence gap (events lost upstream). Safe while running.
+    RepairUser {
+        /// The user id (as in tokens and topics).
+        #[arg(long)]
+        user: String,
+    },
     /// Sign a token as an app would (development and demos).
     MintToken {
         /// The app's RSA private key (PEM).
@@ -66,6 +73,26 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 report.events,
                 report.public_events,
                 report.duration.as_secs_f64()
+            );
+        }
+        AdminCommand::RepairUser { user } => {
+            let user = balados_schemas::UserId::parse(&user)
+                .map_err(|e| anyhow::anyhow!("--user: {e}"))?;
+            balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            crate::startup::migrate(&pool).await?;
+            let codec = crate::startup::codec(&settings, &[]).await?;
+            let repaired =
+                balados_materializer::repair::repair_user(&settings, &pool, &codec, &user).await?;
+            let gap = repaired.gap.map_or_else(
+                || "it was not held at a gap".to_owned(),
+                |(applied, found)| {
+                    format!("released from the gap after sequence {applied} (found {found})")
+                },
+            );
+            println!(
+                "repaired: per-user models from {} state records, at sequence {}; {gap}",
+                repaired.state_records, repaired.sequence
             );
         }
         AdminCommand::MintToken {

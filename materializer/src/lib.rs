@@ -8,6 +8,7 @@ pub mod outcomes;
 pub mod rebuild;
 mod refused;
 pub mod relay;
+pub mod repair;
 pub mod runner;
 pub mod sink;
 

@@ -59,37 +59,16 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     )?;
     let mut report = Report::default();
 
-    // 1. The latest state record per key; records of uncommitted commands are ignored, as the
-    //    aggregator's restore does.
-    let mut latest: HashMap<String, (StateKey, Option<StateEntity>)> = HashMap::new();
-    for partition in 0..partitions {
-        let mut cursor = reader.start(&topics.user_state, partition)?;
-        loop {
-            let records = reader.next(&mut cursor, CHUNK)?;
-            if records.is_empty() {
-                break;
-            }
-            for message in records {
-                let Some(key) = message.key.as_deref().and_then(StateKey::decode) else {
-                    continue; // restore markers and foreign records
-                };
-                report.state_records += 1;
-                let (source_offset, entity) = match &message.value {
-                    None => (message.source_offset, None),
-                    Some(bytes) => {
-                        let value = codec.decode(Contract::UserState, bytes).await?;
-                        let record = UserStateRecord::from_avro(value)?;
-                        (Some(record.source_offset), Some(record.entity))
-                    }
-                };
-                if source_offset.is_some_and(|s| s >= committed[&partition]) {
-                    report.ignored_uncommitted += 1;
-                    continue;
-                }
-                latest.insert(key.encode(), (key, entity));
-            }
-        }
-    }
+    // 1. The latest state record per key.
+    let latest = latest_records(
+        &reader,
+        codec,
+        &topics.user_state,
+        &committed,
+        None,
+        &mut report,
+    )
+    .await?;
 
     let mut tx = pool.begin().await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {TABLES}")))
@@ -135,6 +114,52 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     Ok(report)
 }
 
+/// The latest state record per key (of `user` only, when given), from every partition of `topic`;
+/// records of uncommitted commands (at or beyond `committed` in their partition) are ignored, as
+/// the aggregator's restore does.
+pub(crate) async fn latest_records(
+    reader: &Reader,
+    codec: &Codec,
+    topic: &str,
+    committed: &HashMap<i32, i64>,
+    user: Option<&str>,
+    report: &mut Report,
+) -> anyhow::Result<HashMap<String, (StateKey, Option<StateEntity>)>> {
+    let mut latest = HashMap::new();
+    for partition in 0..i32::try_from(committed.len())? {
+        let mut cursor = reader.start(topic, partition)?;
+        loop {
+            let records = reader.next(&mut cursor, CHUNK)?;
+            if records.is_empty() {
+                break;
+            }
+            for message in records {
+                let Some(key) = message.key.as_deref().and_then(StateKey::decode) else {
+                    continue; // restore markers and foreign records
+                };
+                if user.is_some_and(|u| key.user_id().as_str() != u) {
+                    continue;
+                }
+                report.state_records += 1;
+                let (source_offset, entity) = match &message.value {
+                    None => (message.source_offset, None),
+                    Some(bytes) => {
+                        let value = codec.decode(Contract::UserState, bytes).await?;
+                        let record = UserStateRecord::from_avro(value)?;
+                        (Some(record.source_offset), Some(record.entity))
+                    }
+                };
+                if source_offset.is_some_and(|s| s >= committed[&partition]) {
+                    report.ignored_uncommitted += 1;
+                    continue;
+                }
+                latest.insert(key.encode(), (key, entity));
+            }
+        }
+    }
+    Ok(latest)
+}
+
 async fn replay(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     events: &[EventEnvelope],
@@ -149,7 +174,9 @@ async fn replay(
 }
 
 /// The per-user rows of the latest state records, as one batch's changes.
-fn from_records(records: impl Iterator<Item = (StateKey, Option<StateEntity>)>) -> BatchChanges {
+pub(crate) fn from_records(
+    records: impl Iterator<Item = (StateKey, Option<StateEntity>)>,
+) -> BatchChanges {
     let mut changes = BatchChanges::default();
     for (key, entity) in records {
         let user = key.user_id().as_str().to_owned();
@@ -274,7 +301,7 @@ struct Record {
 }
 
 /// Reads whole partitions, in chunks, up to their high watermark at the time reading started.
-struct Reader {
+pub(crate) struct Reader {
     kafka: KafkaSettings,
     consumer: BaseConsumer,
 }
@@ -288,7 +315,7 @@ struct Cursor<'a> {
 }
 
 impl Reader {
-    fn new(settings: &Settings) -> Result<Self, rdkafka::error::KafkaError> {
+    pub(crate) fn new(settings: &Settings) -> Result<Self, rdkafka::error::KafkaError> {
         let consumer = balados_platform::kafka::client_config(&settings.kafka, "balados-rebuild")
             .set(
                 "group.id",
@@ -307,7 +334,7 @@ impl Reader {
         })
     }
 
-    fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
+    pub(crate) fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
         let metadata = self
             .consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))?;
@@ -323,7 +350,7 @@ impl Reader {
     }
 
     /// The committed offsets of `group` on `topic` (0 where none).
-    fn committed(
+    pub(crate) fn committed(
         &self,
         group: &str,
         topic: &str,

@@ -4,7 +4,7 @@
 //! on their own are quarantined with the reason and their position instead of applied. Other
 //! failures (connection, serialization, deadlock) are retried as they are.
 
-use crate::apply::BatchChanges;
+use crate::apply::{BatchChanges, Gap};
 use crate::sink::{Batch, Quarantined, write_batch};
 use chrono::TimeDelta;
 use sqlx::PgPool;
@@ -45,7 +45,7 @@ pub async fn write_one_by_one(
         next_offsets: &none,
     };
     write_batch(pool, group, topic, only, grace).await?;
-    for (event, origin) in batch.events.iter().zip(origins) {
+    for (index, (event, origin)) in batch.events.iter().zip(origins).enumerate() {
         let reached = BTreeMap::from([(origin.partition, origin.offset + 1)]);
         let single = Batch {
             events: std::slice::from_ref(event),
@@ -53,7 +53,7 @@ pub async fn write_one_by_one(
             next_offsets: &reached,
         };
         match write_batch(pool, group, topic, single, grace).await {
-            Ok(changes) => add(&mut total, changes),
+            Ok(changes) => add(&mut total, changes, index),
             Err(e) if refused_data(&e) => {
                 refused += 1;
                 tracing::error!(
@@ -67,6 +67,7 @@ pub async fn write_one_by_one(
                     offset: origin.offset,
                     reason: format!("refused by PostgreSQL: {e}"),
                     payload: origin.payload.clone(),
+                    stepped_over: Some((event.user_id.as_str().to_owned(), event.sequence)),
                 }];
                 let alone = Batch {
                     events: &[],
@@ -87,9 +88,13 @@ pub async fn write_one_by_one(
     Ok((total, refused))
 }
 
-fn add(total: &mut BatchChanges, changes: BatchChanges) {
+/// Adds the changes of the event at `index` of the batch to the batch's total.
+fn add(total: &mut BatchChanges, changes: BatchChanges, index: usize) {
     total.applied += changes.applied;
     total.replays += changes.replays;
-    total.gaps.extend(changes.gaps);
+    total.held += changes.held;
+    total
+        .gaps
+        .extend(changes.gaps.into_iter().map(|gap| Gap { index, ..gap }));
     total.public.late += changes.public.late;
 }

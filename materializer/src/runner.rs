@@ -213,6 +213,7 @@ pub async fn run(
                         offset: message.offset(),
                         reason,
                         payload: message.payload().map(<[u8]>::to_vec),
+                        stepped_over: None,
                     });
                 }
             }
@@ -238,18 +239,7 @@ pub async fn run(
             break;
         };
         next.extend(reached.iter().map(|(p, o)| (*p, *o)));
-        if !changes.gaps.is_empty() {
-            tracing::error!(
-                gaps = changes.gaps.len(),
-                "event sequence gap: an event is missing upstream"
-            );
-            metrics.add(
-                "balados_materializer_sequence_gaps_total",
-                "Users whose event sequence jumped.",
-                &[],
-                changes.gaps.len() as f64,
-            );
-        }
+        report_gaps(&metrics, &changes, &origins);
         record_metrics(&metrics, &changes, &events, quarantined.len() + refused);
         tracing::debug!(
             batch.size = events.len(),
@@ -300,6 +290,34 @@ async fn write_with_retry(
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Each gap once, when it is found (its user is then held, so it is not found again).
+fn report_gaps(metrics: &Metrics, changes: &crate::apply::BatchChanges, origins: &[Origin]) {
+    for gap in &changes.gaps {
+        let origin = origins.get(gap.index);
+        tracing::error!(
+            user.id = %gap.user,
+            sequence.applied = gap.applied,
+            sequence.found = gap.found,
+            kafka.partition = origin.map(|o| o.partition),
+            kafka.offset = origin.map(|o| o.offset),
+            "event sequence gap: events are missing upstream; this user's read models are held \
+             until `balados admin repair-user` rebuilds them from the state records"
+        );
+    }
+    metrics.add(
+        "balados_materializer_sequence_gaps_total",
+        "Users whose event sequence jumped (events missing upstream); each is held until repaired.",
+        &[],
+        changes.gaps.len() as f64,
+    );
+    metrics.add(
+        "balados_materializer_events_held_total",
+        "Events not applied because their user is held at a sequence gap.",
+        &[],
+        changes.held as f64,
+    );
 }
 
 fn record_metrics(

@@ -21,5 +21,6 @@ mod quarantine;
 mod read_models;
 mod read_side;
 mod rebuild;
+mod sequence_gaps;
 mod startup;
 mod subscriptions;

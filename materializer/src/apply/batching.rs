@@ -156,8 +156,9 @@ impl Tables {
             privacy: self.settings.clone(),
             lists: Lists::default(),
             earlier,
+            held: HashSet::new(),
         };
-        let changes = fold(events, loaded, TimeDelta::hours(48));
+        let changes = fold(events, loaded, TimeDelta::hours(48), OnGap::Hold);
         let public = changes.public;
         for id in &public.withdrawn {
             self.rows.remove(id);

@@ -3,6 +3,11 @@
 //! projection's position is a replay there (a redelivery, or a copy from an aborted transaction
 //! that a broker showed) and is dropped; keys are deduplicated within the batch so that one
 //! set-based statement writes each row once.
+//!
+//! An event beyond a projection's next sequence means that events are missing upstream (a broker
+//! that lost acknowledged records). The materializer then holds that user — their later events are
+//! not applied, so no read model silently skips a write — until an operator repairs the user from
+//! the state records (`balados admin repair-user`); other users flow on.
 
 pub mod lists;
 pub mod per_user;
@@ -20,7 +25,7 @@ use lists::Lists;
 use per_user::PerUserChanges;
 use privacy::PrivacySettings;
 use public::{PublicChanges, PublicFold, PublicRow};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A user's last applied sequence in each projection (0 = none).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +44,28 @@ pub struct Loaded {
     pub lists: Lists,
     /// Earlier public events of the users who change privacy or remove events in the batch.
     pub earlier: HashMap<String, Vec<PublicRow>>,
+    /// The batch's users held at a sequence gap.
+    pub held: HashSet<String>,
+}
+
+/// What a sequence gap does to its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnGap {
+    /// Stop applying the user's events (the live materializer).
+    Hold,
+    /// Apply on (a rebuild's replay, whose retained events may start after a user's first).
+    Accept,
+}
+
+/// A user's sequence jumped: `found` arrived where `applied + 1` was due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub user: String,
+    pub applied: u64,
+    pub found: u64,
+    pub event_id: uuid::Uuid,
+    /// The event's index in the folded batch.
+    pub index: usize,
 }
 
 /// What to load for a batch.
@@ -88,26 +115,38 @@ pub struct BatchChanges {
     pub positions: BTreeMap<String, Positions>,
     pub applied: usize,
     pub replays: usize,
-    /// Users whose sequence jumped (an event is missing upstream): reported, not hidden.
-    pub gaps: Vec<(String, u64, u64)>,
+    /// Users whose sequence jumped in this batch (an event is missing upstream).
+    pub gaps: Vec<Gap>,
+    /// Events not applied because their user is held at a gap (the gap's own event included).
+    pub held: usize,
 }
 
 /// Folds `events` (in partition order) over what was loaded for them. `grace` is how late an
 /// event may arrive and still count in its hourly popularity bucket.
-pub fn fold(events: &[EventEnvelope], loaded: Loaded, grace: TimeDelta) -> BatchChanges {
+pub fn fold(
+    events: &[EventEnvelope],
+    loaded: Loaded,
+    grace: TimeDelta,
+    on_gap: OnGap,
+) -> BatchChanges {
     let Loaded {
         positions,
         privacy,
         lists,
         mut earlier,
+        mut held,
     } = loaded;
     let mut changes = BatchChanges {
         lists,
         ..BatchChanges::default()
     };
     let mut public = PublicFold::new(privacy, &mut earlier, grace);
-    for event in events {
+    for (index, event) in events.iter().enumerate() {
         let user = event.user_id.as_str();
+        if held.contains(user) {
+            changes.held += 1;
+            continue;
+        }
         let position = changes
             .positions
             .get(user)
@@ -126,7 +165,18 @@ pub fn fold(events: &[EventEnvelope], loaded: Loaded, grace: TimeDelta) -> Batch
             position.public
         };
         if event.sequence != last + 1 {
-            changes.gaps.push((user.to_owned(), last, event.sequence));
+            changes.gaps.push(Gap {
+                user: user.to_owned(),
+                applied: last,
+                found: event.sequence,
+                event_id: event.event_id,
+                index,
+            });
+            if on_gap == OnGap::Hold {
+                held.insert(user.to_owned());
+                changes.held += 1;
+                continue;
+            }
         }
         let mut next = position;
         if to_users {

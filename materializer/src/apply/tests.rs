@@ -102,7 +102,7 @@ fn positions(entries: &[(&str, u64, u64)]) -> Loaded {
 }
 
 fn run(events: &[EventEnvelope]) -> BatchChanges {
-    fold(events, Loaded::default(), GRACE)
+    fold(events, Loaded::default(), GRACE, OnGap::Hold)
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn replayed_events_are_dropped_by_sequence() {
         unsubscribed("a", 2),
         subscribed("b", 1),
     ];
-    let changes = fold(&events, positions(&[("a", 1, 1)]), GRACE);
+    let changes = fold(&events, positions(&[("a", 1, 1)]), GRACE, OnGap::Hold);
     assert_eq!((changes.applied, changes.replays), (2, 2));
     assert_eq!(changes.positions["a"].per_user, 2);
     assert_eq!(changes.positions["b"].public, 1);
@@ -136,16 +136,53 @@ fn the_same_events_twice_fold_to_nothing_new() {
         positions: first.positions.clone().into_iter().collect(),
         ..Loaded::default()
     };
-    let second = fold(&events, stored, GRACE);
+    let second = fold(&events, stored, GRACE, OnGap::Hold);
     assert_eq!(second.applied, 0);
     assert_eq!(second.per_user, per_user::PerUserChanges::default());
     assert_eq!(second.public, public::PublicChanges::default());
 }
 
 #[test]
-fn a_sequence_jump_is_reported() {
-    let changes = run(&[subscribed("a", 3)]);
-    assert_eq!(changes.gaps, vec![("a".to_owned(), 0, 3)]);
+fn a_sequence_gap_holds_its_user_and_no_one_else() {
+    let events = [
+        subscribed("a", 1),
+        unsubscribed("a", 3),
+        subscribed("b", 1),
+        subscribed("a", 4),
+    ];
+    let changes = run(&events);
+    let gap = |c: &BatchChanges| {
+        c.gaps
+            .iter()
+            .map(|g| (g.user.clone(), g.applied, g.found, g.index))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(gap(&changes), vec![("a".to_owned(), 1, 3, 1)]);
+    assert_eq!((changes.applied, changes.held), (2, 2));
+    assert_eq!(changes.positions["a"].per_user, 1, "a stays before the gap");
+    assert_eq!(changes.positions["b"].per_user, 1, "b flows on");
+    assert!(
+        changes
+            .per_user
+            .subscriptions
+            .values()
+            .all(|p| p.unsubscribed_at.is_none()),
+        "nothing after the gap is applied"
+    );
+
+    // A user held by an earlier batch stays held, whatever comes.
+    let held = Loaded {
+        positions: changes.positions.clone().into_iter().collect(),
+        held: HashSet::from(["a".to_owned()]),
+        ..Loaded::default()
+    };
+    let later = fold(&[subscribed("a", 2)], held, GRACE, OnGap::Hold);
+    assert_eq!((later.applied, later.held, later.gaps.len()), (0, 1, 0));
+
+    // A rebuild's replay applies on.
+    let replayed = fold(&events, Loaded::default(), GRACE, OnGap::Accept);
+    assert_eq!((replayed.applied, replayed.held), (4, 0));
+    assert_eq!(gap(&replayed).len(), 1);
 }
 
 #[test]
@@ -155,6 +192,7 @@ fn after_a_rebuild_only_the_projection_behind_applies_an_event() {
         &[played("a", 2, 1), played("a", 3, 2)],
         positions(&[("a", 2, 1)]),
         GRACE,
+        OnGap::Hold,
     );
     assert_eq!(changes.per_user.episodes.len(), 1, "only sequence 3");
     assert_eq!(changes.public.inserts.len(), 2, "both");
@@ -368,6 +406,8 @@ fn every_privacy_transition_at_every_level() {
                     ],
                     loaded,
                     GRACE,
+                    // The play's sequence leaves room for the steps: not a gap to hold.
+                    OnGap::Accept,
                 )
             };
         let anonymous = step(3, Privacy::Anonymous, &mut earlier);
@@ -473,6 +513,7 @@ fn removing_events_withdraws_them_whatever_their_privacy() {
         )],
         loaded,
         GRACE,
+        OnGap::Hold,
     );
     assert_eq!(changes.public.withdrawn.len(), 1);
     assert_eq!(

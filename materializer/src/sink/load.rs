@@ -7,7 +7,7 @@ use crate::apply::public::{PublicItem, PublicKind, PublicRow};
 use crate::apply::{Loaded, Needs, Positions};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub async fn load(
     tx: &mut Transaction<'_, Postgres>,
@@ -18,7 +18,23 @@ pub async fn load(
         privacy: privacy(tx, &needs.users).await?,
         lists: lists(tx, needs).await?,
         earlier: earlier(tx, needs).await?,
+        held: held(tx, &needs.users).await?,
     })
+}
+
+/// The users held at a sequence gap (see `materializer.sequence_gaps`).
+async fn held(
+    tx: &mut Transaction<'_, Postgres>,
+    users: &[String],
+) -> Result<HashSet<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT g.user_id FROM UNNEST($1::text[]) AS u(user_id)
+         JOIN materializer.sequence_gaps g USING (user_id)",
+    )
+    .bind(users)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
 }
 
 async fn positions(

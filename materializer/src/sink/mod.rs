@@ -8,7 +8,7 @@ pub(crate) mod per_user;
 mod public;
 
 use crate::apply::privacy::PrivacySettings;
-use crate::apply::{BatchChanges, fold, needs};
+use crate::apply::{BatchChanges, OnGap, fold, needs};
 use balados_schemas::EventEnvelope;
 use chrono::TimeDelta;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -21,6 +21,9 @@ pub struct Quarantined {
     pub offset: i64,
     pub reason: String,
     pub payload: Option<Vec<u8>>,
+    /// The user and sequence of an event that was decoded but refused: set aside with its reason,
+    /// it is stepped over, so that the user's next event is not taken for a gap.
+    pub stepped_over: Option<(String, u64)>,
 }
 
 /// Stored next offsets of `consumer` on `topic`, by partition.
@@ -48,6 +51,7 @@ pub async fn write_batch(
 ) -> Result<BatchChanges, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let changes = apply_events(&mut tx, batch.events, grace, None).await?;
+    insert_gaps(&mut tx, &changes).await?;
     insert_quarantine(&mut tx, topic, batch.quarantined).await?;
     upsert_offsets(&mut tx, consumer, topic, batch.next_offsets).await?;
     tx.commit().await?;
@@ -73,7 +77,14 @@ pub(crate) async fn apply_events(
             .filter_map(|u| carried.get(u).map(|s| (u.clone(), s.clone())))
             .collect();
     }
-    let mut changes = fold(events, loaded, grace);
+    // A rebuild (settings carried) replays the retained events, which may start after a user's
+    // first: it applies on where the live materializer holds.
+    let on_gap = if carried.is_some() {
+        OnGap::Accept
+    } else {
+        OnGap::Hold
+    };
+    let mut changes = fold(events, loaded, grace, on_gap);
     if let Some(carried) = carried {
         carried.extend(std::mem::take(&mut changes.privacy_after));
     }
@@ -125,6 +136,25 @@ pub(crate) async fn upsert_positions(
     Ok(())
 }
 
+async fn insert_gaps(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &BatchChanges,
+) -> Result<(), sqlx::Error> {
+    for gap in &changes.gaps {
+        sqlx::query(
+            "INSERT INTO materializer.sequence_gaps (user_id, applied, found, event_id)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(&gap.user)
+        .bind(to_i64(gap.applied))
+        .bind(to_i64(gap.found))
+        .bind(gap.event_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn insert_quarantine(
     tx: &mut Transaction<'_, Postgres>,
     topic: &str,
@@ -142,6 +172,26 @@ async fn insert_quarantine(
         .bind(&item.payload)
         .execute(&mut **tx)
         .await?;
+        if let Some((user, sequence)) = &item.stepped_over {
+            // Only from just before it: a position elsewhere is a replay or a gap, left as it is.
+            sqlx::query(
+                "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
+                 VALUES ($1, 0, 0) ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(user)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE materializer.user_sequences SET
+                     last_sequence = CASE WHEN last_sequence = $2 - 1 THEN $2 ELSE last_sequence END,
+                     public_sequence = CASE WHEN public_sequence = $2 - 1 THEN $2 ELSE public_sequence END
+                 WHERE user_id = $1",
+            )
+            .bind(user)
+            .bind(to_i64(*sequence))
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,106 @@
+//! Repairing one user (`balados admin repair-user`): their per-user read models are rebuilt from
+//! their latest state records on `user-state` — the aggregate's own truth, which the missing events
+//! had carried — and their projection positions set to the records' sequence, which releases a
+//! user held at a sequence gap. It can run while the materializers run: it locks the user's
+//! position row as a batch does, so the two serialise.
+//!
+//! What the lost events would have added to the public models (public events, popularity) is not
+//! recovered: only the events carry it.
+
+use crate::rebuild::{Reader, Report, from_records, latest_records};
+use crate::sink::{self, to_i64};
+use balados_platform::Settings;
+use balados_schemas::{Codec, UserId};
+
+/// The per-user tables a repair rewrites (the per-user models of a rebuild).
+const PER_USER_TABLES: [&str; 8] = [
+    "users.subscriptions",
+    "users.play_statuses",
+    "users.user_privacy",
+    "users.devices",
+    "users.playlists",
+    "users.playlist_items",
+    "users.collections",
+    "users.collection_feeds",
+];
+
+#[derive(Debug)]
+pub struct Repaired {
+    pub state_records: u64,
+    /// The sequence the user's models are now at.
+    pub sequence: u64,
+    /// The gap the user was held at: (last applied, found).
+    pub gap: Option<(i64, i64)>,
+}
+
+pub async fn repair_user(
+    settings: &Settings,
+    pool: &sqlx::PgPool,
+    codec: &Codec,
+    user: &UserId,
+) -> anyhow::Result<Repaired> {
+    let topics = settings.topics();
+    let reader = Reader::new(settings)?;
+    let partitions = reader.partitions(&topics.user_state)?;
+    let committed = reader.committed(
+        &format!("{}.aggregator", settings.kafka.topic_prefix),
+        &topics.commands,
+        partitions,
+    )?;
+    let mut report = Report::default();
+    let latest = latest_records(
+        &reader,
+        codec,
+        &topics.user_state,
+        &committed,
+        Some(user.as_str()),
+        &mut report,
+    )
+    .await?;
+    let snapshot = from_records(latest.into_values());
+    let sequence = snapshot
+        .positions
+        .get(user.as_str())
+        .map_or(0, |p| p.per_user);
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM materializer.user_sequences WHERE user_id = $1 FOR UPDATE")
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?;
+    for table in PER_USER_TABLES {
+        // `table` is one of the constants above, never input.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE user_id = $1"
+        )))
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sink::per_user::write(&mut tx, &snapshot.per_user).await?;
+    sink::lists::write(&mut tx, &snapshot.lists).await?;
+    // Both projections continue after the records' sequence: the per-user one has it all, the
+    // public one cannot get the lost events back.
+    sqlx::query(
+        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
+         VALUES ($1, $2, $2)
+         ON CONFLICT (user_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence,
+             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence)",
+    )
+    .bind(user.as_str())
+    .bind(to_i64(sequence))
+    .execute(&mut *tx)
+    .await?;
+    let gap: Option<(i64, i64)> = sqlx::query_as(
+        "DELETE FROM materializer.sequence_gaps WHERE user_id = $1 RETURNING applied, found",
+    )
+    .bind(user.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Repaired {
+        state_records: report.state_records,
+        sequence,
+        gap,
+    })
+}
