@@ -194,6 +194,17 @@ impl BatchWriter {
                 p.result.events_next_offset = p.result.events_next_offset.max(offset + 1);
             }
         }
+        // The meta records say where each user's last event landed (restore checks it).
+        for p in pending.iter().filter(|p| p.result.events_next_offset > 0) {
+            let last = p.result.events_next_offset - 1;
+            let user = &p.result.user_id;
+            store
+                .user_mut(p.result.events_partition, user)
+                .events_offset = Some(last);
+            if let Some(&i) = state_index.get(&StateKey::Meta(user.clone())) {
+                state_writes[i].1.set_events_offset(last);
+            }
+        }
         for p in &pending {
             let bytes = self
                 .codec
@@ -283,6 +294,8 @@ impl BatchWriter {
             restore.users = stats.users,
             restore.records = stats.records,
             restore.ignored_uncommitted = stats.ignored_uncommitted,
+            restore.events_checked = stats.events_checked,
+            restore.events_missing = stats.events_missing,
             duration_ms = stats.duration.as_millis() as u64,
             "partition state restored"
         );
@@ -291,6 +304,12 @@ impl BatchWriter {
             "Partition restores.",
             &[],
             1.0,
+        );
+        self.metrics.add(
+            "balados_aggregator_missing_events_total",
+            "Events that restored state stands on but the events topic does not hold (lost by the broker).",
+            &[],
+            stats.events_missing as f64,
         );
         store.load(partition, users);
         Ok(())

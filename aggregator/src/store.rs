@@ -54,6 +54,13 @@ pub struct StateWrite {
 }
 
 impl StateWrite {
+    /// Records where the user's last event landed, in a meta record (other records are left).
+    pub fn set_events_offset(&mut self, offset: i64) {
+        if let Some(StateEntity::Meta { events_offset, .. }) = &mut self.entity {
+            *events_offset = Some(offset);
+        }
+    }
+
     /// The record value; `None` for a tombstone.
     pub fn record(&self) -> Option<UserStateRecord> {
         self.entity.clone().map(|entity| UserStateRecord {
@@ -105,6 +112,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
         StateKey::Meta(_) => Some(StateEntity::Meta {
             sequence: state.sequence,
             recent_commands: state.recent.iter().cloned().collect(),
+            events_offset: state.events_offset,
         }),
         StateKey::Subscription(_, feed) => {
             state
@@ -199,14 +207,17 @@ pub fn apply_record(
             Some(StateEntity::Meta {
                 sequence,
                 recent_commands,
+                events_offset,
             }),
         ) => {
             state.sequence = sequence;
             state.recent = recent_commands.into();
+            state.events_offset = events_offset;
         }
         (StateKey::Meta(_), _) => {
             state.sequence = 0;
             state.recent.clear();
+            state.events_offset = None;
         }
         (
             StateKey::Subscription(_, feed),

@@ -1,8 +1,8 @@
 //! User-state records: one record per entity of a user on the compacted `user-state` topic.
 
 use crate::avro::{
-    self, Fields, ShapeError, opt_millis, opt_string, opt_unsigned, record, record_with, string,
-    unsigned,
+    self, Fields, ShapeError, opt_long, opt_millis, opt_string, opt_unsigned, record, record_with,
+    string, unsigned,
 };
 use crate::ids::{FeedUrl, ItemId, UserId};
 use crate::values::{Privacy, Scope};
@@ -103,6 +103,8 @@ pub enum StateEntity {
     Meta {
         sequence: u64,
         recent_commands: Vec<RecentCommand>,
+        /// Where the user's last event is in their partition of `events`.
+        events_offset: Option<i64>,
     },
     Subscription {
         feed: FeedUrl,
@@ -160,6 +162,7 @@ impl UserStateRecord {
             StateEntity::Meta {
                 sequence,
                 recent_commands,
+                events_offset,
             } => {
                 let recent = recent_commands
                     .iter()
@@ -180,6 +183,7 @@ impl UserStateRecord {
                     Box::new(record(vec![
                         ("sequence", unsigned(*sequence)),
                         ("recent_commands", Value::Array(recent)),
+                        ("events_offset", opt_long(*events_offset)),
                     ])),
                 )
             }
@@ -310,6 +314,7 @@ impl UserStateRecord {
                 StateEntity::Meta {
                     sequence,
                     recent_commands,
+                    events_offset: e.opt_long("events_offset")?,
                 }
             }
             1 => StateEntity::Subscription {

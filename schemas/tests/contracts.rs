@@ -177,6 +177,7 @@ fn typed_values_round_trip_through_their_schemas() {
                 first_sequence: 0,
                 event_count: 0,
             }],
+            events_offset: Some(41),
         },
         StateEntity::Subscription {
             feed: feed.clone(),

@@ -383,12 +383,17 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         .text()
         .await
         .expect("text");
-    assert!(
-        !metrics.lines().any(
-            |l| l.starts_with("balados_materializer_sequence_gaps_total") && !l.ends_with(" 0")
-        ),
-        "the materializer saw a sequence gap"
-    );
+    for loss in [
+        "balados_materializer_sequence_gaps_total",
+        "balados_aggregator_missing_events_total",
+    ] {
+        assert!(
+            !metrics
+                .lines()
+                .any(|l| l.starts_with(loss) && !l.ends_with(" 0")),
+            "{loss} is not zero:\n{metrics}"
+        );
+    }
     drop(processes);
 }
 

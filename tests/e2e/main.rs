@@ -21,6 +21,7 @@ mod quarantine;
 mod read_models;
 mod read_side;
 mod rebuild;
+mod restore_check;
 mod sequence_gaps;
 mod startup;
 mod subscriptions;

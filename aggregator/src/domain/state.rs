@@ -23,6 +23,9 @@ pub struct UserState {
     pub collections: BTreeMap<String, Collection>,
     pub privacy: HashMap<Scope, Privacy>,
     pub devices: BTreeMap<String, Device>,
+    /// Where the user's last event landed in their partition of `events`: bookkeeping of the
+    /// store (restore checks it), never read by `decide`.
+    pub events_offset: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
