@@ -7,9 +7,10 @@
 
 use crate::handle::handle;
 use crate::output::{Output, UNTRACKED};
+use crate::partitions::{Standing, StateStore};
 use crate::restore::{RestoreError, Restorer};
 use crate::runner::CommandConsumer;
-use crate::store::{StateStore, StateWrite};
+use crate::store::StateWrite;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
@@ -146,8 +147,15 @@ impl BatchWriter {
         let mut state_index: HashMap<StateKey, usize> = HashMap::with_capacity(batch.len() * 3);
         for message in batch {
             let partition = message.partition();
-            if !store.is_loaded(partition) {
-                self.restore(consumer, restorer, store, partition)?;
+            match store.standing(partition) {
+                Standing::Ready => {}
+                Standing::Parked(_) => {
+                    let committed = committed_offset(consumer, &self.topics.commands, partition)?;
+                    if !store.confirm(partition, committed) {
+                        self.restore(consumer, restorer, store, partition)?;
+                    }
+                }
+                Standing::Missing => self.restore(consumer, restorer, store, partition)?,
             }
             next_offsets.insert(partition, message.offset() + 1);
             let command = match self.decode(message)? {
@@ -241,7 +249,9 @@ impl BatchWriter {
             };
             self.output.send(record)?;
         }
-        self.commit(consumer, &next_offsets)
+        self.commit(consumer, &next_offsets)?;
+        store.commit(next_offsets);
+        Ok(())
     }
 
     fn commit(
@@ -311,7 +321,7 @@ impl BatchWriter {
             &[],
             stats.events_missing as f64,
         );
-        store.load(partition, users);
+        store.load(partition, users, committed);
         Ok(())
     }
 

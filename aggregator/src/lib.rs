@@ -7,6 +7,7 @@ pub mod domain;
 pub mod handle;
 mod kafka_error;
 mod output;
+pub mod partitions;
 pub mod restore;
 pub mod runner;
 pub mod store;

@@ -4,8 +4,9 @@
 //! `{prefix}.aggregator`, read_committed, no auto-commit). Per batch, in one Kafka transaction:
 //! the events, the changed state records, the outcomes, and the input offsets (last processed + 1)
 //! sent with the consumer group metadata, so zombies are fenced (KIP-447). On an abortable error
-//! the transaction is aborted, the in-memory state dropped and the partitions rewound to their
-//! committed offsets; a fatal error also recreates the producer. Because `decide` is
+//! the transaction is aborted, the batch's changes to the in-memory state undone, and the
+//! partitions rewound to their committed offsets (a partition whose committed offset moved anyway
+//! is restored again); a producer that is fatal, or cannot abort, is replaced. Because `decide` is
 //! deterministic and every event carries its per-user sequence, a replay yields byte-identical
 //! events that consumers drop — so the result stays exactly-once even on a broker that shows
 //! aborted records. Without transactions (`aggregator.transactional = false`): events and
@@ -13,8 +14,8 @@
 
 use crate::batch::{BatchError, BatchWriter};
 use crate::kafka_error::{ErrorClass, classify};
+use crate::partitions::StateStore;
 use crate::restore::Restorer;
-use crate::store::StateStore;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
@@ -22,15 +23,16 @@ use balados_schemas::Codec;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::message::{Message as _, OwnedMessage};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Records the partitions the group takes away, so the loop drops their state.
+/// Records what the group takes away and gives, so the loop parks and drops partitions' state.
 #[derive(Debug)]
 pub struct RebalanceContext {
     revoked: Mutex<Vec<i32>>,
+    assigned: Mutex<Option<Vec<i32>>>,
     readiness: Readiness,
 }
 
@@ -51,6 +53,9 @@ impl ConsumerContext for RebalanceContext {
                 kafka.partitions = tpl.count(),
                 "aggregator partitions assigned"
             );
+            if let Ok(mut assigned) = self.assigned.lock() {
+                *assigned = Some(tpl.elements().iter().map(|e| e.partition()).collect());
+            }
             self.readiness.set(READINESS, true);
         }
     }
@@ -65,6 +70,11 @@ impl RebalanceContext {
             .lock()
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default()
+    }
+
+    /// The partitions of the last assignment, once.
+    fn take_assigned(&self) -> Option<Vec<i32>> {
+        self.assigned.lock().ok().and_then(|mut a| a.take())
     }
 }
 
@@ -86,6 +96,7 @@ pub fn run(
         balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
             .create_with_context(RebalanceContext {
                 revoked: Mutex::default(),
+                assigned: Mutex::default(),
                 readiness,
             })?;
     consumer.subscribe(&[&topics.commands])?;
@@ -98,7 +109,10 @@ pub fn run(
     while !shutdown.load(Ordering::Relaxed) {
         let mut batch = poll_batch(&consumer, settings.aggregator.max_batch, interval);
         for partition in consumer.context().take_revoked() {
-            store.drop_partition(partition);
+            store.park(partition);
+        }
+        if let Some(assigned) = consumer.context().take_assigned() {
+            store.retain(&assigned);
         }
         if batch.is_empty() {
             continue;
@@ -181,7 +195,9 @@ fn recover(
             1.0,
         );
     }
-    store.drop_all();
+    store.undo();
+    let readiness = &consumer.context().readiness;
+    readiness.awaiting(READINESS, "kafka");
     // Until the broker is back: a producer to recreate and offsets to read may fail for a while;
     // keep trying rather than stopping the process.
     let mut delay = Duration::from_millis(200);
@@ -194,7 +210,13 @@ fn recover(
         }
         if producer_ok {
             match rewind(consumer) {
-                Ok(()) => return Ok(()),
+                Ok(committed) => {
+                    // Kept where nothing was committed since the state's offset (the failed
+                    // batch's commit may have reached the broker); restored otherwise.
+                    store.confirm_all(&committed);
+                    readiness.resolved(READINESS);
+                    return Ok(());
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rewinding to the committed offsets failed; retrying")
                 }
@@ -206,23 +228,29 @@ fn recover(
     Ok(())
 }
 
-/// Seeks every assigned partition back to its committed offset.
-fn rewind(consumer: &CommandConsumer) -> anyhow::Result<()> {
+/// Seeks every assigned partition back to its committed offset; returns those offsets (0 where
+/// nothing is committed).
+fn rewind(consumer: &CommandConsumer) -> anyhow::Result<HashMap<i32, i64>> {
     let assignment = consumer.assignment()?;
     if assignment.count() == 0 {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let committed = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
     let mut seek = TopicPartitionList::new();
+    let mut offsets = HashMap::new();
     for element in committed.elements() {
         let offset = match element.offset() {
             Offset::Offset(o) => Offset::Offset(o),
             _ => Offset::Beginning,
         };
+        offsets.insert(
+            element.partition(),
+            offset.to_raw().filter(|o| *o >= 0).unwrap_or(0),
+        );
         seek.add_partition_offset(element.topic(), element.partition(), offset)?;
     }
     consumer.seek_partitions(seek, Duration::from_secs(10))?;
-    Ok(())
+    Ok(offsets)
 }
 
 /// Waits up to `interval` for a first command, then takes what arrives without a pause, up to

@@ -1,48 +1,11 @@
-//! The state store: users' aggregates per partition, in memory, and their mapping to the
-//! fine-grained records of `user-state` (one record per entity; a command writes only what it
-//! changed). A disk-backed store can replace the maps behind the same methods.
+//! The users' aggregates and their mapping to the fine-grained records of `user-state` (one record
+//! per entity; a command writes only what it changed).
 
 use crate::domain::{Collection, Device, Episode, Playlist, Subscription, UserState, evolve};
 use balados_schemas::{
     EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord,
 };
 use std::collections::HashMap;
-
-#[derive(Debug, Default)]
-pub struct StateStore {
-    partitions: HashMap<i32, HashMap<UserId, UserState>>,
-}
-
-impl StateStore {
-    pub fn is_loaded(&self, partition: i32) -> bool {
-        self.partitions.contains_key(&partition)
-    }
-
-    pub fn load(&mut self, partition: i32, users: HashMap<UserId, UserState>) {
-        self.partitions.insert(partition, users);
-    }
-
-    pub fn drop_partition(&mut self, partition: i32) {
-        self.partitions.remove(&partition);
-    }
-
-    pub fn drop_all(&mut self) {
-        self.partitions.clear();
-    }
-
-    pub fn user_count(&self) -> usize {
-        self.partitions.values().map(HashMap::len).sum()
-    }
-
-    /// The user's state (a new, empty one for a user never seen).
-    pub fn user_mut(&mut self, partition: i32, user: &UserId) -> &mut UserState {
-        self.partitions
-            .entry(partition)
-            .or_default()
-            .entry(user.clone())
-            .or_default()
-    }
-}
 
 /// One write to `user-state`: an entity's new value, or its removal (a tombstone).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,7 +38,7 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "starting", "waiting_for": waiting})),
+            axum::Json(serde_json::json!({"status": "not_ready", "waiting_for": waiting})),
         )
             .into_response()
     }

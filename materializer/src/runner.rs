@@ -145,6 +145,10 @@ pub async fn run(
                 match stored_offsets(&pool, &group, &topic).await {
                     Ok(stored) => break stored,
                     Err(e) => {
+                        consumer
+                            .context()
+                            .readiness
+                            .awaiting(READINESS, "postgresql");
                         tracing::warn!(error = %e, "reading stored offsets from PostgreSQL failed; retrying")
                     }
                 }
@@ -228,6 +232,7 @@ pub async fn run(
             next_offsets: &reached,
         };
         let written = write_with_retry(
+            &consumer.context().readiness,
             &pool,
             (&group, &topic),
             (batch, &origins),
@@ -257,6 +262,7 @@ pub async fn run(
 /// PostgreSQL refuses is written one event at a time (see `refused`). Returns what was applied
 /// and how many events were quarantined on the way.
 async fn write_with_retry(
+    readiness: &Readiness,
     pool: &PgPool,
     names: (&str, &str),
     (batch, origins): (Batch<'_>, &[Origin]),
@@ -274,13 +280,17 @@ async fn write_with_retry(
                 .map(|changes| (changes, 0))
         };
         match written {
-            Ok(written) => return Some(written),
+            Ok(written) => {
+                readiness.resolved(READINESS);
+                return Some(written);
+            }
             Err(e) if !split && refused_data(&e) => {
                 tracing::warn!(error = %e, "PostgreSQL refused a batch's data; writing it event by event");
                 split = true;
                 continue;
             }
             Err(e) => {
+                readiness.awaiting(READINESS, "postgresql");
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")
             }
         }
