@@ -272,7 +272,7 @@ fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec
         };
         match consumer.poll(wait) {
             Some(Ok(message)) => batch.push(message.detach()),
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            Some(Err(e)) => balados_platform::kafka::log_consumer_error("aggregator", &e),
             None if batch.is_empty() => {}
             None => break,
         }

@@ -109,7 +109,7 @@ impl Replies {
                 let message = match consumer.recv().await {
                     Ok(m) => m,
                     Err(e) => {
-                        tracing::warn!(error = %e, "reading command results failed");
+                        balados_platform::kafka::log_consumer_error("ingest-replies", &e);
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     }

@@ -415,7 +415,7 @@ pub(crate) async fn collect<C: ConsumerContext + 'static>(
     match tokio::time::timeout(IDLE_PASS, consumer.recv()).await {
         Ok(Ok(m)) => batch.push(m.detach()),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "consumer error");
+            balados_platform::kafka::log_consumer_error("materializer", &e);
             return batch;
         }
         Err(_) => return batch,
@@ -426,7 +426,7 @@ pub(crate) async fn collect<C: ConsumerContext + 'static>(
         let grace = (tokio::time::Instant::now() + Duration::from_millis(2)).min(deadline);
         match tokio::time::timeout_at(grace, consumer.recv()).await {
             Ok(Ok(m)) => batch.push(m.detach()),
-            Ok(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            Ok(Err(e)) => balados_platform::kafka::log_consumer_error("materializer", &e),
             Err(_) => break,
         }
     }

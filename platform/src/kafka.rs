@@ -70,7 +70,32 @@ pub fn group_consumer_config(
             "heartbeat.interval.ms",
             (settings.session_timeout_ms / 10).max(500).to_string(),
         );
+    if !settings.group_instance_id.is_empty() {
+        config.set(
+            "group.instance.id",
+            format!("{group}.{}", settings.group_instance_id),
+        );
+    }
     config
+}
+
+/// Logs an error a consumer's poll returned. Losing the broker is expected and librdkafka
+/// reconnects by itself: those errors come by the dozen per second during an outage, so they are
+/// debug-level (readiness and the lag metrics say the broker is gone); anything else is a warning.
+pub fn log_consumer_error(component: &'static str, error: &rdkafka::error::KafkaError) {
+    let transport = matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::BrokerNotAvailable
+        )
+    );
+    if transport {
+        tracing::debug!(component, error = %error, "consumer: broker connection lost; reconnecting");
+    } else {
+        tracing::warn!(component, error = %error, "consumer error");
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,7 @@ pub struct KafkaSettings {
     pub session_timeout_ms: u32,
     pub fetch_wait_max_ms: u32,
     pub idempotence: bool,
+    pub group_instance_id: String,
     #[serde(default)]
     pub client: BTreeMap<String, String>,
 }
@@ -189,6 +190,17 @@ impl Settings {
             return invalid(
                 "aggregator.max_batch / materializer.batch_max",
                 "must be at least 1",
+            );
+        }
+        let instance_ok = self
+            .kafka
+            .group_instance_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !instance_ok {
+            return invalid(
+                "kafka.group_instance_id",
+                "use letters, digits, '.', '_' or '-'",
             );
         }
         if self.aggregator.transactional && !self.kafka.idempotence {

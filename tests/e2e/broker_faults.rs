@@ -1,8 +1,8 @@
 //! Crashes under the service: during a stream of writes from several users, on the broker
 //! configuration `./dev/up` runs (tansu on S3 storage, without idempotence or transactions), the
-//! broker is SIGKILLed and restarted at random moments, its storage once, PostgreSQL once and the
-//! schema registry once. After each, a new write must be decided within a minute, with no process
-//! of ours restarted. At the end every acknowledged write is decided once and visible, and every
+//! broker is SIGKILLed and restarted at random moments, its storage once, PostgreSQL once, the
+//! schema registry once, and the server itself once. After each, a new write must be decided
+//! within a minute, with no other process of ours restarted. At the end every acknowledged write is decided once and visible, and every
 //! user's event sequence is without gap.
 //!
 //! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
@@ -32,15 +32,18 @@ enum Fault {
     Storage,
     Postgres,
     Registry,
+    Server,
 }
 
-/// Broker kills, with the storage, PostgreSQL and the registry each killed once among them.
+/// Broker kills, with the storage, PostgreSQL, the registry and the server each killed once among
+/// them.
 fn schedule(broker_kills: usize) -> Vec<Fault> {
     let mut faults = vec![Fault::Broker; broker_kills.max(1)];
     for (at, fault) in [
         (1, Fault::Storage),
         (3, Fault::Postgres),
         (5, Fault::Registry),
+        (7, Fault::Server),
     ] {
         faults.insert(at.min(faults.len()), fault);
     }
@@ -191,7 +194,9 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         ("BALADOS__KAFKA__IDEMPOTENCE", "false".into()),
         ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false".into()),
         ("BALADOS__KAFKA__FETCH_WAIT_MAX_MS", "100".into()),
-        ("BALADOS__HTTP__ADDR", "127.0.0.1:0".into()),
+        ("BALADOS__KAFKA__GROUP_INSTANCE_ID", "faults".into()),
+        // A fixed port: the writers keep their address across the server's restart.
+        ("BALADOS__HTTP__ADDR", format!("127.0.0.1:{}", free_port())),
         (
             "BALADOS__AUTH__APP_KEYS_DIR",
             work.join("keys").display().to_string(),
@@ -211,14 +216,17 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         .0
     };
     let registry = start_registry(0);
-    let server_log = work.join("server.log");
-    let (server, url) = spawn(
-        &["serve"],
-        &env,
-        &server_log,
-        "http",
-        Duration::from_secs(120),
-    );
+    let server_log = |n: usize| work.join(format!("server-{n}.log"));
+    let start_server = |n: usize| {
+        spawn(
+            &["serve"],
+            &env,
+            &server_log(n),
+            "http",
+            Duration::from_secs(120),
+        )
+    };
+    let (server, url) = start_server(0);
     let mut processes = Processes { registry, server };
     let first = decided_write(&url, 0).await;
     eprintln!("first write decided after {first:?}");
@@ -266,6 +274,12 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
                 let _ = processes.registry.wait();
                 tokio::time::sleep(down).await;
                 processes.registry = start_registry(n + 1);
+            }
+            Fault::Server => {
+                let _ = processes.server.kill();
+                let _ = processes.server.wait();
+                tokio::time::sleep(down).await;
+                processes.server = start_server(n + 1).0;
             }
         }
         let recovery = decided_write(&url, n + 1).await;
@@ -323,7 +337,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
                 "{}: {missing} of {} acknowledged subscriptions never became visible (see {})",
                 user(i),
                 writes.acked.len(),
-                server_log.display()
+                work.display()
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
