@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 /// Opaque of records whose delivery is not tracked.
 pub const UNTRACKED: usize = 0;
 
-/// Deliveries of tracked records: (opaque, partition, offset).
+/// Deliveries of tracked records: (opaque, partition, offset); and the first delivery that failed,
+/// of any record.
 #[derive(Debug, Default)]
 pub struct DeliveryLog {
     delivered: Mutex<Vec<(usize, i32, i64)>>,
+    failed: Mutex<Option<KafkaError>>,
 }
 
 impl ClientContext for DeliveryLog {}
@@ -24,12 +26,22 @@ impl ProducerContext for DeliveryLog {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
-        // Failures surface through flush/commit; only successes are recorded here.
-        if opaque != UNTRACKED
-            && let Ok(message) = result
-            && let Ok(mut delivered) = self.delivered.lock()
-        {
-            delivered.push((opaque, message.partition(), message.offset()));
+        match result {
+            Ok(message) => {
+                if opaque != UNTRACKED
+                    && let Ok(mut delivered) = self.delivered.lock()
+                {
+                    delivered.push((opaque, message.partition(), message.offset()));
+                }
+            }
+            // Without a transaction nothing else would say it: a record the broker refused
+            // (an error it gives while restarting, say) must fail the batch, or the state and
+            // offsets written after it would stand on an event that is not there.
+            Err((error, _)) => {
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.get_or_insert_with(|| error.clone());
+                }
+            }
         }
     }
 }
@@ -80,15 +92,23 @@ impl Output {
         }
     }
 
-    /// Waits until every enqueued record is delivered (or failed). rdkafka's `flush` sleeps in
-    /// 100 ms steps, and its `poll(1 ms)` spins (a deadline under 1 ms becomes a 0 ms wait), so
-    /// this serves the queued delivery reports without waiting and naps 200 µs between rounds.
+    /// Waits until every enqueued record is delivered; an error if one failed since the last
+    /// [`Output::take_deliveries`]. rdkafka's `flush` sleeps in 100 ms steps, and its `poll(1 ms)`
+    /// spins (a deadline under 1 ms becomes a 0 ms wait), so this serves the queued delivery
+    /// reports without waiting and naps 200 µs between rounds.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         let deadline = Instant::now() + timeout;
         loop {
             self.producer.poll(Duration::ZERO);
             if self.producer.in_flight_count() == 0 {
-                return Ok(());
+                let failed = self
+                    .producer
+                    .context()
+                    .failed
+                    .lock()
+                    .ok()
+                    .and_then(|f| f.clone());
+                return failed.map_or(Ok(()), Err);
             }
             if Instant::now() > deadline {
                 return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
@@ -97,10 +117,14 @@ impl Output {
         }
     }
 
-    /// The deliveries recorded since the last call.
+    /// The deliveries recorded since the last call; forgets a failure (the batch it failed is
+    /// over).
     pub fn take_deliveries(&self) -> Vec<(usize, i32, i64)> {
-        self.producer
-            .context()
+        let context = self.producer.context();
+        if let Ok(mut failed) = context.failed.lock() {
+            failed.take();
+        }
+        context
             .delivered
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
