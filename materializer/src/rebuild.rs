@@ -51,24 +51,11 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     let group = crate::runner::group(settings);
     let grace = TimeDelta::hours(i64::from(settings.materializer.popularity_grace_hours));
     let reader = Reader::new(settings)?;
-    let partitions = reader.partitions(&topics.events)?;
-    let committed = reader.committed(
-        &format!("{}.aggregator", settings.kafka.topic_prefix),
-        &topics.commands,
-        partitions,
-    )?;
     let mut report = Report::default();
 
     // 1. The latest state record per key.
-    let latest = latest_records(
-        &reader,
-        codec,
-        &topics.user_state,
-        &committed,
-        None,
-        &mut report,
-    )
-    .await?;
+    let latest = latest_records(&reader, settings, codec, None, &mut report).await?;
+    let partitions = reader.partitions(&topics.events)?;
 
     let mut tx = pool.begin().await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {TABLES}")))
@@ -114,19 +101,26 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     Ok(report)
 }
 
-/// The latest state record per key (of `user` only, when given), from every partition of `topic`;
-/// records of uncommitted commands (at or beyond `committed` in their partition) are ignored, as
-/// the aggregator's restore does.
+/// The latest state record per key (of `user` only, when given), from every partition of
+/// `user-state`; records of uncommitted commands (at or beyond the aggregator's committed offset
+/// in their partition) are ignored, as the aggregator's restore does.
 pub(crate) async fn latest_records(
     reader: &Reader,
+    settings: &Settings,
     codec: &Codec,
-    topic: &str,
-    committed: &HashMap<i32, i64>,
     user: Option<&str>,
     report: &mut Report,
 ) -> anyhow::Result<HashMap<String, (StateKey, Option<StateEntity>)>> {
+    let topics = settings.topics();
+    let topic = &topics.user_state;
+    let partitions = reader.partitions(topic)?;
+    let committed = reader.committed(
+        &format!("{}.aggregator", settings.kafka.topic_prefix),
+        &topics.commands,
+        partitions,
+    )?;
     let mut latest = HashMap::new();
-    for partition in 0..i32::try_from(committed.len())? {
+    for partition in 0..partitions {
         let mut cursor = reader.start(topic, partition)?;
         loop {
             let records = reader.next(&mut cursor, CHUNK)?;
@@ -334,7 +328,7 @@ impl Reader {
         })
     }
 
-    pub(crate) fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
+    fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
         let metadata = self
             .consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))?;
@@ -350,7 +344,7 @@ impl Reader {
     }
 
     /// The committed offsets of `group` on `topic` (0 where none).
-    pub(crate) fn committed(
+    fn committed(
         &self,
         group: &str,
         topic: &str,

@@ -39,24 +39,9 @@ pub async fn repair_user(
     codec: &Codec,
     user: &UserId,
 ) -> anyhow::Result<Repaired> {
-    let topics = settings.topics();
     let reader = Reader::new(settings)?;
-    let partitions = reader.partitions(&topics.user_state)?;
-    let committed = reader.committed(
-        &format!("{}.aggregator", settings.kafka.topic_prefix),
-        &topics.commands,
-        partitions,
-    )?;
     let mut report = Report::default();
-    let latest = latest_records(
-        &reader,
-        codec,
-        &topics.user_state,
-        &committed,
-        Some(user.as_str()),
-        &mut report,
-    )
-    .await?;
+    let latest = latest_records(&reader, settings, codec, Some(user.as_str()), &mut report).await?;
     let snapshot = from_records(latest.into_values());
     let sequence = snapshot
         .positions

@@ -174,13 +174,12 @@ impl Settings {
                 );
             }
         }
-        let id_ok = !self.aggregator.instance_id.is_empty()
-            && self
-                .aggregator
-                .instance_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !id_ok {
+        // Names that end up in Kafka ids (transactional, group instance).
+        let name_ok = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        };
+        if self.aggregator.instance_id.is_empty() || !name_ok(&self.aggregator.instance_id) {
             return invalid(
                 "aggregator.instance_id",
                 "use letters, digits, '.', '_' or '-'",
@@ -192,12 +191,7 @@ impl Settings {
                 "must be at least 1",
             );
         }
-        let instance_ok = self
-            .kafka
-            .group_instance_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !instance_ok {
+        if !name_ok(&self.kafka.group_instance_id) {
             return invalid(
                 "kafka.group_instance_id",
                 "use letters, digits, '.', '_' or '-'",

@@ -8,23 +8,21 @@
 //! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
 //! run of 50); FAULT_SEED replays a schedule.
 
-use crate::helpers::{APP, feed_id, spawn, token};
+use crate::helpers::{APP, metrics, spawn, token};
 use crate::infra::Infra;
-use balados_schemas::{Codec, Contract, EventEnvelope, EventPayload, Topics};
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::message::Message as _;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use balados_schemas::{Codec, EventPayload, Topics};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use workload::{Writes, decided_write, free_port, read_events, write_stream};
+
+mod workload;
 
 const USERS: usize = 4;
 const PARTITIONS: i32 = 3;
-/// How soon after a dependency returns a new write must be decided.
-const RECOVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -61,99 +59,8 @@ impl Rng {
     }
 }
 
-/// One user's writes: acknowledged commands (id -> feed id), and feeds whose request failed.
-#[derive(Debug, Default)]
-struct Writes {
-    acked: BTreeMap<String, String>,
-    unknown: HashSet<String>,
-}
-
 fn user(i: usize) -> String {
     format!("faults-user-{i}")
-}
-
-/// Subscribes `user` to one new feed after another until `stop`.
-async fn write_stream(
-    url: String,
-    user: String,
-    stop: Arc<AtomicBool>,
-    writes: Arc<Mutex<Writes>>,
-) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let auth = token(&user, 3600);
-    let mut n = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let feed = feed_id(&format!("https://faults.example.com/{user}/{n}.xml"));
-        let response = http
-            .post(format!("{url}/api/v1/subscriptions"))
-            .bearer_auth(&auth)
-            .json(&serde_json::json!({ "rss_source_feed": feed }))
-            .send()
-            .await;
-        let acked = match response {
-            Ok(r) if r.status() == 202 => r
-                .json::<serde_json::Value>()
-                .await
-                .ok()
-                .and_then(|b| b["command_id"].as_str().map(str::to_owned)),
-            _ => None,
-        };
-        let mut writes = writes.lock().await;
-        match acked {
-            Some(id) => {
-                writes.acked.insert(id, feed);
-            }
-            None => {
-                writes.unknown.insert(feed);
-            }
-        }
-        drop(writes);
-        tokio::time::sleep(Duration::from_millis(15)).await;
-    }
-}
-
-/// Writes with `Prefer: wait` until one is decided; returns how long it took.
-async fn decided_write(url: &str, n: usize) -> Duration {
-    let started = Instant::now();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .expect("client");
-    let auth = token("faults-probe", 3600);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let feed = feed_id(&format!(
-            "https://faults.example.com/probe/{n}/{attempt}.xml"
-        ));
-        let status = http
-            .post(format!("{url}/api/v1/subscriptions"))
-            .bearer_auth(&auth)
-            .header("Prefer", "wait=5")
-            .json(&serde_json::json!({ "rss_source_feed": feed }))
-            .send()
-            .await
-            .map(|r| r.status().as_u16());
-        if matches!(status, Ok(200 | 201)) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < RECOVERY,
-            "no write decided within {RECOVERY:?} of the dependency's return (last: {status:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 struct Processes {
@@ -361,7 +268,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     }
     let events = read_events(
         &infra.bootstrap(),
-        &Topics::new(prefix).events,
+        (&Topics::new(prefix).events, PARTITIONS),
         &codec,
         &acked,
     )
@@ -389,14 +296,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     }
     let undecided = acked.keys().filter(|id| !decided.contains_key(id)).count();
     assert_eq!(undecided, 0, "acknowledged commands without their event");
-    let metrics = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&url).await;
     for loss in [
         "balados_materializer_sequence_gaps_total",
         "balados_aggregator_missing_events_total",
@@ -408,55 +308,25 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
             "{loss} is not zero:\n{metrics}"
         );
     }
-    drop(processes);
-}
 
-/// Every event of `topic`, by user and sequence, once all of `acked` have been seen and nothing
-/// new arrived for a few seconds. Copies of one (user, sequence) must be identical.
-async fn read_events(
-    bootstrap: &str,
-    topic: &str,
-    codec: &Codec,
-    acked: &HashMap<uuid::Uuid, String>,
-) -> BTreeMap<String, BTreeMap<u64, EventEnvelope>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "faults-check")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .expect("tpl");
+    // A SIGTERM with the broker gone still ends the process, in bounded time.
+    infra.kill_broker();
+    let pid = processes.server.id().to_string();
+    let stopping = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    while processes.server.try_wait().expect("wait").is_none() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(45),
+            "the server did not stop within 45 s of SIGTERM with the broker down"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    consumer.assign(&tpl).expect("assign");
-    let mut events: BTreeMap<String, BTreeMap<u64, EventEnvelope>> = BTreeMap::new();
-    let mut seen: HashSet<uuid::Uuid> = HashSet::new();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let mut last = Instant::now();
-    while Instant::now() < deadline
-        && (seen.len() < acked.len() || last.elapsed() < Duration::from_secs(5))
-    {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message.expect("no consumer error");
-        last = Instant::now();
-        let value = codec
-            .decode(Contract::Event, message.payload().expect("value"))
-            .await
-            .expect("decodes");
-        let event = EventEnvelope::from_avro(value).expect("an event");
-        if acked.contains_key(&event.command_id) {
-            seen.insert(event.command_id);
-        }
-        let user_events = events.entry(event.user_id.as_str().to_owned()).or_default();
-        if let Some(copy) = user_events.get(&event.sequence) {
-            assert_eq!(copy, &event, "two different events with one sequence");
-        } else {
-            user_events.insert(event.sequence, event);
-        }
-    }
-    events
+    eprintln!(
+        "SIGTERM with the broker down: stopped in {:?}",
+        stopping.elapsed()
+    );
+    drop(processes);
 }

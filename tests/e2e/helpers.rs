@@ -322,6 +322,16 @@ pub async fn subscriptions(server_url: &str, user: &str) -> Vec<String> {
     ids
 }
 
+/// The Prometheus text of the server at `url`.
+pub async fn metrics(url: &str) -> String {
+    reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics reachable")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// A consumer of `topic` from its beginning, read_committed, in its own group `group`.
 pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer {
     use rdkafka::consumer::Consumer as _;

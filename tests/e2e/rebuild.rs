@@ -253,12 +253,7 @@ async fn replays_and_rebuilds_equal_the_incremental_models() {
     );
     // Lag is exported: projection lag per batch, consumer lag from the client's statistics.
     eventually(Duration::from_secs(20), "lag metrics", || async {
-        let text = reqwest::get(format!("{url}/metrics"))
-            .await
-            .expect("reachable")
-            .text()
-            .await
-            .expect("text");
+        let text = crate::helpers::metrics(&url).await;
         (text.contains("balados_materializer_projection_lag_seconds")
             && text.contains("balados_materializer_consumer_lag{partition=\""))
         .then_some(())

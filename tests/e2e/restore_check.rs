@@ -2,7 +2,7 @@
 //! names an event the events topic does not hold (as a broker that lost acknowledged records would
 //! leave it) is reported and counted.
 
-use crate::helpers::{Api, Stack, feed_id, kafka_bootstrap};
+use crate::helpers::{Api, Stack, feed_id, kafka_bootstrap, metrics};
 use balados_schemas::{Contract, StateEntity, StateKey, Topics, UserId, UserStateRecord};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -64,12 +64,7 @@ async fn a_restored_state_whose_events_are_missing_is_reported() {
     stack.start_server(&[]).await;
     let api = Api::new(&stack.server().url, "restore-checked");
     api.ok("POST", "/subscriptions", Some(feed(2)), 2).await;
-    let metrics = reqwest::get(format!("{}/metrics", stack.server().url))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&stack.server().url).await;
     assert!(
         metrics.contains("balados_aggregator_missing_events_total 1"),
         "the missing event is counted:\n{metrics}"

@@ -2,7 +2,9 @@
 //! writes are not applied over the hole, other users flow on, the gap is counted; an admin repair
 //! rebuilds the user from the state records and releases them.
 
-use crate::helpers::{Api, Stack, binary, eventually, feed_id, kafka_bootstrap, subscriptions};
+use crate::helpers::{
+    Api, Stack, binary, eventually, feed_id, kafka_bootstrap, metrics, subscriptions,
+};
 use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl, Topics, UserId};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -79,12 +81,7 @@ async fn a_gap_holds_its_user_until_repaired_and_no_one_else() {
     )
     .await;
     assert_eq!(other_sees, vec![feed_id(&feed(1))]);
-    let metrics = reqwest::get(format!("{url}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&url).await;
     assert!(
         metrics.contains("balados_materializer_sequence_gaps_total 1"),
         "the gap is counted:\n{metrics}"
