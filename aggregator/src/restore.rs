@@ -24,8 +24,10 @@ use std::time::{Duration, Instant};
 
 /// Keys of restore markers; never a user id (those cannot contain '/': see `UserId`).
 const MARKER_PREFIX: &str = "__restore-marker__/";
-/// How many users' last events a restore checks: those written most recently.
+/// How many users' last events a restore checks: those written most recently, within the last
+/// `CHECKED_SPAN` offsets of the events partition (a crash loses the tail; the check reads it).
 const CHECKED_USERS: usize = 32;
+const CHECKED_SPAN: i64 = 10_000;
 /// How long the check waits for the events partition to deliver what it should hold.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -164,6 +166,9 @@ impl Restorer {
             .collect();
         expected.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
         expected.truncate(CHECKED_USERS);
+        if let Some(newest) = expected.first().map(|e| e.0) {
+            expected.retain(|e| e.0 > newest - CHECKED_SPAN);
+        }
         let Some(first) = expected.iter().map(|e| e.0).min() else {
             return Ok((0, 0));
         };
