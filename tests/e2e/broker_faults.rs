@@ -160,6 +160,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     for (n, fault) in schedule(kills).into_iter().enumerate() {
         tokio::time::sleep(Duration::from_millis(1000 + rng.below(4000))).await;
         let down = Duration::from_millis(300 + rng.below(2700));
+        let killed_at = chrono::Utc::now();
         match fault {
             Fault::Broker => {
                 infra.kill_broker();
@@ -190,8 +191,11 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
             }
         }
         let recovery = decided_write(&url, n + 1).await;
+        // Wall-clock times, to find the fault in the server's log.
         eprintln!(
-            "fault {n} ({fault:?}, down {down:?}): a new write decided {recovery:?} after the return"
+            "fault {n} ({fault:?}, killed at {killed}, down {down:?}): a new write decided \
+             {recovery:?} after the return",
+            killed = killed_at.format("%H:%M:%S%.3f")
         );
         recoveries.push((fault, recovery));
     }
