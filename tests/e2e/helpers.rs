@@ -111,7 +111,11 @@ pub fn spawn(
     let mut child = Command::new(binary())
         .args(args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("BALADOS__LOG__FILTER", "info")
+        // BALADOS_TEST_LOG (e.g. "info,balados_aggregator=debug") to investigate a failure.
+        .env(
+            "BALADOS__LOG__FILTER",
+            std::env::var("BALADOS_TEST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()

@@ -91,10 +91,18 @@ pub async fn decided_write(url: &str, n: usize) -> Duration {
         if matches!(status, Ok(200 | 201)) {
             return started.elapsed();
         }
-        assert!(
-            started.elapsed() < RECOVERY,
-            "no write decided within {RECOVERY:?} of the dependency's return (last: {status:?})"
-        );
+        if started.elapsed() >= RECOVERY {
+            let ready = http.get(format!("{url}/readyz")).send().await;
+            let ready = match ready {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            panic!(
+                "no write decided within {RECOVERY:?} of the dependency's return (last: {status:?}); \
+                 /readyz: {ready}\n{}",
+                crate::helpers::metrics(url).await
+            );
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
