@@ -145,6 +145,7 @@ impl BatchWriter {
         // Sized for ~3 writes per command up front: growing the index was a measurable cost.
         let mut state_writes: Vec<(i32, StateWrite)> = Vec::with_capacity(batch.len() * 3);
         let mut state_index: HashMap<StateKey, usize> = HashMap::with_capacity(batch.len() * 3);
+        let mut behind = 0_usize;
         for message in batch {
             let partition = message.partition();
             match store.standing(partition) {
@@ -156,6 +157,13 @@ impl BatchWriter {
                     }
                 }
                 Standing::Missing => self.restore(consumer, restorer, store, partition)?,
+            }
+            if store
+                .committed(partition)
+                .is_some_and(|c| message.offset() < c)
+            {
+                behind += 1;
+                continue;
             }
             next_offsets.insert(partition, message.offset() + 1);
             let command = match self.decode(message)? {
@@ -194,6 +202,13 @@ impl BatchWriter {
                 reply_to: command.reply_to,
                 result: handled.result,
             });
+        }
+        if behind > 0 {
+            tracing::warn!(
+                commands = behind,
+                "the consumer went back before the committed offsets (a broker reset?): \
+                 commands already decided were skipped"
+            );
         }
         // The events' offsets are needed by the outcomes: wait for their delivery.
         self.output.flush(TXN_TIMEOUT)?;

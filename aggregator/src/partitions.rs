@@ -51,6 +51,12 @@ impl StateStore {
         }
     }
 
+    /// The offset of `commands` the partition's state is committed at: a command below it was
+    /// decided already (a consumer sent back by its broker must not decide it again).
+    pub fn committed(&self, partition: i32) -> Option<i64> {
+        self.partitions.get(&partition).map(|p| p.committed)
+    }
+
     /// A restored partition, committed at `committed`.
     pub fn load(&mut self, partition: i32, users: HashMap<UserId, UserState>, committed: i64) {
         self.partitions.insert(
