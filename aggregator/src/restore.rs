@@ -225,7 +225,10 @@ impl Restorer {
                 "fetch.wait.max.ms",
                 self.kafka.fetch_wait_max_ms.to_string(),
             )
-            .set("isolation.level", "read_committed");
+            .set(
+                "isolation.level",
+                balados_platform::kafka::isolation_level(&self.kafka),
+            );
         Ok(config.create()?)
     }
 

@@ -9,6 +9,7 @@ use balados_platform::settings::KafkaSettings;
 use balados_schemas::{Codec, CommandResult, Contract, ReplyTo};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,11 +69,15 @@ impl Replies {
         config
             .set("group.id", format!("{topic}-ingest"))
             .set("enable.auto.commit", "false")
-            .set("isolation.level", "read_committed")
+            .set(
+                "isolation.level",
+                balados_platform::kafka::isolation_level(kafka),
+            )
             .set("fetch.wait.max.ms", kafka.fetch_wait_max_ms.to_string());
         let consumer: StreamConsumer = config.create()?;
         let topic_name = topic.to_owned();
-        let (consumer, address) =
+        let name = instance.clone();
+        let (consumer, partition) =
             tokio::task::spawn_blocking(move || -> Result<_, rdkafka::error::KafkaError> {
                 let metadata =
                     consumer.fetch_metadata(Some(&topic_name), Duration::from_secs(10))?;
@@ -80,25 +85,35 @@ impl Replies {
                     .topics()
                     .first()
                     .map_or(1, |t| t.partitions().len());
-                let partition = partition_for(&instance, i32::try_from(count).unwrap_or(1));
-                // Start at the high watermark, read now: a low one (some brokers report it) only
-                // means reading a few old replies, which are not ours and are skipped.
-                let (_, high) =
-                    consumer.fetch_watermarks(&topic_name, partition, Duration::from_secs(10))?;
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition_offset(&topic_name, partition, Offset::Offset(high.max(0)))?;
-                consumer.assign(&tpl)?;
-                Ok((
-                    consumer,
-                    ReplyTo {
-                        instance,
-                        partition,
-                    }
-                    .encode(),
-                ))
+                let partition = partition_for(&name, i32::try_from(count).unwrap_or(1));
+                Ok((consumer, partition))
             })
             .await
             .map_err(|e| rdkafka::error::KafkaError::ClientCreation(e.to_string()))??;
+        let address = ReplyTo {
+            instance,
+            partition,
+        }
+        .encode();
+        // Start where a record produced now lands: the end, whatever the broker says its high
+        // watermark is (tansu answers the start of its last batch + 1, which re-read every old
+        // reply of the partition before the first new one). The record is empty, keyed by no
+        // reply address: every reader skips it.
+        let producer: FutureProducer =
+            balados_platform::kafka::producer_config(kafka, "balados-ingest-replies").create()?;
+        let start = producer
+            .send(
+                FutureRecord::<str, [u8]>::to(topic)
+                    .partition(partition)
+                    .key("__replies-start__"),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)?
+            .offset;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(start + 1))?;
+        consumer.assign(&tpl)?;
         let replies = Self {
             address: address.clone(),
             waiters: Waiters::default(),

@@ -20,6 +20,7 @@ use balados_schemas::{Codec, Contract, EventEnvelope, StateEntity, StateKey, Use
 use chrono::TimeDelta;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
@@ -121,7 +122,7 @@ pub(crate) async fn latest_records(
     )?;
     let mut latest = HashMap::new();
     for partition in 0..partitions {
-        let mut cursor = reader.start(topic, partition)?;
+        let mut cursor = reader.start_to_marker(topic, partition).await?;
         loop {
             let records = reader.next(&mut cursor, CHUNK)?;
             if records.is_empty() {
@@ -316,7 +317,10 @@ impl Reader {
                 format!("{}.rebuild", settings.kafka.topic_prefix),
             )
             .set("enable.auto.commit", "false")
-            .set("isolation.level", "read_committed")
+            .set(
+                "isolation.level",
+                balados_platform::kafka::isolation_level(&settings.kafka),
+            )
             .set(
                 "fetch.wait.max.ms",
                 settings.kafka.fetch_wait_max_ms.to_string(),
@@ -370,6 +374,37 @@ impl Reader {
                 (p, offset)
             })
             .collect())
+    }
+
+    /// Reads `partition` of `user-state` to a marker produced now: its high watermark cannot be
+    /// trusted on every broker (tansu answers the start of its last batch + 1). The marker is a
+    /// tombstone under a key no user id can take (user ids have no '/'), which restores and
+    /// rebuilds skip.
+    async fn start_to_marker<'a>(
+        &self,
+        topic: &'a str,
+        partition: i32,
+    ) -> anyhow::Result<Cursor<'a>> {
+        let producer: FutureProducer =
+            balados_platform::kafka::producer_config(&self.kafka, "balados-rebuild").create()?;
+        let key = format!("__rebuild-marker__/{}", uuid::Uuid::new_v4());
+        let record = FutureRecord::<str, [u8]>::to(topic)
+            .partition(partition)
+            .key(&key);
+        let marker = producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)?
+            .offset;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
+        self.consumer.assign(&tpl)?;
+        Ok(Cursor {
+            topic,
+            partition,
+            high: marker + 1,
+            done: false,
+        })
     }
 
     fn start<'a>(&self, topic: &'a str, partition: i32) -> anyhow::Result<Cursor<'a>> {

@@ -51,6 +51,19 @@ pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfi
     config
 }
 
+/// The isolation level of every consumer. read_committed hides aborted transactions on Kafka;
+/// correctness never needs it (replays are dropped by sequence). Without idempotence there are no
+/// transactions to hide, and read_uncommitted cannot be stalled by a transaction left open on a
+/// broker that never expires it (tansu, where one left by an earlier transactional run would stop
+/// every reader of its partitions).
+pub fn isolation_level(settings: &KafkaSettings) -> &'static str {
+    if settings.idempotence {
+        "read_committed"
+    } else {
+        "read_uncommitted"
+    }
+}
+
 /// A consumer in a group: manual offsets, read_committed, short group timeouts (a fresh group
 /// otherwise waits tens of seconds for its assignment on some brokers).
 pub fn group_consumer_config(
@@ -64,7 +77,7 @@ pub fn group_consumer_config(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
+        .set("isolation.level", isolation_level(settings))
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
         .set(
             "session.timeout.ms",
