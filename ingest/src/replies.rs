@@ -1,8 +1,8 @@
 //! Outcomes for clients that wait (`Prefer: wait=N`).
 //!
 //! Delivery guarantee: best effort, by design. Each ingest instance reads only its own partition
-//! of `command-results` (its reply address names it), from the end, without a consumer group and
-//! without committing offsets, and keeps only records keyed by its address; an outcome that
+//! of `command-results` (its reply address names it), from the end (found by producing a marker
+//! record there), without a consumer group and without committing offsets, and keeps only records keyed by its address; an outcome that
 //! arrives after the client stopped waiting is dropped (the client has its 202 and command id).
 
 use balados_platform::settings::KafkaSettings;

@@ -73,9 +73,15 @@ pub async fn run(
     config.set("linger.ms", "5");
     let producer = RenewableProducer::new(config)?;
     let mut idle = Duration::from_millis(50);
+    // After a failure (broker or PostgreSQL gone): 1 s, doubling to at most 10 s.
+    let mut failing = Duration::ZERO;
     loop {
         let current = producer.get();
-        let pause = match pass(&pool, &current, &codec, &topic).await {
+        let passed = pass(&pool, &current, &codec, &topic).await;
+        if passed.is_ok() {
+            failing = Duration::ZERO;
+        }
+        let pause = match passed {
             Ok(0) => idle,
             Ok(n) => {
                 metrics.add(
@@ -90,8 +96,9 @@ pub async fn run(
                 if matches!(e, RelayError::Kafka(_)) {
                     producer.renew_if_fatal(&current);
                 }
-                tracing::warn!(error = %e, "relaying public events failed; retrying");
-                Duration::from_secs(1)
+                failing = (failing * 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
+                tracing::warn!(error = %e, retry_in_ms = failing.as_millis() as u64, "relaying public events failed; retrying");
+                failing
             }
         };
         idle = if pause.is_zero() {
