@@ -291,11 +291,16 @@ impl BatchWriter {
             let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation(
                 "consumer has no group metadata".into(),
             ))?;
-            self.output
-                .producer()
-                .send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
+            // None when every command of the batch was below the committed offsets.
+            if offsets.count() > 0 {
+                self.output.producer().send_offsets_to_transaction(
+                    &offsets,
+                    &metadata,
+                    TXN_TIMEOUT,
+                )?;
+            }
             self.output.producer().commit_transaction(TXN_TIMEOUT)?;
-        } else {
+        } else if offsets.count() > 0 {
             consumer.commit(&offsets, CommitMode::Sync)?;
         }
         tracing::debug!(
