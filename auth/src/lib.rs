@@ -1,5 +1,5 @@
-//! Authentication shared by the APIs: verification of the RS256 JWTs that client apps sign
-//! (DESIGN.md §10), behind the [`TokenVerifier`] interface so that the full app-authorization
+//! Authentication shared by the APIs: verification of the RS256 JWTs that client apps sign,
+//! behind the [`TokenVerifier`] interface so that the full app-authorization
 //! model (keys and scopes stored per user and app) can replace the static key set later.
 
 mod keys;

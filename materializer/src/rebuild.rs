@@ -396,21 +396,25 @@ impl Reader {
             .await
             .map_err(|(e, _)| e)?
             .offset;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
-        self.consumer.assign(&tpl)?;
-        Ok(Cursor {
-            topic,
-            partition,
-            high: marker + 1,
-            done: false,
-        })
+        self.read_from_beginning(topic, partition, marker + 1)
     }
 
     fn start<'a>(&self, topic: &'a str, partition: i32) -> anyhow::Result<Cursor<'a>> {
         let (low, high) =
             self.consumer
                 .fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+        let mut cursor = self.read_from_beginning(topic, partition, high)?;
+        cursor.done = high <= low;
+        Ok(cursor)
+    }
+
+    /// Reads `partition` from its beginning up to `high`.
+    fn read_from_beginning<'a>(
+        &self,
+        topic: &'a str,
+        partition: i32,
+        high: i64,
+    ) -> anyhow::Result<Cursor<'a>> {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
         self.consumer.assign(&tpl)?;
@@ -418,7 +422,7 @@ impl Reader {
             topic,
             partition,
             high,
-            done: high <= low,
+            done: false,
         })
     }
 

@@ -1,4 +1,4 @@
-//! Privacy resolution (DESIGN.md §8): the most specific setting wins — episode, then feed, then
+//! Privacy resolution: the most specific setting wins — episode, then feed, then
 //! global — and without any setting an event is public.
 
 use balados_schemas::{Privacy, Scope};

@@ -1,7 +1,7 @@
 //! The public projection: which events enter `site.public_events` (filtered by the owner's
 //! privacy), what a privacy change or a removal does to the ones already there, and the popularity
-//! points they are worth (DESIGN.md §8, §9). Pure: the batch's sink loads the owners' settings and
-//! their earlier public events, and writes what this computes.
+//! points they are worth (README, "Privacy and popularity"). Pure: the batch's sink loads the
+//! owners' settings and their earlier public events, and writes what this computes.
 
 use super::privacy::{PrivacySettings, in_scope};
 use balados_schemas::{EventEnvelope, EventPayload, Privacy, Scope};
