@@ -1,6 +1,6 @@
 //! Events PostgreSQL refuses. A batch that fails because of its data (SQLSTATE class 22, data
-//! exception, e.g. a NUL byte in a text; or 23, integrity constraint) would fail on every retry and
-//! block its partitions forever; it is written again one event at a time, and the events refused
+//! exception, e.g. a NUL byte in a text; 23, integrity constraint; or 54, a program limit, e.g. an
+//! index row over btree's 2,704 bytes) would fail on every retry and block its partitions forever; it is written again one event at a time, and the events refused
 //! on their own are quarantined with the reason and their position instead of applied. Other
 //! failures (connection, serialization, deadlock) are retried as they are.
 
@@ -15,8 +15,9 @@ pub fn refused_data(error: &sqlx::Error) -> bool {
     let sqlx::Error::Database(e) = error else {
         return false;
     };
-    e.code()
-        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+    e.code().is_some_and(|code| {
+        code.starts_with("22") || code.starts_with("23") || code.starts_with("54")
+    })
 }
 
 /// Where an event of the batch came from.

@@ -157,7 +157,9 @@ fn invalid() -> ApiError {
     )
 }
 
-/// The middleware: without the header, reads go straight through.
+/// The middleware: without the header, reads go straight through. With it, a read of one's own
+/// data is authenticated before it waits: a caller without valid credentials is refused at once,
+/// never held for the whole wait.
 pub async fn wait_for_token(
     State(state): State<QueryState>,
     request: Request,
@@ -166,6 +168,13 @@ pub async fn wait_for_token(
     let Some(raw) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
+    let public = request.uri().path().starts_with("/api/v1/public/");
+    if !public
+        && let Err(refused) =
+            balados_platform::http::authenticate(request.headers(), state.verifier.as_ref())
+    {
+        return refused.into_response();
+    }
     let Some(token) = raw.to_str().ok().and_then(Token::parse) else {
         return invalid().into_response();
     };

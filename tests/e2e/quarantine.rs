@@ -103,3 +103,54 @@ async fn unappliable_events_are_quarantined_and_the_partition_goes_on() {
         .expect("devices");
     assert_eq!(devices, 0, "the refused event is not half-applied");
 }
+
+/// A subscription to a feed URL the API accepts (2,040 bytes, under its 2,048) makes keys over
+/// PostgreSQL's btree limit (SQLSTATE 54000, not a data exception): its events are quarantined,
+/// and the user's next write is applied after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_the_index_limit_is_quarantined_and_the_user_goes_on() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let api = crate::helpers::Api::new(&url, "long-url");
+    // Characters that do not compress (PostgreSQL would otherwise fit a repetitive key).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let path: String = (0..2040 - "https://e.com/".len())
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
+        })
+        .collect();
+    let long = format!("https://e.com/{path}");
+    let subscribe =
+        |feed: &str| serde_json::json!({ "rss_source_feed": crate::helpers::feed_id(feed) });
+    api.ok("POST", "/subscriptions", Some(subscribe(&long)), 3)
+        .await;
+    let short = "https://feeds.example.com/after-the-long-one.xml";
+    api.ok("POST", "/subscriptions", Some(subscribe(short)), 2)
+        .await;
+    eventually(
+        Duration::from_secs(30),
+        "the next write applied",
+        || async {
+            let subs = crate::helpers::subscriptions(&url, "long-url").await;
+            (subs == vec![crate::helpers::feed_id(short)]).then_some(())
+        },
+    )
+    .await;
+    let pool = sqlx::PgPool::connect(&stack.database_url)
+        .await
+        .expect("database");
+    let reasons: Vec<(String,)> = sqlx::query_as("SELECT reason FROM materializer.quarantine")
+        .fetch_all(&pool)
+        .await
+        .expect("quarantine");
+    assert!(
+        !reasons.is_empty()
+            && reasons
+                .iter()
+                .all(|(r,)| r.contains("refused by PostgreSQL")),
+        "{reasons:?}"
+    );
+}

@@ -51,6 +51,15 @@ async fn reads_with_the_token_see_the_write_and_lists_read_back_in_order() {
         (503, Some("consistency_timeout")),
         "{late}"
     );
+    // Without credentials, refused at once rather than after the wait.
+    let anonymous = api
+        .http
+        .get(format!("{}/api/v1/play", api.url))
+        .header("X-Consistency-Token", "v1.0.999999999")
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(anonymous.status(), 401);
     let (status, bad) = api.read("/play", Some("v1.x.1")).await;
     assert_eq!(
         (status, bad["code"].as_str()),
