@@ -19,12 +19,19 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// The longest rejection message, in characters. Messages quote what was refused; a value of any
+/// length would otherwise travel into the outcome record, the state's recent commands and the
+/// HTTP answer (a record over the broker's limit stopped every user's commands).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
 impl Rejection {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS - 1) {
+            message.truncate(cut);
+            message.push('…');
         }
+        Self { code, message }
     }
 }
 

@@ -27,6 +27,22 @@ fn unknown_privacy_values_are_rejected_never_public() {
 }
 
 #[test]
+fn a_rejection_never_echoes_an_unbounded_value() {
+    let mut state = UserState::default();
+    let huge = "é".repeat(200_000);
+    let decision = run(&mut state, &privacy(Scope::Global, &huge, 0));
+    let Decision::Rejected(rejection) = decision else {
+        panic!("rejected: {decision:?}");
+    };
+    assert_eq!(rejection.code, "invalid_privacy");
+    assert_eq!(
+        rejection.message.chars().count(),
+        crate::domain::decide::MAX_MESSAGE_CHARS
+    );
+    assert!(rejection.message.ends_with('…'));
+}
+
+#[test]
 fn privacy_is_set_per_scope_and_repeats_change_nothing() {
     let mut state = UserState::default();
     for (scope, value) in [
