@@ -5,7 +5,8 @@
 //! Events are produced and delivered first: their offsets become each outcome's consistency
 //! token (`events_next_offset`), which the outcomes then carry.
 
-use crate::handle::handle;
+use crate::domain::Rejection;
+use crate::handle::{handle, refuse};
 use crate::output::{Output, UNTRACKED};
 use crate::partitions::{Standing, StateStore};
 use crate::restore::{RestoreError, Restorer};
@@ -22,10 +23,15 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The rejection of a command whose records the broker cannot take.
+pub const TOO_LARGE: &str = "too_large";
+/// A record's framing and headers, beyond its key and value (a generous bound).
+const RECORD_OVERHEAD: usize = 1024;
 /// How long a new producer may take to fence its previous incarnation: short, because recovery
 /// retries it (with back-off) and a SIGTERM waits for it.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,6 +44,8 @@ pub enum BatchError {
     Restore(#[from] RestoreError),
     #[error("codec: {0}")]
     Codec(#[from] CodecError),
+    #[error("a record is larger than the producer accepts (its command will be refused)")]
+    TooLarge,
 }
 
 /// An outcome waiting for its events' offsets.
@@ -54,6 +62,11 @@ pub struct BatchWriter {
     codec: Codec,
     runtime: tokio::runtime::Handle,
     metrics: Metrics,
+    /// Commands (partition, offset) whose records the producer refused for their size, with why:
+    /// refused when met again.
+    unwritable: RefCell<HashMap<(i32, i64), String>>,
+    /// The producer's record size limit (`message.max.bytes`).
+    max_record: usize,
 }
 
 impl std::fmt::Debug for BatchWriter {
@@ -95,6 +108,11 @@ impl BatchWriter {
                 .set("transaction.timeout.ms", "10000");
         }
         let output = Output::create(&config, agg.transactional, INIT_TIMEOUT)?;
+        // librdkafka's default for message.max.bytes; the producer refuses a larger record.
+        let max_record = config
+            .get("message.max.bytes")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1_000_000);
         Ok(Self {
             config,
             transactional: agg.transactional,
@@ -103,6 +121,8 @@ impl BatchWriter {
             codec,
             runtime,
             metrics,
+            unwritable: RefCell::default(),
+            max_record,
         })
     }
 
@@ -146,6 +166,9 @@ impl BatchWriter {
         let mut state_writes: Vec<(i32, StateWrite)> = Vec::with_capacity(batch.len() * 3);
         let mut state_index: HashMap<StateKey, usize> = HashMap::with_capacity(batch.len() * 3);
         let mut behind = 0_usize;
+        // Encoded in the loop, sent once every record of the batch is known to fit: a batch that
+        // fails before sending anything is replayed without a transaction to clean up.
+        let mut events: Vec<(usize, (i32, i64), Vec<u8>)> = Vec::with_capacity(batch.len() * 2);
         for message in batch {
             let partition = message.partition();
             match store.standing(partition) {
@@ -173,21 +196,25 @@ impl BatchWriter {
                     continue;
                 }
             };
-            let handled = handle(
-                store.user_mut(partition, &command.user_id),
-                &command,
-                partition,
-                message.offset(),
-            );
+            let source = (partition, message.offset());
+            let state = store.user_mut(partition, &command.user_id);
+            let unwritable = self.unwritable.borrow().get(&source).cloned();
+            let handled = match unwritable {
+                Some(reason) => refuse(
+                    state,
+                    &command,
+                    partition,
+                    message.offset(),
+                    Rejection::new(TOO_LARGE, reason),
+                ),
+                None => handle(state, &command, partition, message.offset()),
+            };
             // Opaque i + 1 ties each event's delivery to outcome i.
             let opaque = pending.len() + 1;
             for event in &handled.events {
                 let bytes = self.codec.encode(Contract::Event, event.to_avro())?;
-                let record = BaseRecord::with_opaque_to(&self.topics.events, opaque)
-                    .partition(partition)
-                    .key(command.user_id.as_str())
-                    .payload(&bytes);
-                self.output.send(record)?;
+                self.fits(command.user_id.as_str(), &bytes, source)?;
+                events.push((opaque, source, bytes));
             }
             for write in handled.records {
                 match state_index.get(&write.key) {
@@ -210,6 +237,26 @@ impl BatchWriter {
                  commands already decided were skipped"
             );
         }
+        let mut state_bytes = Vec::with_capacity(state_writes.len());
+        for (partition, write) in &state_writes {
+            let bytes = self.encode_state(write)?;
+            if let Some(bytes) = &bytes {
+                self.fits(
+                    &write.key.encode(),
+                    bytes,
+                    (*partition, write.source_offset),
+                )?;
+            }
+            state_bytes.push(bytes);
+        }
+        for (opaque, (partition, _), bytes) in &events {
+            let user = &pending[opaque - 1].result.user_id;
+            let record = BaseRecord::with_opaque_to(&self.topics.events, *opaque)
+                .partition(*partition)
+                .key(user.as_str())
+                .payload(bytes);
+            self.output.send(record)?;
+        }
         // The events' offsets are needed by the outcomes: wait for their delivery.
         self.output.flush(TXN_TIMEOUT)?;
         for (opaque, _, offset) in self.output.take_deliveries() {
@@ -226,6 +273,7 @@ impl BatchWriter {
                 .events_offset = Some(last);
             if let Some(&i) = state_index.get(&StateKey::Meta(user.clone())) {
                 state_writes[i].1.set_events_offset(last);
+                state_bytes[i] = self.encode_state(&state_writes[i].1)?;
             }
         }
         for p in &pending {
@@ -245,16 +293,12 @@ impl BatchWriter {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
             self.output.flush(TXN_TIMEOUT)?;
         }
-        for (partition, write) in &state_writes {
+        for ((partition, write), bytes) in state_writes.iter().zip(&state_bytes) {
             let key = write.key.encode();
-            let bytes = match write.record() {
-                Some(record) => Some(self.codec.encode(Contract::UserState, record.to_avro())?),
-                None => None,
-            };
             let record = BaseRecord::with_opaque_to(&self.topics.user_state, UNTRACKED)
                 .partition(*partition)
                 .key(key.as_str());
-            let record = match &bytes {
+            let record = match bytes {
                 Some(bytes) => record.payload(bytes),
                 // A tombstone keeps its source offset in a header, for restore to judge it.
                 None => record.headers(OwnedHeaders::new().insert(Header {
@@ -267,6 +311,40 @@ impl BatchWriter {
         self.commit(consumer, &next_offsets)?;
         store.commit(next_offsets);
         Ok(())
+    }
+
+    /// The value of a state record (`None` for a tombstone).
+    fn encode_state(&self, write: &StateWrite) -> Result<Option<Vec<u8>>, BatchError> {
+        Ok(match write.record() {
+            Some(record) => Some(self.codec.encode(Contract::UserState, record.to_avro())?),
+            None => None,
+        })
+    }
+
+    /// Whether a record made by the command read at `source` fits the producer's limit. One that
+    /// does not would fail every replay of the batch and stop the partition: the command is
+    /// marked unwritable, the batch fails, and the replay refuses that command instead.
+    fn fits(&self, key: &str, value: &[u8], source: (i32, i64)) -> Result<(), BatchError> {
+        if key.len() + value.len() + RECORD_OVERHEAD <= self.max_record {
+            return Ok(());
+        }
+        tracing::warn!(
+            kafka.partition = source.0,
+            kafka.offset = source.1,
+            record.bytes = value.len(),
+            "a command's record is larger than the producer accepts; the command will be refused"
+        );
+        self.metrics.add(
+            "balados_aggregator_commands_too_large_total",
+            "Commands refused because a record they made would not fit the producer's limit.",
+            &[],
+            1.0,
+        );
+        self.unwritable.borrow_mut().insert(
+            source,
+            "the change would make a record larger than the broker accepts".to_owned(),
+        );
+        Err(BatchError::TooLarge)
     }
 
     fn commit(

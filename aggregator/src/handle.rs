@@ -1,7 +1,7 @@
 //! One command, start to end, without I/O: decide, apply, and say what must be written — the
 //! events, the changed state records and the outcome.
 
-use crate::domain::{Decision, UserState, decide, is_clamped};
+use crate::domain::{Decision, Rejection, UserState, decide, is_clamped};
 use crate::store::{StateWrite, apply_and_collect, meta_write};
 use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand};
 
@@ -19,20 +19,7 @@ pub fn handle(
     partition: i32,
     offset: i64,
 ) -> Handled {
-    let user = &command.user_id;
-    let mut result = CommandResult {
-        command_id: command.command_id,
-        user_id: user.clone(),
-        rejection_code: None,
-        message: None,
-        duplicate: false,
-        first_sequence: 0,
-        event_count: 0,
-        events_partition: partition,
-        // Known once the events are delivered (see `batch`).
-        events_next_offset: -1,
-        clamped: is_clamped(command),
-    };
+    let mut result = new_result(command, partition);
     match decide(state, command) {
         Decision::Duplicate(previous) => {
             result.duplicate = true;
@@ -45,22 +32,9 @@ pub fn handle(
                 result,
             }
         }
-        Decision::Rejected(rejection) => {
-            state.remember(RecentCommand {
-                command_id: command.command_id,
-                rejection_code: Some(rejection.code.to_owned()),
-                first_sequence: 0,
-                event_count: 0,
-            });
-            result.rejection_code = Some(rejection.code.to_owned());
-            result.message = Some(rejection.message);
-            Handled {
-                events: vec![],
-                records: vec![meta_write(state, user, offset)],
-                result,
-            }
-        }
+        Decision::Rejected(rejection) => rejected(state, command, result, rejection, offset),
         Decision::Accepted(events) => {
+            let user = &command.user_id;
             let mut records = apply_and_collect(state, user, &events, offset);
             result.first_sequence = events.first().map_or(0, |e| e.sequence);
             result.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
@@ -77,6 +51,66 @@ pub fn handle(
                 result,
             }
         }
+    }
+}
+
+/// Decides `command` as refused with `rejection`, whatever `decide` would say: a command whose
+/// outputs the aggregator cannot write (a record over the broker's size limit) is refused rather
+/// than retried for ever. A retry of it gets the same answer.
+pub fn refuse(
+    state: &mut UserState,
+    command: &CommandEnvelope,
+    partition: i32,
+    offset: i64,
+    rejection: Rejection,
+) -> Handled {
+    if let Decision::Duplicate(_) = decide(state, command) {
+        return handle(state, command, partition, offset);
+    }
+    rejected(
+        state,
+        command,
+        new_result(command, partition),
+        rejection,
+        offset,
+    )
+}
+
+fn rejected(
+    state: &mut UserState,
+    command: &CommandEnvelope,
+    mut result: CommandResult,
+    rejection: Rejection,
+    offset: i64,
+) -> Handled {
+    state.remember(RecentCommand {
+        command_id: command.command_id,
+        rejection_code: Some(rejection.code.to_owned()),
+        first_sequence: 0,
+        event_count: 0,
+    });
+    result.rejection_code = Some(rejection.code.to_owned());
+    result.message = Some(rejection.message);
+    Handled {
+        events: vec![],
+        records: vec![meta_write(state, &command.user_id, offset)],
+        result,
+    }
+}
+
+fn new_result(command: &CommandEnvelope, partition: i32) -> CommandResult {
+    CommandResult {
+        command_id: command.command_id,
+        user_id: command.user_id.clone(),
+        rejection_code: None,
+        message: None,
+        duplicate: false,
+        first_sequence: 0,
+        event_count: 0,
+        events_partition: partition,
+        // Known once the events are delivered (see `batch`).
+        events_next_offset: -1,
+        clamped: is_clamped(command),
     }
 }
 

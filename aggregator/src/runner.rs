@@ -171,7 +171,7 @@ fn recover(
 ) -> anyhow::Result<()> {
     let class = match &error {
         BatchError::Kafka(e) => classify(e),
-        BatchError::Restore(_) | BatchError::Codec(_) => ErrorClass::Abort,
+        BatchError::Restore(_) | BatchError::Codec(_) | BatchError::TooLarge => ErrorClass::Abort,
     };
     tracing::warn!(error = %error, class = ?class, "batch failed; aborting and replaying from the committed offsets");
     metrics.add(

@@ -7,6 +7,7 @@
 //! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka and fastavro; default .dev/venv/bin/python),
 //! `BALADOS_BIN` (default: the `balados` binary next to this test's target directory).
 
+mod abuse;
 mod aggregate;
 mod bad_input;
 mod broker_faults;

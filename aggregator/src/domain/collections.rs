@@ -1,7 +1,7 @@
 //! Collections: named, ordered groups of subscribed feeds. Every user has one default collection
 //! (created with the first subscription), which cannot be deleted.
 
-use super::decide::{Rejection, Ruling, id, limit, name};
+use super::decide::{Rejection, Ruling, id, limit, list_fits, name};
 use super::state::{Collection, UserState};
 use super::subscriptions::DEFAULT_COLLECTION_ID;
 use balados_schemas::{EventPayload, FeedUrl};
@@ -95,6 +95,7 @@ pub fn add_feed(state: &UserState, collection_id: &str, feed: &FeedUrl) -> Rulin
     if collection.feeds.contains(feed) {
         return Ok(vec![]);
     }
+    list_fits(collection.bytes(), feed.as_str().len())?;
     Ok(vec![EventPayload::CollectionFeedAdded {
         collection_id: collection_id.to_owned(),
         feed: feed.clone(),

@@ -238,6 +238,23 @@ pub fn id(code: &'static str, field: &str, raw: &str, dots: bool) -> Result<(), 
     Ok(())
 }
 
+/// The bytes of URLs and GUIDs one list (a collection, the default one included, or a playlist)
+/// may hold. A list is one state record; this keeps it well under the broker's record limit
+/// (Kafka's and librdkafka's default: 1,000,000 bytes) whatever the count limits allow: 5,000
+/// subscriptions of 2,048-byte URLs would otherwise make a 10 MB record that no broker takes.
+pub const MAX_LIST_BYTES: usize = 512 * 1024;
+
+/// Refuses growing a list of `current` bytes by `adding` past [`MAX_LIST_BYTES`].
+pub fn list_fits(current: usize, adding: usize) -> Result<(), Rejection> {
+    if current + adding > MAX_LIST_BYTES {
+        return Err(limit(
+            "bytes of URLs and GUIDs in one collection or playlist",
+            MAX_LIST_BYTES,
+        ));
+    }
+    Ok(())
+}
+
 pub fn limit(what: &str, max: usize) -> Rejection {
     Rejection::new(
         "limit_exceeded",

@@ -1,7 +1,7 @@
 //! Playlists: named, ordered lists of episodes.
 
-use super::decide::{Rejection, Ruling, description, id, limit, name};
-use super::state::{Playlist, UserState};
+use super::decide::{Rejection, Ruling, description, id, limit, list_fits, name};
+use super::state::{Playlist, UserState, item_bytes};
 use balados_schemas::{EventPayload, FeedUrl, ItemId};
 use std::collections::HashSet;
 
@@ -95,6 +95,7 @@ pub fn add_item(state: &UserState, playlist_id: &str, feed: &FeedUrl, item: &Ite
     if playlist.items.len() >= MAX_PLAYLIST_ITEMS {
         return Err(limit("episodes in a playlist", MAX_PLAYLIST_ITEMS));
     }
+    list_fits(playlist.bytes(), item_bytes(feed, item))?;
     Ok(vec![EventPayload::PlaylistItemAdded {
         playlist_id: playlist_id.to_owned(),
         feed: feed.clone(),

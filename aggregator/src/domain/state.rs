@@ -87,6 +87,25 @@ pub struct Collection {
     pub feeds: Vec<FeedUrl>,
 }
 
+impl Collection {
+    /// The bytes of the URLs it holds: what its state record grows with.
+    pub fn bytes(&self) -> usize {
+        self.feeds.iter().map(|f| f.as_str().len()).sum()
+    }
+}
+
+impl Playlist {
+    /// The bytes of the URLs and GUIDs it holds: what its state record grows with.
+    pub fn bytes(&self) -> usize {
+        self.items.iter().map(|(f, i)| item_bytes(f, i)).sum()
+    }
+}
+
+/// What one playlist item adds to its playlist's record.
+pub fn item_bytes(feed: &FeedUrl, item: &ItemId) -> usize {
+    feed.as_str().len() + item.guid().len() + item.enclosure_url().len()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Device {
     pub caption: Option<String>,

@@ -1,7 +1,7 @@
 //! Subscribe and unsubscribe: last writer wins on the client's time, and the default collection
 //! follows the subscriptions.
 
-use super::decide::{Ruling, limit};
+use super::decide::{Ruling, limit, list_fits};
 use super::state::UserState;
 use balados_schemas::{EventPayload, FeedUrl};
 use chrono::{DateTime, Utc};
@@ -40,6 +40,7 @@ pub fn subscribe(
     let subscribes = !events.is_empty();
     match state.default_collection() {
         Some((id, default)) if subscribes && !default.feeds.contains(feed) => {
+            list_fits(default.bytes(), feed.as_str().len())?;
             events.push(EventPayload::CollectionFeedAdded {
                 collection_id: id.clone(),
                 feed: feed.clone(),

@@ -217,3 +217,40 @@ fn a_deleted_playlist_is_gone_and_its_id_free_again() {
     assert!(state.playlists.is_empty());
     assert_eq!(events(&run(&mut state, &create("p", "again"))).len(), 1);
 }
+
+#[test]
+fn a_playlist_is_bounded_in_bytes_so_that_its_record_fits() {
+    use crate::domain::decide::MAX_LIST_BYTES;
+    let mut state = UserState::default();
+    run(&mut state, &create("big", "Big"));
+    let long_item = |n: u32| {
+        balados_schemas::ItemId::new(
+            &format!("{}{n:05}", "g".repeat(1000)),
+            &format!("https://e.com/{}/{n:05}.mp3", "a".repeat(2000)),
+        )
+        .expect("valid")
+    };
+    let add_long = |n: u32| {
+        command(
+            CommandPayload::AddPlaylistItem {
+                playlist_id: "big".into(),
+                feed: feed(1),
+                item: long_item(n),
+            },
+            0,
+        )
+    };
+    let mut n = 0;
+    loop {
+        n += 1;
+        match run(&mut state, &add_long(n)) {
+            Decision::Accepted(_) => {}
+            other => {
+                assert_eq!(rejected(&other), "limit_exceeded");
+                break;
+            }
+        }
+        assert!(n < 1_000, "the byte bound comes before the count bound");
+    }
+    assert!(state.playlists["big"].bytes() <= MAX_LIST_BYTES);
+}

@@ -179,3 +179,46 @@ proptest! {
         }
     }
 }
+
+/// A list is one state record: its URLs are bounded in bytes so that the record fits a broker's
+/// 1 MB limit, whatever the count limits allow.
+#[test]
+fn a_list_is_bounded_in_bytes_so_that_its_record_fits() {
+    use crate::domain::decide::MAX_LIST_BYTES;
+    let long = |n: usize| {
+        FeedUrl::parse(&format!("https://e.com/{}/{n:05}.xml", "a".repeat(2000))).expect("valid")
+    };
+    let per_feed = long(0).as_str().len();
+    let mut state = UserState::default();
+    run(&mut state, &subscribe(1, 0));
+    let mut n = 0;
+    while state.default_collection().expect("default").1.bytes() + per_feed <= MAX_LIST_BYTES {
+        n += 1;
+        let cmd = command(
+            CommandPayload::Subscribe {
+                feed: long(n),
+                source_id: None,
+            },
+            1,
+        );
+        assert!(
+            matches!(run(&mut state, &cmd), Decision::Accepted(_)),
+            "feed {n}"
+        );
+    }
+    let over = command(
+        CommandPayload::Subscribe {
+            feed: long(n + 1),
+            source_id: None,
+        },
+        2,
+    );
+    assert_eq!(rejected(&run(&mut state, &over)), "limit_exceeded");
+    let bytes = state.default_collection().expect("default").1.bytes();
+    assert!(bytes <= MAX_LIST_BYTES, "{bytes}");
+    // A short feed still fits in what is left.
+    assert!(matches!(
+        run(&mut state, &subscribe(2, 3)),
+        Decision::Accepted(_)
+    ));
+}
