@@ -9,6 +9,7 @@
 //! not applied, so no read model silently skips a write — until an operator repairs the user from
 //! the state records (`balados admin repair-user`); other users flow on.
 
+pub mod credentials;
 pub mod lists;
 pub mod per_user;
 pub mod privacy;

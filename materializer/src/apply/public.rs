@@ -3,6 +3,7 @@
 //! points they are worth (README, "Privacy and popularity"). Pure: the batch's sink loads the
 //! owners' settings and their earlier public events, and writes what this computes.
 
+use super::credentials::carries_credentials;
 use super::privacy::{PrivacySettings, in_scope};
 use balados_schemas::{EventEnvelope, EventPayload, Privacy, Scope};
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
@@ -233,7 +234,11 @@ impl<'a> PublicFold<'a> {
         let privacy = self.settings.get(user).map_or(Privacy::Public, |s| {
             s.effective(&feed_id, item.as_ref().map(|i| i.item_id.as_str()))
         });
-        if privacy == Privacy::Private {
+        let secret = carries_credentials(feed.as_str())
+            || item
+                .as_ref()
+                .is_some_and(|i| carries_credentials(&i.enclosure_url));
+        if privacy == Privacy::Private || secret {
             return;
         }
         let row = PublicRow {

@@ -598,3 +598,30 @@ fn buckets_split_on_the_hour() {
         None
     );
 }
+
+#[test]
+fn events_of_feeds_that_carry_credentials_are_never_published() {
+    let private = FeedUrl::parse("https://www.patreon.com/rss/show?auth=Ab12Cd34").expect("valid");
+    let changes = run(&[event(
+        "a",
+        1,
+        EventPayload::Subscribed {
+            feed: private,
+            source_id: None,
+            subscribed_at: at(0),
+        },
+    )]);
+    assert!(
+        changes.public.inserts.is_empty(),
+        "not on the public timeline"
+    );
+    assert!(
+        changes.public.podcasts.is_empty(),
+        "not counted in popularity"
+    );
+    assert_eq!(
+        changes.per_user.subscriptions.len(),
+        1,
+        "the user's own models still have it"
+    );
+}
