@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use balados_platform::http::ApiError;
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 #[derive(Debug, Clone)]
@@ -19,7 +20,7 @@ pub struct Ops {
     pub readiness: Readiness,
 }
 
-pub fn app(api: Router, ops: Ops, body_limit: usize) -> Router {
+pub fn app(api: Router, ops: Ops, body_limit: usize, deadline: Duration) -> Router {
     let ops_routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -28,7 +29,48 @@ pub fn app(api: Router, ops: Ops, body_limit: usize) -> Router {
     api.merge(ops_routes)
         .fallback(balados_platform::http::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            deadline,
+            within_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(ops.metrics, track))
+}
+
+/// Every request, its body included, is served within `deadline`: a client that sends slowly
+/// holds a connection and a task for at most that long, then gets a 408 in the error shape.
+async fn within_deadline(
+    State(deadline): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request was not received and served within {} ms (setting http.request_timeout_ms)",
+                deadline.as_millis()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// A method label from a closed set: a client may send any method token, and each new label
+/// value would be a new time series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 async fn readyz(State(ops): State<Ops>) -> Response {
@@ -60,7 +102,7 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let span = tracing::info_span!("request", http.method = %method, http.route = %route);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
@@ -69,7 +111,7 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
     span.in_scope(|| tracing::debug!(http.status = %status, duration_ms = elapsed.as_millis() as u64, "request served"));
     let labels = [
         ("route", route.as_str()),
-        ("method", method.as_str()),
+        ("method", method),
         ("status", status.as_str()),
     ];
     metrics.add(

@@ -184,7 +184,12 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
         metrics: metrics.clone(),
         readiness: readiness.clone(),
     };
-    let router = app(api, ops, settings.http.body_limit_bytes);
+    let router = app(
+        api,
+        ops,
+        settings.http.body_limit_bytes,
+        std::time::Duration::from_millis(settings.http.request_timeout_ms),
+    );
     let addr = settings.http.addr.clone();
     let http_stop = stop_rx.clone();
     tasks.spawn(async move { crate::http::serve(&addr, router, http_stop).await });

@@ -23,6 +23,7 @@ pub struct Settings {
 pub struct HttpSettings {
     pub addr: String,
     pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +203,13 @@ impl Settings {
                 "aggregator.transactional",
                 "transactions need idempotent producers: set kafka.idempotence = true, or \
                  aggregator.transactional = false",
+            );
+        }
+        // Longer than the longest wait a request may ask for (Prefer: wait=10, a consistency wait).
+        if self.http.request_timeout_ms < 11_000 {
+            return invalid(
+                "http.request_timeout_ms",
+                "must be at least 11000 (a write may wait 10 s for its outcome)",
             );
         }
         if self.http.body_limit_bytes == 0 {

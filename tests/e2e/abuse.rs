@@ -108,3 +108,53 @@ async fn a_record_over_the_producer_limit_is_refused_and_others_go_on() {
     assert!(outcome.to_string().len() < 2_000, "a bounded answer");
     bystander_is_decided(&url, "after").await;
 }
+
+/// A client that trickles its request body is answered 408 once the request deadline passes,
+/// and the service answers others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_slowly_is_dropped_at_the_deadline() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stack = Stack::start(false).await;
+    stack
+        .start_server(&[("BALADOS__HTTP__REQUEST_TIMEOUT_MS".into(), "11000".into())])
+        .await;
+    let url = stack.server().url.clone();
+    let addr = url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/subscriptions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        token("slowpoke", 600)
+    );
+    slow.write_all(head.as_bytes()).await.expect("headers");
+    let trickle = tokio::spawn(async move {
+        let mut answer = Vec::new();
+        for _ in 0..30 {
+            if slow.write_all(b" ").await.is_err() {
+                break;
+            }
+            let mut buf = [0_u8; 4096];
+            match tokio::time::timeout(Duration::from_secs(1), slow.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    // Others are served meanwhile.
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let answer = trickle.await.expect("trickle");
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"),
+        "{answer}"
+    );
+}
