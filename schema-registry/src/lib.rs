@@ -1,6 +1,6 @@
 //! A Confluent-compatible schema registry (Avro only) stored in PostgreSQL.
 //!
-//! No Confluent registry can be installed where Balados Sync runs (DESIGN.md §13), yet producers
+//! No Confluent registry can be installed where Balados Sync is developed and tested (docs/broker-compatibility.md), yet producers
 //! and consumers use the Confluent wire format and Confluent clients (`schema_registry_converter`,
 //! Python `confluent_kafka`). This crate serves the subset of the REST API those clients call,
 //! with Confluent's ids, versions, compatibility levels and error codes, so they work unchanged.

@@ -1,4 +1,4 @@
-//! The topic catalogue (DESIGN.md §4): names derived from a configurable prefix, with the
+//! The topic catalogue (README, "Topics"): names derived from a configurable prefix, with the
 //! partition counts and configs the admin command creates.
 
 /// One topic the project owns.
