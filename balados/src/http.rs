@@ -129,7 +129,12 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
     response
 }
 
-/// Binds, announces the address on stdout (scripts and tests read it), serves until `shutdown`.
+/// How long a client may take to send a request's headers: a connection that trickles them is
+/// closed (the request deadline only starts once the headers are in).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Binds, announces the address on stdout (scripts and tests read it), serves until `shutdown`;
+/// then lets each connection finish the request it is serving (HTTP/1.1, keep-alive).
 pub async fn serve(
     addr: &str,
     app: Router,
@@ -140,11 +145,40 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (setting http.addr): {e}"))?;
     let local = listener.local_addr()?;
     announce("http", local);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.changed().await;
-        })
-        .await?;
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = shutdown.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let connection =
+                builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = stop.changed() => connection.as_mut().graceful_shutdown(),
+            }
+            let _ = connection.await;
+        });
+        // Finished connections are reaped as we go.
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
 

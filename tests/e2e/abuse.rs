@@ -147,6 +147,28 @@ async fn a_client_that_sends_slowly_is_dropped_at_the_deadline() {
         }
         String::from_utf8_lossy(&answer).into_owned()
     });
+    // A client that trickles its headers is cut off too (after 10 s of them).
+    let mut slower = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slower
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("request line");
+    let headers = tokio::spawn(async move {
+        for n in 0..20 {
+            let header = format!("X-Slow-{n}: 1\r\n");
+            if slower.write_all(header.as_bytes()).await.is_err() {
+                return n;
+            }
+            let mut buf = [0_u8; 1024];
+            let read = tokio::time::timeout(Duration::from_secs(1), slower.read(&mut buf)).await;
+            if let Ok(Ok(0) | Err(_)) = read {
+                return n;
+            }
+        }
+        20
+    });
     // Others are served meanwhile.
     let health = reqwest::get(format!("{url}/healthz"))
         .await
@@ -156,5 +178,10 @@ async fn a_client_that_sends_slowly_is_dropped_at_the_deadline() {
     assert!(
         answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"),
         "{answer}"
+    );
+    let sent = headers.await.expect("headers");
+    assert!(
+        sent < 20,
+        "the connection trickling its headers was closed within 20 s"
     );
 }
