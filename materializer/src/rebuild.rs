@@ -41,10 +41,22 @@ pub struct Report {
 
 /// The read models every rebuild recreates; `command_outcomes` (from `command-results`, kept an
 /// hour) and the outbox of `public-events` (still to be relayed) are left as they are.
-const TABLES: &str = "users.subscriptions, users.play_statuses, users.user_privacy, users.devices,
-    users.playlists, users.playlist_items, users.collections, users.collection_feeds,
-    users.public_event_refs, site.public_events, site.podcast_popularity, site.episode_popularity,
-    site.podcast_popularity_hourly, site.episode_popularity_hourly, materializer.user_sequences";
+const TABLES: &str = "users.public_event_refs, site.public_events, site.podcast_popularity,
+    site.episode_popularity, site.podcast_popularity_hourly, site.episode_popularity_hourly,
+    materializer.user_sequences";
+
+/// The per-user models, which the state records alone rebuild (`repair-user` rewrites one
+/// user's rows of them).
+pub(crate) const PER_USER_TABLES: [&str; 8] = [
+    "users.subscriptions",
+    "users.play_statuses",
+    "users.user_privacy",
+    "users.devices",
+    "users.playlists",
+    "users.playlist_items",
+    "users.collections",
+    "users.collection_feeds",
+];
 
 pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -59,9 +71,12 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     let partitions = reader.partitions(&topics.events)?;
 
     let mut tx = pool.begin().await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {TABLES}")))
-        .execute(&mut *tx)
-        .await?;
+    let per_user = PER_USER_TABLES.join(", ");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "TRUNCATE {per_user}, {TABLES}"
+    )))
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM materializer.offsets WHERE consumer = $1 AND topic = $2")
         .bind(&group)
         .bind(&topics.events)
@@ -299,6 +314,8 @@ struct Record {
 pub(crate) struct Reader {
     kafka: KafkaSettings,
     consumer: BaseConsumer,
+    /// Produces the markers that say where a partition ends (one producer for every partition).
+    markers: FutureProducer,
 }
 
 /// A partition being read: where it ends.
@@ -329,6 +346,8 @@ impl Reader {
         Ok(Self {
             kafka: settings.kafka.clone(),
             consumer,
+            markers: balados_platform::kafka::producer_config(&settings.kafka, "balados-rebuild")
+                .create()?,
         })
     }
 
@@ -385,13 +404,12 @@ impl Reader {
         topic: &'a str,
         partition: i32,
     ) -> anyhow::Result<Cursor<'a>> {
-        let producer: FutureProducer =
-            balados_platform::kafka::producer_config(&self.kafka, "balados-rebuild").create()?;
         let key = format!("__rebuild-marker__/{}", uuid::Uuid::new_v4());
         let record = FutureRecord::<str, [u8]>::to(topic)
             .partition(partition)
             .key(&key);
-        let marker = producer
+        let marker = self
+            .markers
             .send(record, Duration::from_secs(30))
             .await
             .map_err(|(e, _)| e)?

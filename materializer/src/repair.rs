@@ -7,22 +7,10 @@
 //! What the lost events would have added to the public models (public events, popularity) is not
 //! recovered: only the events carry it.
 
-use crate::rebuild::{Reader, Report, from_records, latest_records};
+use crate::rebuild::{PER_USER_TABLES, Reader, Report, from_records, latest_records};
 use crate::sink::{self, to_i64};
 use balados_platform::Settings;
 use balados_schemas::{Codec, UserId};
-
-/// The per-user tables a repair rewrites (the per-user models of a rebuild).
-const PER_USER_TABLES: [&str; 8] = [
-    "users.subscriptions",
-    "users.play_statuses",
-    "users.user_privacy",
-    "users.devices",
-    "users.playlists",
-    "users.playlist_items",
-    "users.collections",
-    "users.collection_feeds",
-];
 
 #[derive(Debug)]
 pub struct Repaired {
