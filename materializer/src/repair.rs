@@ -42,7 +42,7 @@ pub async fn repair_user(
         .execute(&mut *tx)
         .await?;
     for table in PER_USER_TABLES {
-        // `table` is one of the constants above, never input.
+        // `table` is one of PER_USER_TABLES, never input.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE user_id = $1"
         )))
