@@ -237,17 +237,19 @@ impl BatchWriter {
                  commands already decided were skipped"
             );
         }
-        let mut state_bytes = Vec::with_capacity(state_writes.len());
+        // Each state record's key and value. Meta records are small and bounded (a sequence and
+        // the last 32 command ids): they are encoded once, after the events' offsets are known.
+        let mut state_out: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(state_writes.len());
         for (partition, write) in &state_writes {
-            let bytes = self.encode_state(write)?;
+            let key = write.key.encode();
+            let bytes = match write.key {
+                StateKey::Meta(_) => None,
+                _ => self.encode_state(write)?,
+            };
             if let Some(bytes) = &bytes {
-                self.fits(
-                    &write.key.encode(),
-                    bytes,
-                    (*partition, write.source_offset),
-                )?;
+                self.fits(&key, bytes, (*partition, write.source_offset))?;
             }
-            state_bytes.push(bytes);
+            state_out.push((key, bytes));
         }
         for (opaque, (partition, _), bytes) in &events {
             let user = &pending[opaque - 1].result.user_id;
@@ -273,7 +275,11 @@ impl BatchWriter {
                 .events_offset = Some(last);
             if let Some(&i) = state_index.get(&StateKey::Meta(user.clone())) {
                 state_writes[i].1.set_events_offset(last);
-                state_bytes[i] = self.encode_state(&state_writes[i].1)?;
+            }
+        }
+        for ((_, write), (_, bytes)) in state_writes.iter().zip(&mut state_out) {
+            if let StateKey::Meta(_) = write.key {
+                *bytes = self.encode_state(write)?;
             }
         }
         for p in &pending {
@@ -293,8 +299,7 @@ impl BatchWriter {
             // Without atomicity, order is what keeps a crash harmless: outputs, then state, then offsets.
             self.output.flush(TXN_TIMEOUT)?;
         }
-        for ((partition, write), bytes) in state_writes.iter().zip(&state_bytes) {
-            let key = write.key.encode();
+        for ((partition, write), (key, bytes)) in state_writes.iter().zip(&state_out) {
             let record = BaseRecord::with_opaque_to(&self.topics.user_state, UNTRACKED)
                 .partition(*partition)
                 .key(key.as_str());

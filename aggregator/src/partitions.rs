@@ -28,8 +28,9 @@ struct Partition {
 #[derive(Debug, Default)]
 pub struct StateStore {
     partitions: HashMap<i32, Partition>,
-    /// The users the current batch touched, as they were before it (`None`: not there).
-    undo: HashMap<(i32, UserId), Option<UserState>>,
+    /// Per partition, the users the current batch touched, as they were before it (`None`: not
+    /// there).
+    undo: HashMap<i32, HashMap<UserId, Option<UserState>>>,
 }
 
 /// Whether a partition's state can be used for the next batch.
@@ -105,10 +106,15 @@ impl StateStore {
     /// current batch.
     pub fn user_mut(&mut self, partition: i32, user: &UserId) -> &mut UserState {
         let users = &mut self.partitions.entry(partition).or_default().users;
-        self.undo
-            .entry((partition, user.clone()))
-            .or_insert_with(|| users.get(user).cloned());
-        users.entry(user.clone()).or_default()
+        let touched = self.undo.entry(partition).or_default();
+        // Looked up first: the key is cloned only on a user's first touch in the batch.
+        if !touched.contains_key(user) {
+            touched.insert(user.clone(), users.get(user).cloned());
+        }
+        if !users.contains_key(user) {
+            users.insert(user.clone(), UserState::default());
+        }
+        users.get_mut(user).expect("inserted above")
     }
 
     /// The batch is committed: its offsets per partition are the new committed ones.
@@ -123,14 +129,16 @@ impl StateStore {
 
     /// The batch failed: every user it touched gets back their state from before it.
     pub fn undo(&mut self) {
-        for ((partition, user), before) in self.undo.drain() {
+        for (partition, touched) in self.undo.drain() {
             let Some(p) = self.partitions.get_mut(&partition) else {
                 continue;
             };
-            match before {
-                Some(state) => p.users.insert(user, state),
-                None => p.users.remove(&user),
-            };
+            for (user, before) in touched {
+                match before {
+                    Some(state) => p.users.insert(user, state),
+                    None => p.users.remove(&user),
+                };
+            }
         }
     }
 
