@@ -107,6 +107,9 @@ impl Compiled {
     }
 
     fn read(&self, datum: &mut &[u8]) -> Result<Value, CodecError> {
+        // The datum comes from a topic: its lengths are checked against its size before
+        // apache-avro allocates what they claim.
+        crate::binary::check_bounded(datum, self.schema, &self.names).map_err(CodecError::Avro)?;
         self.reader
             .read_value(datum)
             .map_err(|e| CodecError::Avro(e.to_string()))
@@ -245,15 +248,19 @@ pub fn write_datum(schema: &Schema, value: Value) -> Result<Vec<u8>, CodecError>
         .map_err(|e| CodecError::Avro(e.to_string()))
 }
 
-/// Decodes a datum written with `writer`, resolved to `reader` when given.
+/// Decodes a datum written with `writer`, resolved to `reader` when given; bounded as
+/// [`Codec::decode`] is.
 pub fn read_datum(
     writer: &Schema,
     reader: Option<&Schema>,
     datum: &mut &[u8],
 ) -> Result<Value, CodecError> {
+    let avro = |e: apache_avro::Error| CodecError::Avro(e.to_string());
+    let resolved = ResolvedSchema::try_from(writer).map_err(avro)?;
+    crate::binary::check_bounded(datum, writer, resolved.get_names()).map_err(CodecError::Avro)?;
     GenericDatumReader::builder(writer)
         .maybe_reader_schema(reader)
         .build()
         .and_then(|r| r.read_value(datum))
-        .map_err(|e| CodecError::Avro(e.to_string()))
+        .map_err(avro)
 }
