@@ -323,7 +323,7 @@ mod tests {
         let commands = [
             CommandPayload::Subscribe {
                 feed: feed(1),
-                source_id: Some("s".into()),
+                source_id: Some(balados_schemas::SourceId::parse("s").expect("valid")),
             },
             CommandPayload::Subscribe {
                 feed: feed(2),
@@ -333,8 +333,8 @@ mod tests {
             CommandPayload::RecordPlay {
                 feed: feed(2),
                 item: item(1),
-                position: 10,
-                duration: Some(100),
+                position: balados_schemas::Seconds::parse(10).expect("valid"),
+                duration: Some(balados_schemas::Seconds::parse(100).expect("valid")),
                 played: false,
             },
             CommandPayload::SaveEpisode {
@@ -344,32 +344,32 @@ mod tests {
             CommandPayload::UnsaveEpisode { item: item(2) },
             CommandPayload::ChangePrivacy {
                 scope: Scope::Feed(feed(2)),
-                privacy: "private".into(),
+                privacy: balados_schemas::Privacy::Private,
             },
             CommandPayload::CreatePlaylist {
-                playlist_id: "keep".into(),
-                name: "Keep".into(),
+                playlist_id: balados_schemas::LocalId::parse("keep").expect("valid"),
+                name: balados_schemas::Name::parse("Keep").expect("valid"),
                 description: None,
                 public: false,
             },
             CommandPayload::AddPlaylistItem {
-                playlist_id: "keep".into(),
+                playlist_id: balados_schemas::LocalId::parse("keep").expect("valid"),
                 feed: feed(2),
                 item: item(1),
             },
             CommandPayload::CreatePlaylist {
-                playlist_id: "gone".into(),
-                name: "Gone".into(),
+                playlist_id: balados_schemas::LocalId::parse("gone").expect("valid"),
+                name: balados_schemas::Name::parse("Gone").expect("valid"),
                 description: None,
                 public: false,
             },
             CommandPayload::DeletePlaylist {
-                playlist_id: "gone".into(),
+                playlist_id: balados_schemas::LocalId::parse("gone").expect("valid"),
             },
             CommandPayload::UpsertDevice {
-                device_id: "phone".into(),
+                device_id: balados_schemas::DeviceId::parse("phone").expect("valid"),
                 caption: None,
-                kind: Some("mobile".into()),
+                kind: Some(balados_schemas::DeviceKind::parse("mobile").expect("valid")),
             },
         ];
         let mut state = UserState::default();

@@ -9,7 +9,7 @@
 
 use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{
-    Codec, CommandEnvelope, CommandPayload, Contract, FeedUrl, ItemId, Topics, UserId,
+    Codec, CommandEnvelope, CommandPayload, Contract, FeedUrl, ItemId, Seconds, Topics, UserId,
 };
 use clap::Parser;
 use rdkafka::ClientConfig;
@@ -79,8 +79,8 @@ fn payload(round: u64, workload: Workload) -> CommandPayload {
                 &format!("https://bench.example.com/{}.mp3", round % 5),
             )
             .expect("a valid item"),
-            position: i64::try_from(round * 10).unwrap_or(0),
-            duration: Some(3_600),
+            position: Seconds::parse(i64::try_from(round * 10).unwrap_or(0)).unwrap_or_default(),
+            duration: Seconds::parse(3_600).ok(),
             played: false,
         },
         Workload::Mixed => CommandPayload::Subscribe {

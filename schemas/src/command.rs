@@ -3,8 +3,11 @@
 use crate::avro::{
     self, Fields, ShapeError, millis, opt_bool, opt_long, opt_string, record, record_with, string,
 };
+use crate::fields::{
+    Description, DeviceId, DeviceKind, FieldError, LocalId, Name, Seconds, SourceId,
+};
 use crate::ids::{FeedUrl, ItemId, UserId};
-use crate::values::Scope;
+use crate::values::{Privacy, Scope};
 use apache_avro::types::Value;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,8 +20,8 @@ pub struct CommandEnvelope {
     pub occurred_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub app_id: Option<String>,
-    pub device_id: Option<String>,
-    pub device_name: Option<String>,
+    pub device_id: Option<DeviceId>,
+    pub device_name: Option<Name>,
     pub reply_to: Option<String>,
     pub payload: CommandPayload,
 }
@@ -27,7 +30,7 @@ pub struct CommandEnvelope {
 pub enum CommandPayload {
     Subscribe {
         feed: FeedUrl,
-        source_id: Option<String>,
+        source_id: Option<SourceId>,
     },
     Unsubscribe {
         feed: FeedUrl,
@@ -35,14 +38,14 @@ pub enum CommandPayload {
     RecordPlay {
         feed: FeedUrl,
         item: ItemId,
-        /// Seconds; validated by the aggregator (>= 0, <= duration).
-        position: i64,
-        duration: Option<i64>,
+        /// Within the duration: the aggregator's rule (it may come from the state).
+        position: Seconds,
+        duration: Option<Seconds>,
         played: bool,
     },
     UpdatePosition {
         item: ItemId,
-        position: i64,
+        position: Seconds,
     },
     SaveEpisode {
         feed: FeedUrl,
@@ -57,70 +60,70 @@ pub enum CommandPayload {
     },
     ChangePrivacy {
         scope: Scope,
-        /// As sent: the aggregator rejects anything but the three known values.
-        privacy: String,
+        privacy: Privacy,
     },
     RemoveEvents {
         scope: Scope,
     },
     CreatePlaylist {
-        playlist_id: String,
-        name: String,
-        description: Option<String>,
+        playlist_id: LocalId,
+        name: Name,
+        description: Option<Description>,
         public: bool,
     },
     UpdatePlaylist {
-        playlist_id: String,
-        name: Option<String>,
-        description: Option<String>,
+        playlist_id: LocalId,
+        name: Option<Name>,
+        /// An empty description removes it.
+        description: Option<Description>,
         public: Option<bool>,
     },
     DeletePlaylist {
-        playlist_id: String,
+        playlist_id: LocalId,
     },
     AddPlaylistItem {
-        playlist_id: String,
+        playlist_id: LocalId,
         feed: FeedUrl,
         item: ItemId,
     },
     RemovePlaylistItem {
-        playlist_id: String,
+        playlist_id: LocalId,
         item: ItemId,
     },
     ReorderPlaylist {
-        playlist_id: String,
+        playlist_id: LocalId,
         items: Vec<ItemId>,
     },
     CreateCollection {
-        collection_id: String,
-        title: String,
+        collection_id: LocalId,
+        title: Name,
         public: bool,
     },
     UpdateCollection {
-        collection_id: String,
-        title: Option<String>,
+        collection_id: LocalId,
+        title: Option<Name>,
         public: Option<bool>,
     },
     DeleteCollection {
-        collection_id: String,
+        collection_id: LocalId,
     },
     AddCollectionFeed {
-        collection_id: String,
+        collection_id: LocalId,
         feed: FeedUrl,
     },
     RemoveCollectionFeed {
-        collection_id: String,
+        collection_id: LocalId,
         feed: FeedUrl,
     },
     MoveCollectionFeed {
-        collection_id: String,
+        collection_id: LocalId,
         feed: FeedUrl,
         position: i64,
     },
     UpsertDevice {
-        device_id: String,
-        caption: Option<String>,
-        kind: Option<String>,
+        device_id: DeviceId,
+        caption: Option<Name>,
+        kind: Option<DeviceKind>,
     },
 }
 
@@ -156,13 +159,15 @@ impl CommandPayload {
     /// The union branch (its index in `command.avsc`) and its record.
     fn to_avro(&self) -> (u32, Value) {
         use avro::{feed as f, item as i, scope as s};
-        let id = |name: &'static str, v: &str| (name, string(v));
+        let id = |name: &'static str, v: &LocalId| (name, string(v.as_str()));
+        let text = |v: Option<&str>| opt_string(v);
+        let secs = |v: Seconds| Value::Long(v.get() as i64);
         match self {
             Self::Subscribe { feed, source_id } => (
                 0,
                 record(vec![
                     f(feed),
-                    ("source_id", opt_string(source_id.as_deref())),
+                    ("source_id", text(source_id.as_ref().map(SourceId::as_str))),
                 ]),
             ),
             Self::Unsubscribe { feed } => (1, record(vec![f(feed)])),
@@ -178,22 +183,22 @@ impl CommandPayload {
                     i(item),
                     vec![
                         f(feed),
-                        ("position", Value::Long(*position)),
-                        ("duration", opt_long(*duration)),
+                        ("position", secs(*position)),
+                        ("duration", opt_long(duration.map(|d| d.get() as i64))),
                         ("played", Value::Boolean(*played)),
                     ],
                 ),
             ),
-            Self::UpdatePosition { item, position } => (
-                3,
-                record_with(i(item), vec![("position", Value::Long(*position))]),
-            ),
+            Self::UpdatePosition { item, position } => {
+                (3, record_with(i(item), vec![("position", secs(*position))]))
+            }
             Self::SaveEpisode { feed, item } => (4, record_with(i(item), vec![f(feed)])),
             Self::UnsaveEpisode { item } => (5, record_with(i(item), vec![])),
             Self::ShareEpisode { feed, item } => (6, record_with(i(item), vec![f(feed)])),
-            Self::ChangePrivacy { scope, privacy } => {
-                (7, record_with(s(scope), vec![("privacy", string(privacy))]))
-            }
+            Self::ChangePrivacy { scope, privacy } => (
+                7,
+                record_with(s(scope), vec![("privacy", string(privacy.as_str()))]),
+            ),
             Self::RemoveEvents { scope } => (8, record_with(s(scope), vec![])),
             Self::CreatePlaylist {
                 playlist_id,
@@ -204,8 +209,11 @@ impl CommandPayload {
                 9,
                 record(vec![
                     id("playlist_id", playlist_id),
-                    ("name", string(name)),
-                    ("description", opt_string(description.as_deref())),
+                    ("name", string(name.as_str())),
+                    (
+                        "description",
+                        text(description.as_ref().map(Description::as_str)),
+                    ),
                     ("public", Value::Boolean(*public)),
                 ]),
             ),
@@ -218,8 +226,11 @@ impl CommandPayload {
                 10,
                 record(vec![
                     id("playlist_id", playlist_id),
-                    ("name", opt_string(name.as_deref())),
-                    ("description", opt_string(description.as_deref())),
+                    ("name", text(name.as_ref().map(Name::as_str))),
+                    (
+                        "description",
+                        text(description.as_ref().map(Description::as_str)),
+                    ),
                     ("public", opt_bool(*public)),
                 ]),
             ),
@@ -256,7 +267,7 @@ impl CommandPayload {
                 15,
                 record(vec![
                     id("collection_id", collection_id),
-                    ("title", string(title)),
+                    ("title", string(title.as_str())),
                     ("public", Value::Boolean(*public)),
                 ]),
             ),
@@ -268,7 +279,7 @@ impl CommandPayload {
                 16,
                 record(vec![
                     id("collection_id", collection_id),
-                    ("title", opt_string(title.as_deref())),
+                    ("title", text(title.as_ref().map(Name::as_str))),
                     ("public", opt_bool(*public)),
                 ]),
             ),
@@ -308,9 +319,9 @@ impl CommandPayload {
             } => (
                 21,
                 record(vec![
-                    id("device_id", device_id),
-                    ("caption", opt_string(caption.as_deref())),
-                    ("kind", opt_string(kind.as_deref())),
+                    ("device_id", string(device_id.as_str())),
+                    ("caption", text(caption.as_ref().map(Name::as_str))),
+                    ("kind", text(kind.as_ref().map(DeviceKind::as_str))),
                 ]),
             ),
         }
@@ -321,19 +332,22 @@ impl CommandPayload {
         Ok(match branch {
             0 => Self::Subscribe {
                 feed: p.feed()?,
-                source_id: p.opt_string("source_id")?,
+                source_id: opt_field(p.opt_string("source_id")?, "source_id", SourceId::parse)?,
             },
             1 => Self::Unsubscribe { feed: p.feed()? },
             2 => Self::RecordPlay {
                 feed: p.feed()?,
                 item: p.item()?,
-                position: p.long("position")?,
-                duration: p.opt_long("duration")?,
+                position: seconds(p.long("position")?, "position")?,
+                duration: p
+                    .opt_long("duration")?
+                    .map(|d| seconds(d, "duration"))
+                    .transpose()?,
                 played: p.boolean("played")?,
             },
             3 => Self::UpdatePosition {
                 item: p.item()?,
-                position: p.long("position")?,
+                position: seconds(p.long("position")?, "position")?,
             },
             4 => Self::SaveEpisode {
                 feed: p.feed()?,
@@ -346,35 +360,45 @@ impl CommandPayload {
             },
             7 => Self::ChangePrivacy {
                 scope: p.scope()?,
-                privacy: p.string("privacy")?,
+                privacy: Privacy::parse(&p.string("privacy")?).ok_or_else(|| {
+                    ShapeError("privacy: not public, anonymous or private".into())
+                })?,
             },
             8 => Self::RemoveEvents { scope: p.scope()? },
             9 => Self::CreatePlaylist {
-                playlist_id: p.string("playlist_id")?,
-                name: p.string("name")?,
-                description: p.opt_string("description")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
+                name: field(&p.string("name")?, "name", Name::parse)?,
+                description: opt_field(
+                    p.opt_string("description")?,
+                    "description",
+                    Description::parse,
+                )?,
                 public: p.boolean("public")?,
             },
             10 => Self::UpdatePlaylist {
-                playlist_id: p.string("playlist_id")?,
-                name: p.opt_string("name")?,
-                description: p.opt_string("description")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
+                name: opt_field(p.opt_string("name")?, "name", Name::parse)?,
+                description: opt_field(
+                    p.opt_string("description")?,
+                    "description",
+                    Description::parse,
+                )?,
                 public: p.opt_bool("public")?,
             },
             11 => Self::DeletePlaylist {
-                playlist_id: p.string("playlist_id")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
             },
             12 => Self::AddPlaylistItem {
-                playlist_id: p.string("playlist_id")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
                 feed: p.feed()?,
                 item: p.item()?,
             },
             13 => Self::RemovePlaylistItem {
-                playlist_id: p.string("playlist_id")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
                 item: p.item()?,
             },
             14 => Self::ReorderPlaylist {
-                playlist_id: p.string("playlist_id")?,
+                playlist_id: field(&p.string("playlist_id")?, "playlist_id", LocalId::parse)?,
                 items: p
                     .array("items")?
                     .into_iter()
@@ -382,39 +406,61 @@ impl CommandPayload {
                     .collect::<Result<_, _>>()?,
             },
             15 => Self::CreateCollection {
-                collection_id: p.string("collection_id")?,
-                title: p.string("title")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
+                title: field(&p.string("title")?, "title", Name::parse)?,
                 public: p.boolean("public")?,
             },
             16 => Self::UpdateCollection {
-                collection_id: p.string("collection_id")?,
-                title: p.opt_string("title")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
+                title: opt_field(p.opt_string("title")?, "title", Name::parse)?,
                 public: p.opt_bool("public")?,
             },
             17 => Self::DeleteCollection {
-                collection_id: p.string("collection_id")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
             },
             18 => Self::AddCollectionFeed {
-                collection_id: p.string("collection_id")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
                 feed: p.feed()?,
             },
             19 => Self::RemoveCollectionFeed {
-                collection_id: p.string("collection_id")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
                 feed: p.feed()?,
             },
             20 => Self::MoveCollectionFeed {
-                collection_id: p.string("collection_id")?,
+                collection_id: field(&p.string("collection_id")?, "collection_id", LocalId::parse)?,
                 feed: p.feed()?,
                 position: p.long("position")?,
             },
             21 => Self::UpsertDevice {
-                device_id: p.string("device_id")?,
-                caption: p.opt_string("caption")?,
-                kind: p.opt_string("kind")?,
+                device_id: field(&p.string("device_id")?, "device_id", DeviceId::parse)?,
+                caption: opt_field(p.opt_string("caption")?, "caption", Name::parse)?,
+                kind: opt_field(p.opt_string("kind")?, "kind", DeviceKind::parse)?,
             },
             other => return Err(ShapeError(format!("unknown command branch {other}"))),
         })
     }
+}
+
+/// A decoded field goes through the same parse as at the ingest: a command from elsewhere that
+/// breaks a bound is undecodable (dead-lettered), never decided.
+fn field<T>(
+    raw: &str,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Result<T, ShapeError> {
+    parse(raw).map_err(|e| ShapeError(format!("{name}: {e}")))
+}
+
+fn opt_field<T>(
+    raw: Option<String>,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Result<Option<T>, ShapeError> {
+    raw.map(|r| field(&r, name, parse)).transpose()
+}
+
+fn seconds(raw: i64, name: &str) -> Result<Seconds, ShapeError> {
+    Seconds::parse(raw).map_err(|e| ShapeError(format!("{name}: {e}")))
 }
 
 impl CommandEnvelope {
@@ -427,8 +473,14 @@ impl CommandEnvelope {
             ("occurred_at", millis(self.occurred_at)),
             ("received_at", millis(self.received_at)),
             ("app_id", opt_string(self.app_id.as_deref())),
-            ("device_id", opt_string(self.device_id.as_deref())),
-            ("device_name", opt_string(self.device_name.as_deref())),
+            (
+                "device_id",
+                opt_string(self.device_id.as_ref().map(DeviceId::as_str)),
+            ),
+            (
+                "device_name",
+                opt_string(self.device_name.as_ref().map(Name::as_str)),
+            ),
             ("reply_to", opt_string(self.reply_to.as_deref())),
             ("payload", payload),
         ])
@@ -445,8 +497,8 @@ impl CommandEnvelope {
             occurred_at: f.millis("occurred_at")?,
             received_at: f.millis("received_at")?,
             app_id: f.opt_string("app_id")?,
-            device_id: f.opt_string("device_id")?,
-            device_name: f.opt_string("device_name")?,
+            device_id: opt_field(f.opt_string("device_id")?, "device_id", DeviceId::parse)?,
+            device_name: opt_field(f.opt_string("device_name")?, "device_name", Name::parse)?,
             reply_to: f.opt_string("reply_to")?,
             payload,
         })

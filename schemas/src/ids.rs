@@ -5,8 +5,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use std::fmt;
 
-/// Longest accepted feed URL, in bytes.
-pub const MAX_FEED_URL_LEN: usize = 2048;
+/// Longest accepted feed or enclosure URL, in bytes. Feed and episode ids (base64 of the URL, of
+/// `guid,url`) are PostgreSQL btree keys next to a user id and a timestamp, and a btree entry holds
+/// at most 2,704 bytes: a URL of 1,400 bytes and a GUID of 500 make an episode id of 2,536 bytes,
+/// which leaves room for the user id (`docs/limits.md`).
+pub const MAX_FEED_URL_LEN: usize = 1_400;
 /// Longest accepted user id, in bytes.
 pub const MAX_USER_ID_LEN: usize = 128;
 
@@ -68,6 +71,10 @@ impl FeedUrl {
         if raw.len() > MAX_FEED_URL_LEN {
             return Err(IdError::TooLong(MAX_FEED_URL_LEN));
         }
+        // The URL parser would silently drop tabs and line breaks, and the raw text is what is kept.
+        if raw.chars().any(char::is_control) {
+            return Err(IdError::ForbiddenCharacter);
+        }
         let url = url::Url::parse(raw).map_err(|_| IdError::NotHttpUrl)?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
             return Err(IdError::NotHttpUrl);
@@ -121,8 +128,8 @@ pub struct ItemId {
     enclosure_url: String,
 }
 
-/// Longest accepted GUID, in bytes.
-pub const MAX_GUID_LEN: usize = 1024;
+/// Longest accepted GUID, in bytes (see [`MAX_FEED_URL_LEN`] for why).
+pub const MAX_GUID_LEN: usize = 500;
 
 impl ItemId {
     /// Both parts are required; the GUID may itself contain commas, the URL may not be empty.

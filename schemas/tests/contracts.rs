@@ -5,8 +5,9 @@
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use balados_schemas::{
-    CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, EventPayload, FeedUrl,
-    ItemId, Privacy, PublicEvent, RecentCommand, Scope, StateEntity, UserId, UserStateRecord,
+    CommandEnvelope, CommandPayload, CommandResult, Contract, Description, DeviceId, DeviceKind,
+    EventEnvelope, EventPayload, FeedUrl, ItemId, LocalId, Name, Privacy, PublicEvent,
+    RecentCommand, Scope, Seconds, SourceId, StateEntity, UserId, UserStateRecord,
 };
 use chrono::{TimeZone as _, Utc};
 use std::path::Path;
@@ -123,11 +124,11 @@ fn typed_values_round_trip_through_their_schemas() {
         received_at: at(1_700_000_000_500),
         app_id: Some("app".into()),
         device_id: None,
-        device_name: Some("phone".into()),
+        device_name: Some(name("phone")),
         reply_to: Some("ingest-1".into()),
         payload: CommandPayload::Subscribe {
             feed: feed.clone(),
-            source_id: Some("src".into()),
+            source_id: Some(SourceId::parse("src").expect("valid")),
         },
     };
     for payload in every_command(&feed) {
@@ -271,23 +272,23 @@ fn item() -> ItemId {
 /// One value of every command type: a branch index that does not match `command.avsc` fails to
 /// encode or decodes as another type.
 fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
-    let (f, pl, co) = (feed.clone(), "p1".to_owned(), "c1".to_owned());
+    let (f, pl, co) = (feed.clone(), local("p1"), local("c1"));
     vec![
         CommandPayload::Subscribe {
             feed: f.clone(),
-            source_id: Some("src".into()),
+            source_id: Some(SourceId::parse("src").expect("valid")),
         },
         CommandPayload::Unsubscribe { feed: f.clone() },
         CommandPayload::RecordPlay {
             feed: f.clone(),
             item: item(),
-            position: 30,
-            duration: Some(60),
+            position: secs(30),
+            duration: Some(secs(60)),
             played: true,
         },
         CommandPayload::UpdatePosition {
             item: item(),
-            position: 31,
+            position: secs(31),
         },
         CommandPayload::SaveEpisode {
             feed: f.clone(),
@@ -300,21 +301,21 @@ fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
         },
         CommandPayload::ChangePrivacy {
             scope: Scope::Feed(f.clone()),
-            privacy: "anonymous".into(),
+            privacy: Privacy::Anonymous,
         },
         CommandPayload::RemoveEvents {
             scope: Scope::Item(item()),
         },
         CommandPayload::CreatePlaylist {
             playlist_id: pl.clone(),
-            name: "n".into(),
-            description: Some("d".into()),
+            name: name("n"),
+            description: Some(Description::parse("d").expect("valid")),
             public: true,
         },
         CommandPayload::UpdatePlaylist {
             playlist_id: pl.clone(),
             name: None,
-            description: Some("d2".into()),
+            description: Some(Description::parse("d2").expect("valid")),
             public: Some(false),
         },
         CommandPayload::DeletePlaylist {
@@ -335,12 +336,12 @@ fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
         },
         CommandPayload::CreateCollection {
             collection_id: co.clone(),
-            title: "t".into(),
+            title: name("t"),
             public: false,
         },
         CommandPayload::UpdateCollection {
             collection_id: co.clone(),
-            title: Some("t2".into()),
+            title: Some(name("t2")),
             public: None,
         },
         CommandPayload::DeleteCollection {
@@ -360,11 +361,23 @@ fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
             position: 2,
         },
         CommandPayload::UpsertDevice {
-            device_id: "d1".into(),
-            caption: Some("Phone".into()),
-            kind: Some("mobile".into()),
+            device_id: DeviceId::parse("d1").expect("valid"),
+            caption: Some(name("Phone")),
+            kind: Some(DeviceKind::parse("mobile").expect("valid")),
         },
     ]
+}
+
+fn local(raw: &str) -> LocalId {
+    LocalId::parse(raw).expect("valid id")
+}
+
+fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid name")
+}
+
+fn secs(raw: i64) -> Seconds {
+    Seconds::parse(raw).expect("valid seconds")
 }
 
 fn every_event(feed: &FeedUrl) -> Vec<EventPayload> {

@@ -172,7 +172,7 @@ async fn plays_saves_shares_privacy_and_devices() {
         vec![
             (200, Some("accepted"), None),
             (422, Some("invalid"), Some("invalid_play")),
-            (422, Some("rejected"), Some("invalid_position")),
+            (422, Some("invalid"), Some("invalid_position")),
         ],
         "{answer}"
     );

@@ -13,7 +13,7 @@ use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::handle;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl, ItemId,
-    Scope, Topics, UserId,
+    LocalId, Name, Privacy, Scope, Seconds, Topics, UserId,
 };
 use chrono::{TimeZone as _, Utc};
 use rdkafka::ClientConfig;
@@ -86,7 +86,7 @@ fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
         &format!("https://fault.example.com/{}.mp3", n % 4),
     )
     .expect("valid");
-    let id = format!("x{}", (n >> 8) % 3);
+    let id = LocalId::parse(&format!("x{}", (n >> 8) % 3)).expect("valid");
     match rng.next() % 16 {
         0..=4 => CommandPayload::Subscribe {
             feed,
@@ -96,21 +96,21 @@ fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
         7 => CommandPayload::RecordPlay {
             feed,
             item,
-            position: i64::try_from(n % 700).expect("small") - 50,
-            duration: Some(600),
+            // Beyond the duration one time in seven: a rejection.
+            position: Seconds::parse(i64::try_from(n % 700).expect("small")).expect("valid"),
+            duration: Some(Seconds::parse(600).expect("valid")),
             played: n.is_multiple_of(5),
         },
         8 => CommandPayload::SaveEpisode { feed, item },
         9 => CommandPayload::UnsaveEpisode { item },
         10 => CommandPayload::ChangePrivacy {
             scope: Scope::Feed(feed),
-            privacy: ["public", "anonymous", "private", "friends"]
-                [usize::try_from(n % 4).expect("small")]
-            .into(),
+            privacy: [Privacy::Public, Privacy::Anonymous, Privacy::Private]
+                [usize::try_from(n % 3).expect("small")],
         },
         11 => CommandPayload::CreatePlaylist {
             playlist_id: id,
-            name: "Fault".into(),
+            name: Name::parse("Fault").expect("valid"),
             description: None,
             public: false,
         },
@@ -121,11 +121,11 @@ fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
         },
         13 => CommandPayload::DeletePlaylist { playlist_id: id },
         14 => CommandPayload::AddCollectionFeed {
-            collection_id: "default".into(),
+            collection_id: LocalId::parse("default").expect("valid"),
             feed,
         },
         _ => CommandPayload::MoveCollectionFeed {
-            collection_id: "default".into(),
+            collection_id: LocalId::parse("default").expect("valid"),
             feed,
             position: i64::try_from(n % 4).expect("small"),
         },

@@ -1,10 +1,10 @@
 //! Collections: named, ordered groups of subscribed feeds. Every user has one default collection
 //! (created with the first subscription), which cannot be deleted.
 
-use super::decide::{Rejection, Ruling, id, limit, list_fits, name};
+use super::decide::{Rejection, Ruling, limit, list_fits};
 use super::state::{Collection, UserState};
 use super::subscriptions::DEFAULT_COLLECTION_ID;
-use balados_schemas::{EventPayload, FeedUrl};
+use balados_schemas::{EventPayload, FeedUrl, LocalId, Name};
 
 /// Collections one user may hold (the default one included).
 pub const MAX_COLLECTIONS: usize = 100;
@@ -17,15 +17,14 @@ fn existing<'a>(state: &'a UserState, collection_id: &str) -> Result<&'a Collect
 }
 
 /// Create a collection with a new id (`default` is reserved).
-pub fn create(state: &UserState, collection_id: &str, title: &str, public: bool) -> Ruling {
-    id("invalid_id", "collection id", collection_id, false)?;
+pub fn create(state: &UserState, collection_id: &LocalId, title: &Name, public: bool) -> Ruling {
+    let collection_id = collection_id.as_str();
     if collection_id == DEFAULT_COLLECTION_ID {
         return Err(Rejection::new(
             "invalid_id",
             format!("{DEFAULT_COLLECTION_ID:?} is reserved for the default collection"),
         ));
     }
-    let title = name("invalid_title", "title", title)?;
     if state.collections.contains_key(collection_id) {
         return Err(Rejection::new(
             "already_exists",
@@ -37,7 +36,7 @@ pub fn create(state: &UserState, collection_id: &str, title: &str, public: bool)
     }
     Ok(vec![EventPayload::CollectionCreated {
         collection_id: collection_id.to_owned(),
-        title,
+        title: title.to_string(),
         is_default: false,
         public,
     }])
@@ -47,17 +46,16 @@ pub fn create(state: &UserState, collection_id: &str, title: &str, public: bool)
 pub fn update(
     state: &UserState,
     collection_id: &str,
-    title: Option<&str>,
+    title: Option<&Name>,
     public: Option<bool>,
 ) -> Ruling {
     let current = existing(state, collection_id)?;
     let mut events = Vec::new();
-    if let Some(raw) = title {
-        let title = name("invalid_title", "title", raw)?;
-        if title != current.title {
+    if let Some(title) = title {
+        if title.as_str() != current.title {
             events.push(EventPayload::CollectionUpdated {
                 collection_id: collection_id.to_owned(),
-                title,
+                title: title.to_string(),
             });
         }
     }

@@ -88,7 +88,7 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             feed: feed.clone(),
             item: item.clone(),
         }]),
-        CommandPayload::ChangePrivacy { scope, privacy } => privacy::change(state, scope, privacy),
+        CommandPayload::ChangePrivacy { scope, privacy } => privacy::change(state, scope, *privacy),
         CommandPayload::RemoveEvents { scope } => Ok(vec![EventPayload::EventsRemoved {
             scope: scope.clone(),
         }]),
@@ -96,13 +96,13 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             device_id,
             caption,
             kind,
-        } => devices::upsert(state, device_id, caption.as_deref(), kind.as_deref()),
+        } => devices::upsert(state, device_id, caption.as_ref(), kind.as_ref()),
         CommandPayload::CreatePlaylist {
             playlist_id,
             name,
             description,
             public,
-        } => playlists::create(state, playlist_id, name, description.as_deref(), *public),
+        } => playlists::create(state, playlist_id, name, description.as_ref(), *public),
         CommandPayload::UpdatePlaylist {
             playlist_id,
             name,
@@ -110,22 +110,24 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             public,
         } => playlists::update(
             state,
-            playlist_id,
-            name.as_deref(),
-            description.as_deref(),
+            playlist_id.as_str(),
+            name.as_ref(),
+            description.as_ref(),
             *public,
         ),
-        CommandPayload::DeletePlaylist { playlist_id } => playlists::delete(state, playlist_id),
+        CommandPayload::DeletePlaylist { playlist_id } => {
+            playlists::delete(state, playlist_id.as_str())
+        }
         CommandPayload::AddPlaylistItem {
             playlist_id,
             feed,
             item,
-        } => playlists::add_item(state, playlist_id, feed, item),
+        } => playlists::add_item(state, playlist_id.as_str(), feed, item),
         CommandPayload::RemovePlaylistItem { playlist_id, item } => {
-            playlists::remove_item(state, playlist_id, item)
+            playlists::remove_item(state, playlist_id.as_str(), item)
         }
         CommandPayload::ReorderPlaylist { playlist_id, items } => {
-            playlists::reorder(state, playlist_id, items)
+            playlists::reorder(state, playlist_id.as_str(), items)
         }
         CommandPayload::CreateCollection {
             collection_id,
@@ -136,23 +138,23 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             collection_id,
             title,
             public,
-        } => collections::update(state, collection_id, title.as_deref(), *public),
+        } => collections::update(state, collection_id.as_str(), title.as_ref(), *public),
         CommandPayload::DeleteCollection { collection_id } => {
-            collections::delete(state, collection_id)
+            collections::delete(state, collection_id.as_str())
         }
         CommandPayload::AddCollectionFeed {
             collection_id,
             feed,
-        } => collections::add_feed(state, collection_id, feed),
+        } => collections::add_feed(state, collection_id.as_str(), feed),
         CommandPayload::RemoveCollectionFeed {
             collection_id,
             feed,
-        } => collections::remove_feed(state, collection_id, feed),
+        } => collections::remove_feed(state, collection_id.as_str(), feed),
         CommandPayload::MoveCollectionFeed {
             collection_id,
             feed,
             position,
-        } => collections::move_feed(state, collection_id, feed, *position),
+        } => collections::move_feed(state, collection_id.as_str(), feed, *position),
     };
     match ruling {
         Err(rejection) => Decision::Rejected(rejection),
@@ -177,72 +179,14 @@ fn envelopes(
             occurred_at: at,
             recorded_at: command.received_at,
             app_id: command.app_id.clone(),
-            device_id: command.device_id.clone(),
-            device_name: command.device_name.clone(),
+            device_id: command.device_id.as_ref().map(ToString::to_string),
+            device_name: command.device_name.as_ref().map(ToString::to_string),
             payload,
         })
         .collect()
 }
 
-/// Longest name or title, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// Longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
-/// Longest playlist, collection or device id.
-pub const MAX_ID_LEN: usize = 64;
-
-/// A required, bounded, single-line name, trimmed.
-pub fn name(code: &'static str, field: &str, raw: &str) -> Result<String, Rejection> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(Rejection::new(code, format!("{field} must not be blank")));
-    }
-    if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(Rejection::new(
-            code,
-            format!("{field} is longer than {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(Rejection::new(
-            code,
-            format!("{field} must not contain control characters"),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
-/// An optional description: blank means none.
-pub fn description(raw: &str) -> Result<Option<String>, Rejection> {
-    let trimmed = raw.trim();
-    if trimmed.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(Rejection::new(
-            "invalid_description",
-            format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
-        ));
-    }
-    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-}
-
-/// An id that appears in URLs and state keys: 1 to [`MAX_ID_LEN`] of `A-Z a-z 0-9 _ -` (and `.`
-/// when `dots`, as gpodder device ids allow).
-pub fn id(code: &'static str, field: &str, raw: &str, dots: bool) -> Result<(), Rejection> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.');
-    if raw.is_empty() || raw.len() > MAX_ID_LEN || !raw.chars().all(allowed) {
-        let extra = if dots { " . " } else { " " };
-        return Err(Rejection::new(
-            code,
-            format!("{field} must be 1 to {MAX_ID_LEN} of A-Z a-z 0-9 _ -{extra}"),
-        ));
-    }
-    Ok(())
-}
-
-/// The bytes of URLs and GUIDs one list (a collection, the default one included, or a playlist)
-/// may hold. A list is one state record; this keeps it well under the broker's record limit
-/// (Kafka's and librdkafka's default: 1,000,000 bytes) whatever the count limits allow: 5,000
-/// subscriptions of 2,048-byte URLs would otherwise make a 10 MB record that no broker takes.
-pub const MAX_LIST_BYTES: usize = 512 * 1024;
+pub use balados_schemas::fields::MAX_LIST_BYTES;
 
 /// Refuses growing a list of `current` bytes by `adding` past [`MAX_LIST_BYTES`].
 pub fn list_fits(current: usize, adding: usize) -> Result<(), Rejection> {

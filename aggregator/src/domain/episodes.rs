@@ -3,15 +3,15 @@
 
 use super::decide::{Rejection, Ruling, limit};
 use super::state::UserState;
-use balados_schemas::{EventPayload, FeedUrl, ItemId};
+use balados_schemas::{EventPayload, FeedUrl, ItemId, Seconds};
 use chrono::{DateTime, Utc};
 
 /// Episodes one user may track (play statuses and saved episodes).
 pub const MAX_EPISODES: usize = 20_000;
 
-fn position(raw: i64, duration: Option<u64>) -> Result<u64, Rejection> {
-    let position = u64::try_from(raw)
-        .map_err(|_| Rejection::new("invalid_position", format!("position {raw} is negative")))?;
+/// The position, within the duration when one is known (given now or earlier).
+fn position(given: Seconds, duration: Option<u64>) -> Result<u64, Rejection> {
+    let position = given.get();
     match duration {
         Some(d) if position > d => Err(Rejection::new(
             "invalid_position",
@@ -32,21 +32,16 @@ pub fn record_play(
     state: &UserState,
     feed: &FeedUrl,
     item: &ItemId,
-    raw_position: i64,
-    raw_duration: Option<i64>,
+    given_position: Seconds,
+    given_duration: Option<Seconds>,
     played: bool,
     at: DateTime<Utc>,
 ) -> Ruling {
-    let given_duration = raw_duration
-        .map(|d| {
-            u64::try_from(d).map_err(|_| {
-                Rejection::new("invalid_duration", format!("duration {d} is negative"))
-            })
-        })
-        .transpose()?;
     let current = state.episodes.get(item);
-    let duration = given_duration.or(current.and_then(|e| e.duration));
-    let position = position(raw_position, duration)?;
+    let duration = given_duration
+        .map(Seconds::get)
+        .or(current.and_then(|e| e.duration));
+    let position = position(given_position, duration)?;
     room_for(state, item)?;
     // A repeat of the same values is still recorded: it moves `updated_at` forward (so that an
     // older upload cannot win afterwards) and every play counts.
@@ -66,7 +61,7 @@ pub fn record_play(
 pub fn update_position(
     state: &UserState,
     item: &ItemId,
-    raw_position: i64,
+    given_position: Seconds,
     at: DateTime<Utc>,
 ) -> Ruling {
     let Some(e) = state.episodes.get(item).filter(|e| e.updated_at.is_some()) else {
@@ -75,7 +70,7 @@ pub fn update_position(
             "no play status for this episode: record a play first",
         ));
     };
-    let position = position(raw_position, e.duration)?;
+    let position = position(given_position, e.duration)?;
     if e.updated_at.is_some_and(|u| at < u) {
         return Ok(vec![]);
     }

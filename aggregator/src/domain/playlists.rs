@@ -1,14 +1,13 @@
 //! Playlists: named, ordered lists of episodes.
 
-use super::decide::{Rejection, Ruling, description, id, limit, list_fits, name};
+use super::decide::{Rejection, Ruling, limit, list_fits};
 use super::state::{Playlist, UserState, item_bytes};
-use balados_schemas::{EventPayload, FeedUrl, ItemId};
+use balados_schemas::{Description, EventPayload, FeedUrl, ItemId, LocalId, Name};
 use std::collections::HashSet;
 
 /// Playlists one user may hold.
 pub const MAX_PLAYLISTS: usize = 200;
-/// Episodes one playlist may hold.
-pub const MAX_PLAYLIST_ITEMS: usize = 1_000;
+pub use balados_schemas::fields::MAX_PLAYLIST_ITEMS;
 
 fn existing<'a>(state: &'a UserState, playlist_id: &str) -> Result<&'a Playlist, Rejection> {
     state
@@ -20,14 +19,12 @@ fn existing<'a>(state: &'a UserState, playlist_id: &str) -> Result<&'a Playlist,
 /// Create a playlist with a new id.
 pub fn create(
     state: &UserState,
-    playlist_id: &str,
-    raw_name: &str,
-    raw_description: Option<&str>,
+    playlist_id: &LocalId,
+    name: &Name,
+    description: Option<&Description>,
     public: bool,
 ) -> Ruling {
-    id("invalid_id", "playlist id", playlist_id, false)?;
-    let name = name("invalid_name", "name", raw_name)?;
-    let description = raw_description.map(description).transpose()?.flatten();
+    let playlist_id = playlist_id.as_str();
     if state.playlists.contains_key(playlist_id) {
         return Err(Rejection::new(
             "already_exists",
@@ -39,8 +36,8 @@ pub fn create(
     }
     Ok(vec![EventPayload::PlaylistCreated {
         playlist_id: playlist_id.to_owned(),
-        name,
-        description,
+        name: name.to_string(),
+        description: description.and_then(text),
         public,
     }])
 }
@@ -49,17 +46,14 @@ pub fn create(
 pub fn update(
     state: &UserState,
     playlist_id: &str,
-    raw_name: Option<&str>,
-    raw_description: Option<&str>,
+    name: Option<&Name>,
+    description: Option<&Description>,
     public: Option<bool>,
 ) -> Ruling {
     let current = existing(state, playlist_id)?;
-    let next_name = match raw_name {
-        Some(raw) => name("invalid_name", "name", raw)?,
-        None => current.name.clone(),
-    };
-    let next_description = match raw_description {
-        Some(raw) => description(raw)?,
+    let next_name = name.map_or_else(|| current.name.clone(), Name::to_string);
+    let next_description = match description {
+        Some(given) => text(given),
         None => current.description.clone(),
     };
     let mut events = Vec::new();
@@ -77,6 +71,11 @@ pub fn update(
         });
     }
     Ok(events)
+}
+
+/// An empty description is none.
+fn text(description: &Description) -> Option<String> {
+    (!description.is_empty()).then(|| description.to_string())
 }
 
 pub fn delete(state: &UserState, playlist_id: &str) -> Ruling {

@@ -1,20 +1,14 @@
 //! Privacy settings. Only the three known values are accepted: an unknown one is rejected, never
 //! read as "public".
 
-use super::decide::{Rejection, Ruling, limit};
+use super::decide::{Ruling, limit};
 use super::state::UserState;
 use balados_schemas::{EventPayload, Privacy, Scope};
 
 /// Per-feed and per-episode settings one user may hold.
 pub const MAX_PRIVACY_SETTINGS: usize = 10_000;
 
-pub fn change(state: &UserState, scope: &Scope, raw: &str) -> Ruling {
-    let privacy = Privacy::parse(raw).ok_or_else(|| {
-        Rejection::new(
-            "invalid_privacy",
-            format!("privacy must be public, anonymous or private, not {raw:?}"),
-        )
-    })?;
+pub fn change(state: &UserState, scope: &Scope, privacy: Privacy) -> Ruling {
     match state.privacy.get(scope) {
         Some(current) if *current == privacy => return Ok(vec![]),
         None if state.privacy.len() >= MAX_PRIVACY_SETTINGS => {

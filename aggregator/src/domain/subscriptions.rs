@@ -3,7 +3,7 @@
 
 use super::decide::{Ruling, limit, list_fits};
 use super::state::UserState;
-use balados_schemas::{EventPayload, FeedUrl};
+use balados_schemas::{EventPayload, FeedUrl, SourceId};
 use chrono::{DateTime, Utc};
 
 /// Active subscriptions one user may hold.
@@ -15,7 +15,7 @@ pub const DEFAULT_COLLECTION_TITLE: &str = "All Subscriptions";
 pub fn subscribe(
     state: &UserState,
     feed: &FeedUrl,
-    source_id: Option<&String>,
+    source_id: Option<&SourceId>,
     at: DateTime<Utc>,
 ) -> Ruling {
     let current = state.subscriptions.get(feed);
@@ -28,12 +28,13 @@ pub fn subscribe(
     let stale = current
         .and_then(|s| s.unsubscribed_at)
         .is_some_and(|u| at < u);
-    let unchanged = active && current.is_some_and(|s| s.source_id.as_ref() == source_id);
+    let unchanged = active
+        && current.is_some_and(|s| s.source_id.as_deref() == source_id.map(SourceId::as_str));
     let mut events = Vec::new();
     if !(stale || unchanged) {
         events.push(EventPayload::Subscribed {
             feed: feed.clone(),
-            source_id: source_id.cloned(),
+            source_id: source_id.map(SourceId::to_string),
             subscribed_at: at,
         });
     }

@@ -2,14 +2,14 @@
 //! `POST /collections/{id}/feeds`, `DELETE /collections/{id}/feeds/{feed}`,
 //! `PUT /collections/{id}/feeds/{feed}/position`.
 
-use super::ids::parse_feed;
-use super::{Submission, caller, submit, submit_creation};
+use super::ids::{field, opt_field, parse_feed};
+use super::{IdPath, Submission, caller, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::CommandPayload;
+use balados_schemas::{CommandPayload, LocalId, Name};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -29,11 +29,18 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
-    let place = ("/api/v1/collections", body.id);
+    let id = opt_field(
+        "invalid_id",
+        "collection id",
+        body.id.as_deref(),
+        LocalId::parse,
+    )?;
+    let title = field("invalid_title", "title", Name::parse(&body.title))?;
+    let place = ("/api/v1/collections", id);
     submit_creation(&state, &headers, caller, user, place, |collection_id| {
         CommandPayload::CreateCollection {
             collection_id,
-            title: body.title,
+            title,
             public: body.public,
         }
     })
@@ -51,14 +58,14 @@ pub struct UpdateBody {
 pub async fn update(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(collection_id): Path<String>,
+    Path(collection_id): Path<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpdateCollection {
-        collection_id,
-        title: body.title,
+        collection_id: collection_id.parse()?,
+        title: opt_field("invalid_title", "title", body.title.as_deref(), Name::parse)?,
         public: body.public,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
@@ -67,10 +74,12 @@ pub async fn update(
 pub async fn delete(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(collection_id): Path<String>,
+    Path(collection_id): Path<IdPath>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
-    let payload = CommandPayload::DeleteCollection { collection_id };
+    let payload = CommandPayload::DeleteCollection {
+        collection_id: collection_id.parse()?,
+    };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }
 
@@ -82,13 +91,13 @@ pub struct FeedBody {
 pub async fn add_feed(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(collection_id): Path<String>,
+    Path(collection_id): Path<IdPath>,
     body: Result<Json<FeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::AddCollectionFeed {
-        collection_id,
+        collection_id: collection_id.parse()?,
         feed: parse_feed(&body.rss_source_feed)?,
     };
     submit(
@@ -104,11 +113,11 @@ pub async fn add_feed(
 pub async fn remove_feed(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path((collection_id, feed)): Path<(String, String)>,
+    Path((collection_id, feed)): Path<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::RemoveCollectionFeed {
-        collection_id,
+        collection_id: collection_id.parse()?,
         feed: parse_feed(&feed)?,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
@@ -123,13 +132,13 @@ pub struct PositionBody {
 pub async fn move_feed(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path((collection_id, feed)): Path<(String, String)>,
+    Path((collection_id, feed)): Path<(IdPath, String)>,
     body: Result<Json<PositionBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::MoveCollectionFeed {
-        collection_id,
+        collection_id: collection_id.parse()?,
         feed: parse_feed(&feed)?,
         position: body.position,
     };

@@ -1,12 +1,13 @@
 //! `PUT /devices/{id}`: create or update one of the user's devices.
 
+use super::ids::{field, opt_field};
 use super::{Submission, caller, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::CommandPayload;
+use balados_schemas::{CommandPayload, DeviceId, DeviceKind, Name};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -27,9 +28,25 @@ pub async fn upsert(
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpsertDevice {
-        device_id,
-        caption: body.caption,
-        kind: body.kind,
+        device_id: field(
+            "invalid_device_id",
+            "device id",
+            DeviceId::parse(&device_id),
+        )?,
+        // A blank caption is left out, as gpodder clients send it.
+        caption: opt_field(
+            "invalid_name",
+            "caption",
+            body.caption.as_deref(),
+            Name::parse_optional,
+        )?
+        .flatten(),
+        kind: opt_field(
+            "invalid_device_kind",
+            "type",
+            body.kind.as_deref(),
+            DeviceKind::parse,
+        )?,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }

@@ -2,7 +2,7 @@
 //! `POST/DELETE /episodes/{item}/save`, `POST /episodes/{item}/share`. Batches of plays are in
 //! `batch`.
 
-use super::ids::{parse_feed, parse_item, parse_time};
+use super::ids::{parse_feed, parse_item, parse_time, seconds};
 use super::{Submission, caller, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
@@ -33,8 +33,11 @@ impl PlayBody {
         let payload = CommandPayload::RecordPlay {
             feed: parse_feed(&self.rss_source_feed)?,
             item: parse_item(&self.rss_source_item)?,
-            position: self.position,
-            duration: self.duration,
+            position: seconds("invalid_position", "position", self.position)?,
+            duration: self
+                .duration
+                .map(|d| seconds("invalid_duration", "duration", d))
+                .transpose()?,
             played: self.played,
         };
         let mut submission = Submission::new(payload);
@@ -71,7 +74,7 @@ pub async fn update_position(
     let Json(body) = body?;
     let mut submission = Submission::new(CommandPayload::UpdatePosition {
         item,
-        position: body.position,
+        position: seconds("invalid_position", "position", body.position)?,
     });
     submission.occurred_at = body.timestamp.as_deref().map(parse_time).transpose()?;
     submit(&state, &headers, caller, user, submission).await

@@ -19,9 +19,9 @@ use axum::routing::{delete, patch, post, put};
 use balados_auth::Caller;
 use balados_platform::http::{ApiError, authenticate};
 use balados_platform::outcome;
-use balados_schemas::{CommandEnvelope, CommandPayload, UserId};
+use balados_schemas::{CommandEnvelope, CommandPayload, DeviceId, LocalId, Name, UserId};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub fn router(state: IngestState) -> Router {
@@ -93,7 +93,35 @@ pub(crate) fn caller(
             format!("token subject is not a valid user id: {e}"),
         )
     })?;
+    // The token's device travels in every command: it is bounded as the device routes bound it.
+    if let Some(Err(e)) = caller.device_id.as_deref().map(DeviceId::parse) {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            format!("token device_id {e}"),
+        ));
+    }
+    if let Err(e) = caller
+        .device_name
+        .as_deref()
+        .map_or(Ok(None), Name::parse_optional)
+    {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            format!("token device_name {e}"),
+        ));
+    }
     Ok((caller, user))
+}
+
+/// A playlist or collection id in a path, parsed by the route after authentication.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct IdPath(String);
+
+impl IdPath {
+    pub fn parse(&self) -> Result<LocalId, ApiError> {
+        ids::field("invalid_id", "id", LocalId::parse(&self.0))
+    }
 }
 
 /// What a route asks to submit.
@@ -143,8 +171,15 @@ pub(crate) fn envelope(
         occurred_at: occurred_at.unwrap_or(now),
         received_at: now,
         app_id: Some(caller.app_id.clone()),
-        device_id: caller.device_id.clone(),
-        device_name: caller.device_name.clone(),
+        // Checked by `caller`: nothing is dropped here.
+        device_id: caller
+            .device_id
+            .as_deref()
+            .and_then(|d| DeviceId::parse(d).ok()),
+        device_name: caller
+            .device_name
+            .as_deref()
+            .and_then(|n| Name::parse_optional(n).ok().flatten()),
         reply_to: Some(state.replies.address().to_owned()),
         payload,
     }
@@ -205,11 +240,11 @@ pub(crate) async fn submit_creation(
     headers: &HeaderMap,
     caller: Caller,
     user: UserId,
-    (path, id): (&str, Option<String>),
-    payload: impl FnOnce(String) -> CommandPayload,
+    (path, id): (&str, Option<LocalId>),
+    payload: impl FnOnce(LocalId) -> CommandPayload,
 ) -> Result<Response, ApiError> {
     let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
-    let id = id.unwrap_or_else(|| command_id.simple().to_string());
+    let id = id.unwrap_or_else(|| LocalId::from_uuid(command_id));
     let location = format!("{path}/{id}");
     let submission = Submission::creating(payload(id), Some(location));
     submit_as(state, headers, caller, user, command_id, submission).await

@@ -1,14 +1,14 @@
 //! Playlists: `POST /playlists`, `PATCH/DELETE /playlists/{id}`, `POST /playlists/{id}/items`,
 //! `DELETE /playlists/{id}/items/{item}`, `PUT /playlists/{id}/order`.
 
-use super::ids::{parse_feed, parse_item};
-use super::{Submission, caller, submit, submit_creation};
+use super::ids::{field, opt_field, parse_feed, parse_item};
+use super::{IdPath, Submission, caller, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::CommandPayload;
+use balados_schemas::{CommandPayload, Description, LocalId, Name};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -30,12 +30,20 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
-    let place = ("/api/v1/playlists", body.id);
+    let id = opt_field(
+        "invalid_id",
+        "playlist id",
+        body.id.as_deref(),
+        LocalId::parse,
+    )?;
+    let name = field("invalid_name", "name", Name::parse(&body.name))?;
+    let description = description(body.description.as_deref())?;
+    let place = ("/api/v1/playlists", id);
     submit_creation(&state, &headers, caller, user, place, |playlist_id| {
         CommandPayload::CreatePlaylist {
             playlist_id,
-            name: body.name,
-            description: body.description,
+            name,
+            description,
             public: body.public,
         }
     })
@@ -56,15 +64,15 @@ pub struct UpdateBody {
 pub async fn update(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(playlist_id): Path<String>,
+    Path(playlist_id): Path<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpdatePlaylist {
-        playlist_id,
-        name: body.name,
-        description: body.description,
+        playlist_id: playlist_id.parse()?,
+        name: opt_field("invalid_name", "name", body.name.as_deref(), Name::parse)?,
+        description: description(body.description.as_deref())?,
         public: body.public,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
@@ -73,10 +81,12 @@ pub async fn update(
 pub async fn delete(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(playlist_id): Path<String>,
+    Path(playlist_id): Path<IdPath>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
-    let payload = CommandPayload::DeletePlaylist { playlist_id };
+    let payload = CommandPayload::DeletePlaylist {
+        playlist_id: playlist_id.parse()?,
+    };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }
 
@@ -89,13 +99,13 @@ pub struct ItemBody {
 pub async fn add_item(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(playlist_id): Path<String>,
+    Path(playlist_id): Path<IdPath>,
     body: Result<Json<ItemBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::AddPlaylistItem {
-        playlist_id,
+        playlist_id: playlist_id.parse()?,
         feed: parse_feed(&body.rss_source_feed)?,
         item: parse_item(&body.rss_source_item)?,
     };
@@ -112,18 +122,28 @@ pub async fn add_item(
 pub async fn remove_item(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path((playlist_id, item)): Path<(String, String)>,
+    Path((playlist_id, item)): Path<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::RemovePlaylistItem {
-        playlist_id,
+        playlist_id: playlist_id.parse()?,
         item: parse_item(&item)?,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }
 
-/// Longest accepted order (the playlist bound is the aggregator's; this only caps the request).
-const MAX_ORDER_ITEMS: usize = 1_000;
+fn description(raw: Option<&str>) -> Result<Option<Description>, ApiError> {
+    opt_field(
+        "invalid_description",
+        "description",
+        raw,
+        Description::parse,
+    )
+}
+
+/// Longest accepted order: a playlist's own bounds (the aggregate's), in items and in bytes, so
+/// that the command fits a record whatever its items.
+const MAX_ORDER_ITEMS: usize = balados_schemas::fields::MAX_PLAYLIST_ITEMS;
 
 #[derive(Debug, Deserialize)]
 pub struct OrderBody {
@@ -134,7 +154,7 @@ pub struct OrderBody {
 pub async fn reorder(
     State(state): State<IngestState>,
     headers: HeaderMap,
-    Path(playlist_id): Path<String>,
+    Path(playlist_id): Path<IdPath>,
     body: Result<Json<OrderBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
@@ -145,11 +165,24 @@ pub async fn reorder(
             format!("an order lists at most {MAX_ORDER_ITEMS} items"),
         ));
     }
-    let items = body
+    let items: Vec<_> = body
         .items
         .iter()
         .map(|i| parse_item(i))
         .collect::<Result<_, _>>()?;
-    let payload = CommandPayload::ReorderPlaylist { playlist_id, items };
+    let bytes: usize = items
+        .iter()
+        .map(|i| i.guid().len() + i.enclosure_url().len())
+        .sum();
+    if bytes > balados_schemas::fields::MAX_LIST_BYTES {
+        return Err(ApiError::validation(
+            "too_many_items",
+            "an order holds more bytes of GUIDs and URLs than a playlist may",
+        ));
+    }
+    let payload = CommandPayload::ReorderPlaylist {
+        playlist_id: playlist_id.parse()?,
+        items,
+    };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }

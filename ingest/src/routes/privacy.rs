@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::{CommandPayload, Scope};
+use balados_schemas::{CommandPayload, Privacy, Scope};
 use serde::Deserialize;
 
 /// A scope: an episode (`item`), else a feed (`feed`), else everything.
@@ -32,7 +32,7 @@ impl ScopeFields {
 
 #[derive(Debug, Deserialize)]
 pub struct PrivacyBody {
-    /// Exactly public, anonymous or private: the aggregator rejects anything else.
+    /// Exactly public, anonymous or private: anything else is refused, never read as public.
     privacy: String,
     #[serde(flatten)]
     scope: ScopeFields,
@@ -45,9 +45,15 @@ pub async fn change(
 ) -> Result<Response, ApiError> {
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
+    let privacy = Privacy::parse(&body.privacy).ok_or_else(|| {
+        ApiError::validation(
+            "invalid_privacy",
+            "privacy must be public, anonymous or private",
+        )
+    })?;
     let payload = CommandPayload::ChangePrivacy {
         scope: body.scope.scope()?,
-        privacy: body.privacy,
+        privacy,
     };
     submit(&state, &headers, caller, user, Submission::new(payload)).await
 }

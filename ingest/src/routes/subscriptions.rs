@@ -1,17 +1,14 @@
 //! `POST /api/v1/subscriptions` and `DELETE /api/v1/subscriptions/{feed}`.
 
-use super::ids::parse_feed;
+use super::ids::{opt_field, parse_feed};
 use super::{Submission, caller, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use balados_platform::http::{ApiError, Json};
-use balados_schemas::CommandPayload;
+use balados_schemas::{CommandPayload, SourceId};
 use serde::Deserialize;
-
-/// Longest accepted `rss_source_id`.
-const MAX_SOURCE_ID_LEN: usize = 512;
 
 #[derive(Debug, Deserialize)]
 pub struct SubscribeBody {
@@ -30,16 +27,14 @@ pub async fn subscribe(
     let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let feed = parse_feed(&body.rss_source_feed)?;
-    let source_id = body.rss_source_id.filter(|s| !s.trim().is_empty());
-    if source_id
-        .as_ref()
-        .is_some_and(|s| s.len() > MAX_SOURCE_ID_LEN)
-    {
-        return Err(ApiError::validation(
-            "invalid_source_id",
-            format!("rss_source_id is longer than {MAX_SOURCE_ID_LEN} bytes"),
-        ));
-    }
+    let source_id = opt_field(
+        "invalid_source_id",
+        "rss_source_id",
+        body.rss_source_id
+            .as_deref()
+            .filter(|s| !s.trim().is_empty()),
+        SourceId::parse,
+    )?;
     let payload = CommandPayload::Subscribe { feed, source_id };
     submit(
         &state,

@@ -8,10 +8,10 @@ mod privacy_devices;
 pub(crate) mod properties;
 mod subscriptions;
 
-pub(super) use super::decide::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 use super::*;
 use balados_schemas::{
-    CommandEnvelope, CommandPayload, EventPayload, FeedUrl, RecentCommand, UserId,
+    CommandEnvelope, CommandPayload, EventPayload, FeedUrl, LocalId, Name, RecentCommand, Seconds,
+    UserId,
 };
 use chrono::{DateTime, TimeZone as _, Utc};
 use uuid::Uuid;
@@ -20,6 +20,18 @@ pub(super) fn t(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + s, 0)
         .single()
         .expect("in range")
+}
+
+pub(super) fn local(raw: &str) -> LocalId {
+    LocalId::parse(raw).expect("valid id")
+}
+
+pub(super) fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid name")
+}
+
+pub(super) fn secs(raw: i64) -> Seconds {
+    Seconds::parse(raw).expect("valid seconds")
 }
 
 pub(super) fn feed(n: u32) -> FeedUrl {

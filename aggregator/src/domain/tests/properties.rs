@@ -2,19 +2,20 @@
 
 use super::episodes::item;
 use super::*;
-use balados_schemas::Scope;
+use balados_schemas::{DeviceId, DeviceKind, Privacy, Scope};
 use proptest::prelude::*;
 
 /// Any command, its ids drawn from small sets (3 feeds, 3 episodes, 3 playlists, 3 collections
-/// including the default one), its values sometimes invalid.
+/// including the default one), its values within their types' bounds (the bounds themselves are
+/// the types' own tests) and sometimes against the rules (positions beyond the duration).
 pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
-    (0u8..22, 0u32..3, 0u32..3, -5i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
+    (0u8..22, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
-        let playlist = format!("p{b}");
+        let playlist = local(&format!("p{b}"));
         let collection = if a == 0 {
-            DEFAULT_COLLECTION_ID.to_owned()
+            local(DEFAULT_COLLECTION_ID)
         } else {
-            format!("c{a}")
+            local(&format!("c{a}"))
         };
         match kind {
             0..=3 => CommandPayload::Subscribe {
@@ -25,31 +26,30 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
             5 => CommandPayload::RecordPlay {
                 feed: f,
                 item: i,
-                position: n,
-                duration: flag.then_some(600),
+                position: secs(n),
+                duration: flag.then(|| secs(600)),
                 played: flag,
             },
             6 => CommandPayload::UpdatePosition {
                 item: i,
-                position: n,
+                position: secs(n),
             },
             7 => CommandPayload::SaveEpisode { feed: f, item: i },
             8 => CommandPayload::UnsaveEpisode { item: i },
             9 => CommandPayload::ChangePrivacy {
                 scope: if flag { Scope::Feed(f) } else { Scope::Item(i) },
-                privacy: ["public", "anonymous", "private", "nope"]
-                    [usize::try_from(n.rem_euclid(4)).unwrap_or(0)]
-                .into(),
+                privacy: [Privacy::Public, Privacy::Anonymous, Privacy::Private]
+                    [usize::try_from(n.rem_euclid(3)).unwrap_or(0)],
             },
             10 => CommandPayload::CreatePlaylist {
                 playlist_id: playlist,
-                name: if flag { "Mix".into() } else { " ".into() },
+                name: name(if flag { "Mix" } else { "Mix 2" }),
                 description: None,
                 public: flag,
             },
             11 => CommandPayload::UpdatePlaylist {
                 playlist_id: playlist,
-                name: Some(format!("Mix {n}")),
+                name: Some(name(&format!("Mix {n}"))),
                 description: None,
                 public: Some(flag),
             },
@@ -75,7 +75,7 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
             },
             16 => CommandPayload::CreateCollection {
                 collection_id: collection,
-                title: "Shelf".into(),
+                title: name("Shelf"),
                 public: flag,
             },
             17 => CommandPayload::DeleteCollection {
@@ -95,10 +95,13 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
                 position: n % 4,
             },
             _ => CommandPayload::UpsertDevice {
-                device_id: format!("d{a}"),
-                caption: flag.then(|| format!("Device {b}")),
+                device_id: DeviceId::parse(&format!("d{a}")).expect("valid"),
+                caption: flag.then(|| name(&format!("Device {b}"))),
                 kind: Some(
-                    ["mobile", "desktop", "toaster"][usize::try_from(b).unwrap_or(0)].into(),
+                    DeviceKind::parse(
+                        ["mobile", "desktop", "other"][usize::try_from(b).unwrap_or(0)],
+                    )
+                    .expect("valid"),
                 ),
             },
         }
