@@ -5,6 +5,7 @@
 pub mod apply;
 mod decode;
 pub mod outcomes;
+pub mod prune;
 pub mod rebuild;
 mod refused;
 pub mod relay;

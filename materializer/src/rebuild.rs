@@ -43,6 +43,7 @@ pub struct Report {
 /// hour) and the outbox of `public-events` (still to be relayed) are left as they are.
 const TABLES: &str = "users.public_event_refs, site.public_events, site.podcast_popularity,
     site.episode_popularity, site.podcast_popularity_hourly, site.episode_popularity_hourly,
+    site.popularity_counted,
     materializer.user_sequences";
 
 /// The per-user models, which the state records alone rebuild (`repair-user` rewrites one

@@ -360,6 +360,12 @@ fn record_metrics(
         &[],
         changes.public.late as f64,
     );
+    metrics.add(
+        "balados_materializer_popularity_repeats_total",
+        "Public events without points: their user's episode (or feed) counted already that day.",
+        &[],
+        changes.public.repeats as f64,
+    );
     if let Some(oldest) = events.iter().map(|e| e.recorded_at).min() {
         let lag = (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0;
         metrics.set(

@@ -18,6 +18,7 @@ mod helpers;
 mod independent_client;
 mod infra;
 mod outcomes;
+mod prune;
 mod quarantine;
 mod read_models;
 mod read_side;

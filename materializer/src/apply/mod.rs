@@ -47,6 +47,8 @@ pub struct Loaded {
     pub earlier: HashMap<String, Vec<PublicRow>>,
     /// The batch's users held at a sequence gap.
     pub held: HashSet<String>,
+    /// Which of the batch's [`public::CountKey`]s counted already.
+    pub counted: HashSet<public::CountKey>,
 }
 
 /// What a sequence gap does to its user.
@@ -77,6 +79,8 @@ pub struct Needs {
     pub collections: BTreeSet<(String, String)>,
     /// Users whose earlier public events a privacy change or a removal may revise.
     pub revising: BTreeSet<String>,
+    /// The popularity keys of the batch's publishable events.
+    pub counting: BTreeSet<public::CountKey>,
 }
 
 pub fn needs(events: &[EventEnvelope]) -> Needs {
@@ -85,6 +89,9 @@ pub fn needs(events: &[EventEnvelope]) -> Needs {
     for event in events {
         let user = event.user_id.as_str();
         users.insert(user);
+        if let Some(key) = public::CountKey::of(event) {
+            needs.counting.insert(key);
+        }
         match &event.payload {
             EventPayload::PrivacyChanged { .. } | EventPayload::EventsRemoved { .. } => {
                 needs.revising.insert(user.to_owned());
@@ -136,12 +143,13 @@ pub fn fold(
         lists,
         mut earlier,
         mut held,
+        counted,
     } = loaded;
     let mut changes = BatchChanges {
         lists,
         ..BatchChanges::default()
     };
-    let mut public = PublicFold::new(privacy, &mut earlier, grace);
+    let mut public = PublicFold::new(privacy, &mut earlier, counted, grace);
     for (index, event) in events.iter().enumerate() {
         let user = event.user_id.as_str();
         if held.contains(user) {

@@ -2,12 +2,17 @@
 //! privacy), what a privacy change or a removal does to the ones already there, and the popularity
 //! points they are worth (README, "Privacy and popularity"). Pure: the batch's sink loads the
 //! owners' settings and their earlier public events, and writes what this computes.
+//!
+//! One user's repeated plays, saves, shares of one episode (and subscriptions to one feed) count
+//! once per day of event time: each still appears on the timeline, but only the first earns points,
+//! so nobody can inflate trending by replaying. Which ones counted is stored ([`CountKey`]), so the
+//! rule gives the same totals however the stream is cut into batches, and in a rebuild.
 
 use super::credentials::carries_credentials;
 use super::privacy::{PrivacySettings, in_scope};
 use balados_schemas::{EventEnvelope, EventPayload, Privacy, Scope};
-use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use chrono::{DateTime, DurationRound as _, NaiveDate, TimeDelta, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 /// The kinds of public events, with their popularity points.
@@ -70,6 +75,36 @@ pub struct PublicItem {
     pub enclosure_url: String,
 }
 
+/// What counts once a day: one user, one kind, one episode (or feed, for a subscription).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountKey {
+    pub user: String,
+    pub day: NaiveDate,
+    pub kind: &'static str,
+    /// The episode's id, or the feed's for a subscription.
+    pub target: String,
+}
+
+impl CountKey {
+    /// The key of a publishable event; `None` for the others.
+    pub fn of(event: &EventEnvelope) -> Option<Self> {
+        use EventPayload as E;
+        let (kind, target) = match &event.payload {
+            E::Subscribed { feed, .. } => (PublicKind::Subscribe, feed.id()),
+            E::PlayRecorded { item, .. } => (PublicKind::Play, item.id()),
+            E::EpisodeSaved { item, .. } => (PublicKind::Save, item.id()),
+            E::EpisodeShared { item, .. } => (PublicKind::Share, item.id()),
+            _ => return None,
+        };
+        Some(Self {
+            user: event.user_id.as_str().to_owned(),
+            day: event.occurred_at.date_naive(),
+            kind: kind.as_str(),
+            target,
+        })
+    }
+}
+
 /// A row of `site.public_events`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicRow {
@@ -83,6 +118,8 @@ pub struct PublicRow {
     pub occurred_at: DateTime<Utc>,
     /// The event-time hour it counts in; `None` when it arrived after the grace period.
     pub bucket: Option<DateTime<Utc>>,
+    /// Whether it earned popularity points (the first of its [`CountKey`]).
+    pub counted: bool,
 }
 
 /// Popularity counts; deltas may be negative (a withdrawn event takes its points back).
@@ -125,6 +162,10 @@ pub struct PublicChanges {
     pub episode_hours: BTreeMap<(String, DateTime<Utc>), (String, Counts)>,
     /// Events counted in all-time totals only, having arrived after the grace period.
     pub late: usize,
+    /// Keys counted for the first time in this batch.
+    pub counted: BTreeSet<CountKey>,
+    /// Public events that earned no points, their key having counted already that day.
+    pub repeats: usize,
 }
 
 impl PublicChanges {
@@ -138,6 +179,9 @@ impl PublicChanges {
     }
 
     fn count(&mut self, row: &PublicRow, sign: i64) {
+        if !row.counted {
+            return;
+        }
         let counts = row.kind.counts();
         self.podcasts
             .entry(row.feed_id.clone())
@@ -181,6 +225,8 @@ pub struct PublicFold<'a> {
     /// The owners' earlier public events (loaded for the users whose batch changes privacy or
     /// removes events); withdrawn ones leave the list.
     earlier: &'a mut HashMap<String, Vec<PublicRow>>,
+    /// The batch's keys that counted before it (loaded), then those it counts.
+    counted: HashSet<CountKey>,
     grace: TimeDelta,
     pub changes: PublicChanges,
 }
@@ -189,11 +235,13 @@ impl<'a> PublicFold<'a> {
     pub fn new(
         settings: HashMap<String, PrivacySettings>,
         earlier: &'a mut HashMap<String, Vec<PublicRow>>,
+        counted: HashSet<CountKey>,
         grace: TimeDelta,
     ) -> Self {
         Self {
             settings,
             earlier,
+            counted,
             grace,
             changes: PublicChanges::default(),
         }
@@ -241,6 +289,16 @@ impl<'a> PublicFold<'a> {
         if privacy == Privacy::Private || secret {
             return;
         }
+        let counted = CountKey::of(event).is_some_and(|key| {
+            let first = self.counted.insert(key.clone());
+            if first {
+                self.changes.counted.insert(key);
+            }
+            first
+        });
+        if !counted {
+            self.changes.repeats += 1;
+        }
         let row = PublicRow {
             event_id: event.event_id,
             kind,
@@ -250,6 +308,7 @@ impl<'a> PublicFold<'a> {
             item,
             occurred_at: event.occurred_at,
             bucket: bucket(event.occurred_at, event.recorded_at, self.grace),
+            counted,
         };
         if row.bucket.is_none() {
             self.changes.late += 1;

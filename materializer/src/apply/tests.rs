@@ -530,7 +530,7 @@ fn removing_events_withdraws_them_whatever_their_privacy() {
 fn points_per_kind_land_in_their_event_time_hour() {
     let mut late = played("b", 3, 1);
     late.recorded_at = late.occurred_at + GRACE + TimeDelta::seconds(1);
-    let mut within = played("b", 4, 1);
+    let mut within = played("b", 4, 2);
     within.recorded_at = within.occurred_at + GRACE;
     let events = [
         subscribed("a", 1),
@@ -624,4 +624,42 @@ fn events_of_feeds_that_carry_credentials_are_never_published() {
         1,
         "the user's own models still have it"
     );
+}
+
+#[test]
+fn a_users_repeats_earn_points_once_a_day() {
+    let mut next_day = played("a", 4, 1);
+    next_day.occurred_at += TimeDelta::days(1);
+    next_day.recorded_at = next_day.occurred_at;
+    let events = [
+        played("a", 1, 1),
+        played("a", 2, 1),
+        played("a", 3, 1),
+        played("b", 1, 1),
+        next_day,
+    ];
+    let changes = run(&events);
+    let episode = changes.public.episodes[&item(1).id()].3;
+    assert_eq!(
+        (episode.plays, episode.score),
+        (3, 15),
+        "a's first play of each day and b's play"
+    );
+    // Every play is still a public event; the repeats carry no points.
+    assert_eq!(changes.public.inserts.len(), 5);
+    assert_eq!(changes.public.repeats, 2);
+    assert_eq!(changes.public.counted.len(), 3);
+
+    // A later batch that finds the key counted adds nothing either.
+    let loaded = Loaded {
+        counted: changes.public.counted.clone().into_iter().collect(),
+        ..positions(&[("a", 4, 4), ("b", 1, 1)])
+    };
+    let again = fold(&[played("a", 5, 1)], loaded, GRACE, OnGap::Hold);
+    assert!(
+        again.public.episodes.is_empty(),
+        "{:?}",
+        again.public.episodes
+    );
+    assert_eq!(again.public.inserts.len(), 1);
 }

@@ -3,7 +3,7 @@
 
 use crate::apply::lists::{CollectionRow, ListItem, Lists, PlaylistRow};
 use crate::apply::privacy::PrivacySettings;
-use crate::apply::public::{PublicItem, PublicKind, PublicRow};
+use crate::apply::public::{CountKey, PublicItem, PublicKind, PublicRow};
 use crate::apply::{Loaded, Needs, Positions};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -19,7 +19,37 @@ pub async fn load(
         lists: lists(tx, needs).await?,
         earlier: earlier(tx, needs).await?,
         held: held(tx, &needs.users).await?,
+        counted: counted(tx, needs).await?,
     })
+}
+
+/// Which of the batch's popularity keys counted already (in an earlier batch).
+async fn counted(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+) -> Result<HashSet<CountKey>, sqlx::Error> {
+    if needs.counting.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let keys: Vec<&CountKey> = needs.counting.iter().collect();
+    let rows: Vec<(i32,)> = sqlx::query_as(
+        "SELECT k.n FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[])
+                WITH ORDINALITY AS k(user_id, day, kind, target, n)
+         JOIN site.popularity_counted c
+           ON c.user_id = k.user_id AND c.day = k.day AND c.kind = k.kind
+          AND c.target_hash = decode(md5(k.target), 'hex')",
+    )
+    .bind(keys.iter().map(|k| k.user.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.day).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.kind).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.target.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(n,)| usize::try_from(n - 1).ok())
+        .filter_map(|i| keys.get(i).map(|k| (*k).clone()))
+        .collect())
 }
 
 /// The users held at a sequence gap (see `materializer.sequence_gaps`).
@@ -198,6 +228,7 @@ struct EarlierRow {
     enclosure_url: Option<String>,
     occurred_at: DateTime<Utc>,
     bucket: Option<DateTime<Utc>>,
+    counted: bool,
 }
 
 async fn earlier(
@@ -210,7 +241,7 @@ async fn earlier(
     let users: Vec<&str> = needs.revising.iter().map(String::as_str).collect();
     let rows: Vec<EarlierRow> = sqlx::query_as(
         "SELECT r.user_id AS owner, p.event_id, p.event_type, p.user_id, p.feed_id, p.feed_url,
-                p.item_id, p.guid, p.enclosure_url, p.occurred_at, p.bucket
+                p.item_id, p.guid, p.enclosure_url, p.occurred_at, p.bucket, p.counted
          FROM UNNEST($1::text[]) AS u(user_id)
          JOIN users.public_event_refs r USING (user_id)
          JOIN site.public_events p USING (event_id)
@@ -241,6 +272,7 @@ async fn earlier(
             item,
             occurred_at: row.occurred_at,
             bucket: row.bucket,
+            counted: row.counted,
         });
     }
     Ok(by_user)

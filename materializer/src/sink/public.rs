@@ -36,7 +36,32 @@ pub async fn write(
         .execute(&mut **tx)
         .await?;
     }
+    counted_keys(tx, changes).await?;
     popularity(tx, changes).await
+}
+
+/// The keys that counted for the first time (see `CountKey`).
+async fn counted_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
+    if changes.counted.is_empty() {
+        return Ok(());
+    }
+    let keys = &changes.counted;
+    sqlx::query(
+        "INSERT INTO site.popularity_counted (user_id, day, kind, target_hash)
+         SELECT user_id, day, kind, decode(md5(target), 'hex')
+         FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[]) AS k(user_id, day, kind, target)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(keys.iter().map(|k| k.user.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.day).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.kind).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.target.as_str()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn insert_events(
@@ -58,6 +83,7 @@ async fn insert_events(
     let mut enclosures = Vec::with_capacity(n);
     let mut times = Vec::with_capacity(n);
     let mut buckets = Vec::with_capacity(n);
+    let mut counted = Vec::with_capacity(n);
     for (id, (owner, row)) in &changes.inserts {
         ids.push(*id);
         owners.push(owner.as_str());
@@ -70,12 +96,13 @@ async fn insert_events(
         enclosures.push(row.item.as_ref().map(|i| i.enclosure_url.as_str()));
         times.push(row.occurred_at);
         buckets.push(row.bucket);
+        counted.push(row.counted);
     }
     sqlx::query(
         "INSERT INTO site.public_events
-             (event_id, event_type, user_id, feed_id, feed_url, item_id, guid, enclosure_url, occurred_at, bucket)
+             (event_id, event_type, user_id, feed_id, feed_url, item_id, guid, enclosure_url, occurred_at, bucket, counted)
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                              $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+                              $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::bool[])
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(&ids)
@@ -88,6 +115,7 @@ async fn insert_events(
     .bind(enclosures)
     .bind(times)
     .bind(buckets)
+    .bind(counted)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
