@@ -204,7 +204,7 @@ impl SourceId {
 }
 
 /// A position or a duration in whole seconds: 0 to [`MAX_SECONDS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Seconds(u32);
 
 impl Seconds {

@@ -15,6 +15,7 @@ mod crash;
 mod dead_letters;
 mod fault;
 mod helpers;
+mod hostile;
 mod independent_client;
 mod infra;
 mod outcomes;
