@@ -2,6 +2,7 @@
 //! statistics without it, and read-your-writes with a command's consistency token.
 
 pub mod consistency;
+pub mod cursor;
 mod routes;
 
 pub use consistency::Consistency;

@@ -88,12 +88,13 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<One>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let id = params::list_id(&id)?;
     let collection = sqlx::query_as::<_, Collection>(
         "SELECT collection_id AS id, title, is_default, public, 0::bigint AS feeds_count
          FROM users.collections WHERE user_id = $1 AND collection_id = $2",
     )
     .bind(&caller.user_id)
-    .bind(&id)
+    .bind(id)
     .fetch_optional(&state.pool)
     .await
     .map_err(unavailable)?
@@ -105,7 +106,7 @@ pub async fn get(
          WHERE f.user_id = $1 AND f.collection_id = $2 ORDER BY f.position",
     )
     .bind(&caller.user_id)
-    .bind(&id)
+    .bind(id)
     .fetch_all(&state.pool)
     .await
     .map_err(unavailable)?;

@@ -2,6 +2,8 @@
 
 mod collections;
 mod commands;
+#[cfg(test)]
+mod fuzz;
 mod params;
 mod playlists;
 mod plays;

@@ -88,12 +88,13 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<One>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
+    let id = params::list_id(&id)?;
     let playlist = sqlx::query_as::<_, Playlist>(
         "SELECT playlist_id AS id, name, description, public, 0::bigint AS items_count
          FROM users.playlists WHERE user_id = $1 AND playlist_id = $2",
     )
     .bind(&caller.user_id)
-    .bind(&id)
+    .bind(id)
     .fetch_optional(&state.pool)
     .await
     .map_err(unavailable)?
@@ -104,7 +105,7 @@ pub async fn get(
          FROM users.playlist_items WHERE user_id = $1 AND playlist_id = $2 ORDER BY position",
     )
     .bind(&caller.user_id)
-    .bind(&id)
+    .bind(id)
     .fetch_all(&state.pool)
     .await
     .map_err(unavailable)?;

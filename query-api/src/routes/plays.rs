@@ -1,6 +1,6 @@
 //! `GET /api/v1/play`: the caller's play statuses, newest first, with the filters `played` and
-//! `feed` and the paging `limit` (≤ 100) and either `offset` or `cursor` (the `next_cursor` of the
-//! previous page: stable while plays are being recorded, unlike an offset).
+//! `feed` and the paging `limit` (≤ 100) and either `offset` (≤ 10,000) or `cursor` (the
+//! `next_cursor` of the previous page: stable while plays are being recorded, unlike an offset).
 
 use super::params::{self, Paged, Params};
 use super::unavailable;
@@ -54,11 +54,14 @@ pub async fn list(
     Query(query): Query<Params>,
 ) -> Result<Json<PlayStatuses>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
-    let (limit, offset) = params::paging(&query)?;
-    let after = params::cursor(&query)?;
+    let params::KeysetPage {
+        limit,
+        offset,
+        after,
+    } = params::keyset_paging(&query)?;
     let played = params::boolean(&query, "played")?;
     let feed = params::feed(&query, "feed")?;
-    let (after_time, after_item) = after.unzip();
+    let (after_time, after_item) = after.map(|c| (c.time, c.id)).unzip();
     let play_statuses = sqlx::query_as::<_, PlayStatus>(concat!(
         "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,
                 enclosure_url, position, duration, played, updated_at, saved_at

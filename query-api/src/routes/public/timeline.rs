@@ -1,6 +1,7 @@
 //! `GET /api/v1/public/timeline`: public events, newest first.
 
 use crate::QueryState;
+use crate::cursor::CursorError;
 use crate::routes::params::{self, Params};
 use crate::routes::unavailable;
 use axum::extract::{Query, State};
@@ -37,19 +38,22 @@ pub struct Timeline {
 }
 
 /// `GET /api/v1/public/timeline`: public events, newest first; filters `event_type`, `feed`,
-/// `item`, `user_id`; paging `limit` and `offset` or `cursor`.
+/// `item`, `user_id`; paging `limit` and `offset` (≤ 10,000) or `cursor`.
 pub async fn timeline(
     State(state): State<QueryState>,
     Query(query): Query<Params>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let (limit, offset) = params::paging(&query)?;
-    let after = params::cursor(&query)?;
+    let params::KeysetPage {
+        limit,
+        offset,
+        after,
+    } = params::keyset_paging(&query)?;
     let (after_time, after_id) = match after {
-        Some((time, id)) => {
-            let id = uuid::Uuid::parse_str(&id).map_err(|_| {
-                ApiError::validation("invalid_cursor", "cursor is not one this API gave")
-            })?;
-            (Some(time), Some(id))
+        Some(cursor) => {
+            // Public events are keyed by their UUID.
+            let id = uuid::Uuid::parse_str(&cursor.id)
+                .map_err(|_| params::invalid_cursor(CursorError::Id))?;
+            (Some(cursor.time), Some(id))
         }
         None => (None, None),
     };
@@ -61,7 +65,7 @@ pub async fn timeline(
     )?;
     let feed = params::feed(&query, "feed")?;
     let item = params::item(&query, "item")?;
-    let user = query.get("user_id");
+    let user = params::user(&query, "user_id")?;
     let events = sqlx::query_as::<_, PublicEvent>(
         "SELECT event_id, event_type, user_id, feed_id AS rss_source_feed, feed_url,
                 item_id AS rss_source_item, guid, enclosure_url, occurred_at
