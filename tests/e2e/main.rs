@@ -26,5 +26,6 @@ mod read_side;
 mod rebuild;
 mod restore_check;
 mod sequence_gaps;
+mod shutdown;
 mod startup;
 mod subscriptions;
