@@ -5,7 +5,9 @@
 //! time and in the CPU time the aggregator used (commands per core-second); then it is restarted
 //! and the restore of its partitions' users is timed (from its own log lines).
 //!
-//! Needs a broker and a schema registry (e.g. those of ./dev/up, or the recipe in bench/README.md).
+//! Needs a broker and a schema registry (e.g. those of ./dev/up, or the recipe in bench/README.md),
+//! and the registry's operator password to register schemas (`--registry-password` or
+//! BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD; ./dev/up keeps its in .dev/registry-operator-password).
 
 use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{
@@ -25,6 +27,19 @@ struct Args {
     bootstrap: String,
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     registry: String,
+    /// The registry's operator credential: the benchmark and the aggregator register schemas.
+    #[arg(
+        long,
+        env = "BALADOS__SCHEMA_REGISTRY__OPERATOR_USER",
+        default_value = "operator"
+    )]
+    registry_user: String,
+    #[arg(
+        long,
+        env = "BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD",
+        hide_env_values = true
+    )]
+    registry_password: Option<String>,
     #[arg(long, default_value = "target/release/balados")]
     balados: String,
     #[arg(long, default_value_t = 100_000)]
@@ -105,7 +120,7 @@ fn cpu_time(pid: u32) -> Option<Duration> {
 }
 
 fn env(args: &Args, prefix: &str) -> Vec<(String, String)> {
-    vec![
+    let mut env = vec![
         ("BALADOS__KAFKA__BOOTSTRAP".into(), args.bootstrap.clone()),
         ("BALADOS__KAFKA__TOPIC_PREFIX".into(), prefix.into()),
         (
@@ -127,7 +142,18 @@ fn env(args: &Args, prefix: &str) -> Vec<(String, String)> {
         ),
         ("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "bench".into()),
         ("BALADOS__LOG__FILTER".into(), "info".into()),
-    ]
+        (
+            "BALADOS__SCHEMA_REGISTRY__OPERATOR_USER".into(),
+            args.registry_user.clone(),
+        ),
+    ];
+    if let Some(password) = &args.registry_password {
+        env.push((
+            "BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD".into(),
+            password.clone(),
+        ));
+    }
+    env
 }
 
 /// Starts the aggregator; returns it and a channel of its log lines.
@@ -203,13 +229,11 @@ async fn main() -> anyhow::Result<()> {
         "admin topics: {}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let codec = Codec::connect(
-        RegistryClient::new(&args.registry)?,
-        &topics,
-        &[Contract::Command],
-        true,
-    )
-    .await?;
+    let mut registry = RegistryClient::new(&args.registry)?;
+    if let Some(password) = &args.registry_password {
+        registry = registry.with_basic_auth(&args.registry_user, password)?;
+    }
+    let codec = Codec::connect(registry, &topics, &[Contract::Command], true).await?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &args.bootstrap)
         .set("partitioner", "murmur2_random")

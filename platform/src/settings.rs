@@ -1,6 +1,7 @@
 //! One typed configuration: built-in defaults, then an optional file, then `BALADOS__*`
 //! environment variables; validated at start-up with messages that name the setting.
 
+use balados_schemas::registry_client::{RegistryClient, RegistryError as RegistryClientError};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,6 +45,22 @@ pub struct RegistrySettings {
     pub url: String,
     pub auto_register: bool,
     pub listen: String,
+    /// The operator credential (HTTP Basic): required by the registry we serve for every write,
+    /// and sent by our services with every request to `url`. No password: writes are refused.
+    pub operator_user: String,
+    #[serde(default)]
+    pub operator_password: Option<SecretString>,
+}
+
+impl RegistrySettings {
+    /// A client of `url` that sends the operator credential, when one is configured.
+    pub fn client(&self) -> Result<RegistryClient, RegistryClientError> {
+        let client = RegistryClient::new(&self.url)?;
+        match &self.operator_password {
+            Some(password) => client.with_basic_auth(&self.operator_user, password.expose_secret()),
+            None => Ok(client),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,6 +109,19 @@ pub enum SettingsError {
 
 const DEFAULTS: &str = include_str!("defaults.toml");
 
+/// Variables taken verbatim, as strings: the environment source parses values that look like
+/// booleans or numbers, which would turn a password "0123" into "123", or "1e5" into "100000".
+const VERBATIM: [(&str, &str); 2] = [
+    (
+        "BALADOS__SCHEMA_REGISTRY__OPERATOR_USER",
+        "schema_registry.operator_user",
+    ),
+    (
+        "BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD",
+        "schema_registry.operator_password",
+    ),
+];
+
 impl Settings {
     /// Defaults, then `file` if given, then `BALADOS__*` variables from the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
@@ -108,10 +138,16 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
-        let vars: config::Map<String, String> = env
+        let mut vars: config::Map<String, String> = env
             .into_iter()
             .filter(|(k, _)| k.starts_with("BALADOS__"))
             .collect();
+        for (var, key) in VERBATIM {
+            if let Some(value) = vars.remove(var) {
+                // An override ranks above every source, as the environment does anyway.
+                builder = builder.set_override(key, value)?;
+            }
+        }
         builder = builder.add_source(
             config::Environment::with_prefix("BALADOS")
                 .prefix_separator("__")
@@ -165,6 +201,23 @@ impl Settings {
         }
         if url::Url::parse(&self.schema_registry.url).is_err() {
             return invalid("schema_registry.url", "not a URL");
+        }
+        let user = &self.schema_registry.operator_user;
+        // HTTP Basic ends the user at the first colon (RFC 7617).
+        if user.is_empty() || user.contains(':') || user.chars().any(char::is_control) {
+            return invalid(
+                "schema_registry.operator_user",
+                "must be non-empty, without ':' or control characters",
+            );
+        }
+        if let Some(password) = &self.schema_registry.operator_password
+            && password.expose_secret().is_empty()
+        {
+            return invalid(
+                "schema_registry.operator_password",
+                "empty: set a password, or leave the setting out (the registry then refuses \
+                 every write)",
+            );
         }
         match url::Url::parse(self.database.url.expose_secret()) {
             Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => {}
@@ -266,6 +319,56 @@ mod tests {
         let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")]))
             .expect_err("invalid");
         assert!(err.to_string().contains("partitions"), "{err}");
+    }
+
+    #[test]
+    fn the_registry_password_has_no_default_and_is_taken_verbatim() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults are valid");
+        assert_eq!(s.schema_registry.operator_user, "operator");
+        assert!(s.schema_registry.operator_password.is_none());
+        for password in ["0123", "1e5", "TRUE", "pass word:with colon"] {
+            let s = Settings::load_from(
+                None,
+                env(&[
+                    ("BALADOS__SCHEMA_REGISTRY__OPERATOR_USER", "007"),
+                    ("BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD", password),
+                ]),
+            )
+            .expect("valid");
+            let registry = &s.schema_registry;
+            assert_eq!(registry.operator_user, "007");
+            assert_eq!(
+                registry
+                    .operator_password
+                    .as_ref()
+                    .map(|p| p.expose_secret()),
+                Some(password)
+            );
+            assert!(!format!("{s:?}").contains(password), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_registry_password_or_a_user_with_a_colon_is_refused() {
+        let err = Settings::load_from(
+            None,
+            env(&[("BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD", "")]),
+        )
+        .expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("schema_registry.operator_password"),
+            "{err}"
+        );
+        let err = Settings::load_from(
+            None,
+            env(&[("BALADOS__SCHEMA_REGISTRY__OPERATOR_USER", "a:b")]),
+        )
+        .expect_err("invalid");
+        assert!(
+            err.to_string().contains("schema_registry.operator_user"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! client treat 40401/40403 as "not there yet"), so every variant maps to the exact code and HTTP
 //! status the Confluent registry uses, and the body is always `{"error_code", "message"}`.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -56,6 +56,16 @@ pub enum RegistryError {
     MalformedBody(String),
     #[error("Invalid request body: {0}")]
     InvalidBody(String),
+    #[error(
+        "Unauthorized: registering, deleting and changing compatibility levels need the registry \
+         operator's credential (HTTP Basic auth); reads need none"
+    )]
+    Unauthorized,
+    #[error(
+        "Writes are disabled on this registry: it has no operator credential configured (setting \
+         schema_registry.operator_password); reads still work"
+    )]
+    WritesRefused,
     #[error("HTTP 404 Not Found")]
     RouteNotFound,
     #[error("HTTP 405 Method Not Allowed")]
@@ -83,6 +93,8 @@ impl RegistryError {
             InvalidCompatibilityLevel(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42203),
             InvalidSubject(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42208),
             MalformedBody(_) => (StatusCode::BAD_REQUEST, 400),
+            Unauthorized => (StatusCode::UNAUTHORIZED, 40101),
+            WritesRefused => (StatusCode::FORBIDDEN, 40301),
             RouteNotFound => (StatusCode::NOT_FOUND, 404),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 405),
             Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
@@ -107,7 +119,16 @@ impl IntoResponse for RegistryError {
             error_code,
             message: self.to_string(),
         };
-        (status, Confluent(body)).into_response()
+        let mut response = (status, Confluent(body)).into_response();
+        if matches!(self, RegistryError::Unauthorized) {
+            // RFC 9110: a 401 names the scheme to use; clients that only send a credential when
+            // asked (curl --anyauth, browsers) need it.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="schema-registry""#),
+            );
+        }
+        response
     }
 }
 
@@ -129,6 +150,22 @@ mod tests {
             RegistryError::SubjectConfigNotFound("s".into()).codes().1,
         ];
         assert_eq!(codes, [40401, 40402, 40403, 40408]);
+    }
+
+    #[test]
+    fn unauthorized_is_401_with_the_basic_challenge_and_refused_writes_are_403() {
+        let response = RegistryError::Unauthorized.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static(
+                r#"Basic realm="schema-registry""#
+            ))
+        );
+        let (status, code) = RegistryError::WritesRefused.codes();
+        assert_eq!((status.as_u16(), code), (403, 40301));
+        let refused = RegistryError::WritesRefused.into_response();
+        assert!(refused.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 
     #[test]

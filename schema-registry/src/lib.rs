@@ -4,13 +4,17 @@
 //! and consumers use the Confluent wire format and Confluent clients (`schema_registry_converter`,
 //! Python `confluent_kafka`). This crate serves the subset of the REST API those clients call,
 //! with Confluent's ids, versions, compatibility levels and error codes, so they work unchanged.
+//! Reads are open; writes need the operator's credential (see [`WriteAccess`]).
 
 mod compat;
 mod domain;
 mod error;
+mod operator;
 mod routes;
 mod schema;
 mod store;
+
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
@@ -18,12 +22,14 @@ use tokio::net::TcpListener;
 
 pub use compat::CompatibilityLevel;
 pub use error::RegistryError;
+pub use operator::{OperatorCredential, WriteAccess};
 pub use routes::router;
 
-/// The registry service: a handle on its PostgreSQL pool, cheap to clone.
+/// The registry service: a handle on its PostgreSQL pool and who may write, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Registry {
     pool: PgPool,
+    writes: Arc<WriteAccess>,
 }
 
 impl Registry {
@@ -33,8 +39,16 @@ impl Registry {
         store::migrate::migrate(pool).await
     }
 
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// `writes` has no open variant: a registry without an operator credential refuses writes.
+    pub fn new(pool: PgPool, writes: WriteAccess) -> Self {
+        Self {
+            pool,
+            writes: Arc::new(writes),
+        }
+    }
+
+    pub(crate) fn writes(&self) -> &WriteAccess {
+        &self.writes
     }
 
     pub(crate) fn pool(&self) -> &PgPool {

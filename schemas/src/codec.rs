@@ -2,7 +2,7 @@
 //! fetched from the registry by id (cached) and resolved against the reader's schema.
 
 use crate::binary::Names;
-use crate::registry_client::{RegistryClient, RegistryError};
+use crate::registry_client::{RegistryClient, RegistryError, SchemaStep};
 use crate::topics::Topics;
 use crate::wire::{self, WireError};
 use apache_avro::Schema;
@@ -68,6 +68,15 @@ pub enum CodecError {
     Avro(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The registry refused or failed one of our own schemas at start-up; the subject says which,
+    /// so that the refusal can be explained and repaired (not a `source`: the message holds it).
+    #[error("{step} the {contract:?} schema under subject {subject}: {error}")]
+    Registration {
+        contract: Contract,
+        subject: String,
+        step: SchemaStep,
+        error: RegistryError,
+    },
 }
 
 /// A schema with its named types and datum reader built once: building them resolves every name
@@ -147,11 +156,17 @@ impl Codec {
             let schema = Schema::parse_str(text).map_err(|e| CodecError::Avro(e.to_string()))?;
             let writer_id = if writes.contains(&contract) {
                 let subject = contract.subject(topics);
-                Some(if auto_register {
-                    client.register(&subject, text).await?
+                let (step, answer) = if auto_register {
+                    (SchemaStep::Register, client.register(&subject, text).await)
                 } else {
-                    client.lookup(&subject, text).await?
-                })
+                    (SchemaStep::Lookup, client.lookup(&subject, text).await)
+                };
+                Some(answer.map_err(|error| CodecError::Registration {
+                    contract,
+                    subject,
+                    step,
+                    error,
+                })?)
             } else {
                 None
             };

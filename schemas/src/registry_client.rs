@@ -1,6 +1,8 @@
 //! A client of the Confluent Schema Registry REST API (the subset producers and consumers use).
 //! Works against Confluent's registry and against the project's own.
 
+use base64::Engine as _;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,10 +31,30 @@ impl RegistryError {
     }
 }
 
+/// What a producer asks of the registry for one of its schemas at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaStep {
+    /// Register it (idempotent): a write, which needs the operator credential.
+    Register,
+    /// Find the id it was registered under: a read.
+    Lookup,
+}
+
+impl std::fmt::Display for SchemaStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Register => "registering",
+            Self::Lookup => "looking up",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
     base: url::Url,
     http: reqwest::Client,
+    /// `Basic …`, marked sensitive so that it never shows in `Debug` output or logs.
+    authorization: Option<HeaderValue>,
 }
 
 const MEDIA_TYPE: &str = "application/vnd.schemaregistry.v1+json";
@@ -65,7 +87,29 @@ impl RegistryClient {
                 url: base.to_string(),
                 source,
             })?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            authorization: None,
+        })
+    }
+
+    /// Sends `user:password` as HTTP Basic auth with every request, as Confluent clients do with
+    /// `basic.auth.user.info`: registering needs it on our registry (reads do not), and
+    /// Confluent's may require it for everything.
+    pub fn with_basic_auth(mut self, user: &str, password: &str) -> Result<Self, RegistryError> {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .map_err(|e| RegistryError::Protocol(format!("unusable credential: {e}")))?;
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        Ok(self)
+    }
+
+    /// True when requests carry a credential.
+    pub fn has_credential(&self) -> bool {
+        self.authorization.is_some()
     }
 
     fn url(&self, segments: &[&str]) -> url::Url {
@@ -109,11 +153,11 @@ impl RegistryClient {
             url: self.base.to_string(),
             source,
         };
-        let response = request
-            .header(reqwest::header::ACCEPT, MEDIA_TYPE)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let mut request = request.header(reqwest::header::ACCEPT, MEDIA_TYPE);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {
@@ -132,5 +176,23 @@ impl RegistryClient {
             code,
             message,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credential_is_sent_as_basic_auth_and_never_shown() {
+        let client = RegistryClient::new("http://127.0.0.1:8081")
+            .and_then(|c| c.with_basic_auth("operator", "s3cret"))
+            .expect("client");
+        let value = client.authorization.as_ref().expect("a header");
+        // base64("operator:s3cret")
+        assert_eq!(value.as_bytes(), b"Basic b3BlcmF0b3I6czNjcmV0");
+        assert!(value.is_sensitive());
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("b3BlcmF0b3I6czNjcmV0"), "{shown}");
     }
 }

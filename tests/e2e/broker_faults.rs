@@ -8,7 +8,7 @@
 //! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
 //! run of 50); FAULT_SEED replays a schedule.
 
-use crate::helpers::{APP, metrics, spawn, token};
+use crate::helpers::{APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn, token};
 use crate::infra::Infra;
 use balados_schemas::{Codec, EventPayload, Topics};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -94,6 +94,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         ("BALADOS__DATABASE__URL", infra.database_url()),
         ("BALADOS__SCHEMA_REGISTRY__LISTEN", registry_addr.clone()),
         ("BALADOS__SCHEMA_REGISTRY__URL", registry_url.clone()),
+        (REGISTRY_PASSWORD_VAR, REGISTRY_PASSWORD.to_owned()),
         ("BALADOS__KAFKA__BOOTSTRAP", infra.bootstrap()),
         ("BALADOS__KAFKA__TOPIC_PREFIX", prefix.into()),
         ("BALADOS__KAFKA__PARTITIONS", PARTITIONS.to_string()),

@@ -13,6 +13,10 @@ const PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/tes
 const PUBLIC_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/test-app.pem");
 pub const OTHER_PRIVATE_KEY: &[u8] =
     include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
+/// The registry's operator password (user: the default, "operator"): its writes need it, and the
+/// servers auto-register their schemas with it.
+pub const REGISTRY_PASSWORD: &str = "e2e-registry-operator";
+pub const REGISTRY_PASSWORD_VAR: &str = "BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -155,6 +159,10 @@ impl Stack {
                 "BALADOS__SCHEMA_REGISTRY__LISTEN".to_owned(),
                 "127.0.0.1:0".to_owned(),
             ),
+            (
+                REGISTRY_PASSWORD_VAR.to_owned(),
+                REGISTRY_PASSWORD.to_owned(),
+            ),
         ];
         let (registry, registry_url) = spawn(
             &["schema-registry"],
@@ -184,6 +192,7 @@ impl Stack {
                 "BALADOS__SCHEMA_REGISTRY__URL".into(),
                 self.registry_url.clone(),
             ),
+            (REGISTRY_PASSWORD_VAR.into(), REGISTRY_PASSWORD.into()),
             ("BALADOS__KAFKA__BOOTSTRAP".into(), kafka_bootstrap()),
             ("BALADOS__KAFKA__TOPIC_PREFIX".into(), self.prefix.clone()),
             ("BALADOS__KAFKA__PARTITIONS".into(), "3".into()),
@@ -352,10 +361,12 @@ pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer
     consumer
 }
 
-/// A codec on the stack's registry that may write `writes` (registering them).
+/// A codec on the stack's registry that may write `writes` (registering them, as the operator).
 pub async fn codec(stack: &Stack, writes: &[balados_schemas::Contract]) -> balados_schemas::Codec {
     balados_schemas::Codec::connect(
-        balados_schemas::registry_client::RegistryClient::new(&stack.registry_url).expect("url"),
+        balados_schemas::registry_client::RegistryClient::new(&stack.registry_url)
+            .and_then(|client| client.with_basic_auth("operator", REGISTRY_PASSWORD))
+            .expect("registry client"),
         &balados_schemas::Topics::new(&stack.prefix),
         writes,
         !writes.is_empty(),

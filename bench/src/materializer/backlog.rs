@@ -4,7 +4,6 @@
 
 use crate::workload::Workload;
 use balados_platform::Settings;
-use balados_schemas::registry_client::RegistryClient;
 use balados_schemas::{Codec, Contract};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::collections::BTreeMap;
@@ -43,7 +42,8 @@ pub async fn produce(settings: &Settings, events: u64, users: u64) -> anyhow::Re
     )
     .await?;
     let codec = Codec::connect(
-        RegistryClient::new(&settings.schema_registry.url)?,
+        // With the operator credential of the caller's BALADOS__SCHEMA_REGISTRY__* settings.
+        settings.schema_registry.client()?,
         &topics,
         &[Contract::Event],
         true,

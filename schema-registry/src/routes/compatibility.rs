@@ -1,4 +1,5 @@
-//! `/compatibility/subjects/{subject}/versions[/{version}]`: would this schema be accepted?
+//! `/compatibility/subjects/{subject}/versions[/{version}]`: would this schema be accepted? Reads
+//! that change nothing, so open: data teams check a schema before asking an operator to register it.
 
 use axum::extract::{RawQuery, State};
 use serde::Serialize;

@@ -8,7 +8,7 @@ use crate::Registry;
 use crate::compat::CompatibilityLevel;
 use crate::domain::Subject;
 use crate::error::RegistryError;
-use crate::routes::extract::{ConfluentJson, Params, flag};
+use crate::routes::extract::{ConfluentJson, Operator, Params, flag};
 use crate::routes::response::Confluent;
 use crate::store::config;
 
@@ -47,8 +47,9 @@ pub async fn get_global(
     ))
 }
 
-/// `PUT /config`
+/// `PUT /config` (operator only)
 pub async fn put_global(
+    _: Operator,
     State(registry): State<Registry>,
     ConfluentJson(request): ConfluentJson<ConfigRequest>,
 ) -> Result<Confluent<Value>, RegistryError> {
@@ -75,8 +76,10 @@ pub async fn get_subject(
     Ok(level_body(level))
 }
 
-/// `PUT /config/{subject}`; allowed before the subject has any version, to prepare it.
+/// `PUT /config/{subject}` (operator only); allowed before the subject has any version, to
+/// prepare it.
 pub async fn put_subject(
+    _: Operator,
     State(registry): State<Registry>,
     Params(subject): Params<String>,
     ConfluentJson(request): ConfluentJson<ConfigRequest>,
@@ -87,8 +90,10 @@ pub async fn put_subject(
     Ok(update_body(level))
 }
 
-/// `DELETE /config/{subject}` → the level removed; the subject falls back to the global level.
+/// `DELETE /config/{subject}` (operator only) → the level removed; the subject falls back to the
+/// global level.
 pub async fn delete_subject(
+    _: Operator,
     State(registry): State<Registry>,
     Params(subject): Params<String>,
 ) -> Result<Confluent<Value>, RegistryError> {

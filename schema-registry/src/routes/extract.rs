@@ -2,11 +2,32 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use crate::Registry;
 use crate::error::RegistryError;
+
+/// Proof that the request carries the operator's credential: the first argument of every handler
+/// that writes or deletes, so that a route cannot write without it and the check runs before the
+/// path or the body is even looked at (an anonymous caller learns nothing from a 422).
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequestParts<Registry> for Operator {
+    type Rejection = RegistryError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        registry: &Registry,
+    ) -> Result<Self, Self::Rejection> {
+        let authorization = parts.headers.get(AUTHORIZATION).map(|v| v.as_bytes());
+        registry.writes().authorize(authorization)?;
+        Ok(Operator)
+    }
+}
 
 /// A JSON body, whatever its declared content type: Confluent clients send
 /// `application/vnd.schemaregistry.v1+json`, `application/json`, `application/octet-stream` or

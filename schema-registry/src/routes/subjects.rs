@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::Registry;
 use crate::domain::Subject;
 use crate::error::RegistryError;
-use crate::routes::extract::{ConfluentJson, Params, flag};
+use crate::routes::extract::{ConfluentJson, Operator, Params, flag};
 use crate::routes::response::Confluent;
 use crate::schema::{ParsedSchema, SchemaRequest};
 use crate::store::{delete, read};
@@ -41,6 +41,7 @@ pub async fn list(
 }
 
 /// `POST /subjects/{subject}`: is this schema registered under the subject, and as which version?
+/// A read despite the method, so open like every read.
 pub async fn lookup(
     State(registry): State<Registry>,
     Params(subject): Params<String>,
@@ -60,8 +61,9 @@ pub async fn lookup(
     Ok(Confluent(VersionBody::new(&subject, row)))
 }
 
-/// `DELETE /subjects/{subject}[?permanent=true]`: the versions deleted.
+/// `DELETE /subjects/{subject}[?permanent=true]` (operator only): the versions deleted.
 pub async fn delete(
+    _: Operator,
     State(registry): State<Registry>,
     Params(subject): Params<String>,
     query: RawQuery,

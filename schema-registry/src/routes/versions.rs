@@ -6,14 +6,15 @@ use serde_json::{Value, json};
 use crate::Registry;
 use crate::domain::{Subject, VersionSelector};
 use crate::error::RegistryError;
-use crate::routes::extract::{ConfluentJson, Params, flag};
+use crate::routes::extract::{ConfluentJson, Operator, Params, flag};
 use crate::routes::response::{Confluent, RawSchema};
 use crate::routes::subjects::VersionBody;
 use crate::schema::{ParsedSchema, SchemaRequest};
 use crate::store::{delete, read, register};
 
-/// `POST /subjects/{subject}/versions` → `{"id": N}`.
+/// `POST /subjects/{subject}/versions` (operator only) → `{"id": N}`.
 pub async fn register(
+    _: Operator,
     State(registry): State<Registry>,
     Params(subject): Params<String>,
     ConfluentJson(request): ConfluentJson<SchemaRequest>,
@@ -78,8 +79,10 @@ pub async fn raw(
     Ok(RawSchema(row.schema))
 }
 
-/// `DELETE /subjects/{subject}/versions/{version}[?permanent=true]` → the version deleted.
+/// `DELETE /subjects/{subject}/versions/{version}[?permanent=true]` (operator only) → the
+/// version deleted.
 pub async fn delete(
+    _: Operator,
     State(registry): State<Registry>,
     Params((subject, version)): Params<(String, String)>,
     query: RawQuery,

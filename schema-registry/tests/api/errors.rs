@@ -1,4 +1,4 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{ID, assert_error, json_ok, play, spawn_app};
@@ -109,8 +109,7 @@ async fn invalid_avro_and_other_schema_types_are_rejected_with_42201() {
 async fn malformed_bodies_get_a_confluent_error_not_plain_text() {
     let app = spawn_app().await;
     let send = |body: &'static str| {
-        app.client
-            .post(app.url("/subjects/plays-value/versions"))
+        app.as_operator(Method::POST, "/subjects/plays-value/versions")
             .header("Content-Type", "application/json")
             .body(body)
             .send()
@@ -125,8 +124,7 @@ async fn malformed_bodies_get_a_confluent_error_not_plain_text() {
     .await;
     assert_error(send("{\"schema\": 42}").await.expect("send"), 422, 42201).await;
     let config = app
-        .client
-        .put(app.url("/config"))
+        .as_operator(Method::PUT, "/config")
         .body("{")
         .send()
         .await
@@ -147,8 +145,7 @@ async fn every_content_type_clients_send_is_accepted() {
         None,
     ] {
         let mut request = app
-            .client
-            .post(app.url("/subjects/plays-value/versions"))
+            .as_operator(Method::POST, "/subjects/plays-value/versions")
             .body(body.clone());
         if let Some(content_type) = content_type {
             request = request.header("Content-Type", content_type);

@@ -1,12 +1,16 @@
-//! One registry per test: a fresh database, the crate's migrations, the router on port 0.
+//! One registry per test: a fresh database, the crate's migrations, the router on port 0. Its
+//! writes need the operator credential below, which the helpers send unless told otherwise.
 
 use std::time::Duration;
 
-use balados_schema_registry::{Registry, serve};
+use balados_schema_registry::{OperatorCredential, Registry, WriteAccess, serve};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+pub const OPERATOR: &str = "operator";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 const DEFAULT_ADMIN_URL: &str = "postgres://balados:balados@127.0.0.1:5432/postgres";
 
@@ -27,8 +31,28 @@ pub struct TestApp {
     database: String,
 }
 
-/// Starts a registry on a database of its own, so tests can run in parallel.
+/// The `Authorization` a request carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// `OPERATOR:PASSWORD`, as Basic auth.
+    Operator,
+    /// No header at all.
+    Anonymous,
+    /// This user and password, as Basic auth.
+    Basic(&'a str, &'a str),
+    /// This header value verbatim.
+    Header(&'a str),
+}
+
+/// Starts a registry whose writes need `OPERATOR:PASSWORD`, on a database of its own, so tests can
+/// run in parallel.
 pub async fn spawn_app() -> TestApp {
+    let credential = OperatorCredential::new(OPERATOR, &PASSWORD.into());
+    spawn_app_with(WriteAccess::Operator(credential)).await
+}
+
+/// As [`spawn_app`], with the given write access.
+pub async fn spawn_app_with(writes: WriteAccess) -> TestApp {
     let admin = admin_url();
     let database = format!("registry_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = PgConnection::connect(&admin)
@@ -54,7 +78,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local addr"));
-    tokio::spawn(serve(listener, Registry::new(pool)));
+    tokio::spawn(serve(listener, Registry::new(pool, writes)));
     TestApp {
         address,
         client: Client::new(),
@@ -93,27 +117,50 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// Reads go without a credential, as data teams read: they must stay open.
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        self.request(reqwest::Method::GET, path, None, Auth::Anonymous)
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .send()
+        self.request(reqwest::Method::DELETE, path, None, Auth::Operator)
             .await
-            .expect("DELETE")
     }
 
-    /// A JSON request with Confluent's own content type, as most clients send it.
+    /// A JSON request as the operator, with Confluent's own content type, as most clients send it.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.request(method, path, Some(body), Auth::Operator).await
+    }
+
+    /// A request builder as the operator, for tests that shape the rest by hand.
+    pub fn as_operator(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
-            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request")
+            .basic_auth(OPERATOR, Some(PASSWORD))
+    }
+
+    /// Any request, with `auth`; a body is sent as Confluent's JSON.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        auth: Auth<'_>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        request = match auth {
+            Auth::Operator => request.basic_auth(OPERATOR, Some(PASSWORD)),
+            Auth::Anonymous => request,
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Auth::Header(value) => request.header("Authorization", value),
+        };
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                .body(body.to_string());
+        }
+        request.send().await.expect("request")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {

@@ -1,5 +1,6 @@
 //! Integration tests of the registry's HTTP API against a real PostgreSQL (one binary).
 
+mod auth;
 mod compatibility;
 mod config;
 mod converter;
