@@ -66,12 +66,13 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             let report = balados_materializer::rebuild::rebuild(&settings, &pool, &codec).await?;
             println!(
                 "rebuilt: {} users from {} state records ({} of uncommitted commands ignored), \
-                 {} events replayed ({} public) in {:.1} s",
+                 {} events replayed ({} public, {} quarantined) in {:.1} s",
                 report.users,
                 report.state_records,
                 report.ignored_uncommitted,
                 report.events,
                 report.public_events,
+                report.quarantined,
                 report.duration.as_secs_f64()
             );
         }

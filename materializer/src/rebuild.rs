@@ -12,11 +12,11 @@ use crate::apply::lists::{CollectionRow, ListItem, PlaylistRow};
 use crate::apply::per_user::{EpisodePatch, PerUserChanges, SubscriptionPatch, scope_columns};
 use crate::apply::privacy::PrivacySettings;
 use crate::apply::{BatchChanges, Positions};
-use crate::sink::{self, apply_events};
+use crate::sink;
 use balados_platform::Settings;
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
-use balados_schemas::{Codec, Contract, EventEnvelope, StateEntity, StateKey, UserStateRecord};
+use balados_schemas::{Codec, Contract, StateEntity, StateKey, UserStateRecord};
 use chrono::TimeDelta;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{Headers as _, Message as _};
@@ -25,6 +25,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+
+mod replay;
 
 /// Events applied per statement batch during the replay.
 const CHUNK: usize = 5000;
@@ -36,6 +38,8 @@ pub struct Report {
     pub users: usize,
     pub events: u64,
     pub public_events: u64,
+    /// Events set aside in `materializer.quarantine` (undecodable, or refused by PostgreSQL).
+    pub quarantined: u64,
     pub duration: Duration,
 }
 
@@ -101,14 +105,23 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
             if records.is_empty() {
                 break;
             }
-            let mut chunk = Vec::with_capacity(records.len());
-            for record in &records {
-                let Some(bytes) = &record.value else { continue };
-                let value = codec.decode(Contract::Event, bytes).await?;
-                chunk.push(EventEnvelope::from_avro(value)?);
-            }
-            report.public_events += replay(&mut tx, &chunk, grace, &mut carried).await?;
-            report.events += chunk.len() as u64;
+            let chunk: Vec<replay::EventRecord<'_>> = records
+                .iter()
+                .map(|r| replay::EventRecord {
+                    offset: r.offset,
+                    value: r.value.as_deref(),
+                })
+                .collect();
+            let source = replay::Source {
+                codec,
+                topic: &topics.events,
+                partition,
+                grace,
+            };
+            let replayed = replay::replay(&mut tx, &source, &chunk, &mut carried).await?;
+            report.public_events += replayed.public_events;
+            report.events += replayed.events;
+            report.quarantined += replayed.quarantined;
         }
         reached.insert(partition, cursor.high);
     }
@@ -169,19 +182,6 @@ pub(crate) async fn latest_records(
         }
     }
     Ok(latest)
-}
-
-async fn replay(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    events: &[EventEnvelope],
-    grace: TimeDelta,
-    carried: &mut HashMap<String, PrivacySettings>,
-) -> Result<u64, sqlx::Error> {
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let changes = apply_events(tx, events, grace, Some(carried)).await?;
-    Ok(changes.public.inserts.len() as u64)
 }
 
 /// The per-user rows of the latest state records, as one batch's changes.

@@ -276,6 +276,38 @@ async fn a_hostile_user_cannot_stop_slow_or_corrupt_an_ordinary_one() {
         "a feed with a secret is never published"
     );
 
+    // Replaying plays does not inflate trending: one user's repeats count once a day.
+    let replayed_feed = feed_id("https://replayed.example.com/feed.xml");
+    let replayed = item_id("replayed-1", "https://replayed.example.com/1.mp3");
+    let mut last = String::new();
+    for _ in 0..10 {
+        let body =
+            json!({ "rss_source_feed": replayed_feed, "rss_source_item": replayed, "position": 5 });
+        let (status, answer) = mallory.call("POST", "/play", Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        last = answer["consistency_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+    }
+    let (status, _) = mallory.read("/play", Some(&last)).await;
+    assert_eq!(status, 200);
+    let trending: Value = reqwest::get(format!("{url}/api/v1/public/trending/episodes?period=day"))
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    let entry = trending["episodes"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["rss_source_item"] == replayed.as_str()))
+        .unwrap_or_else(|| panic!("the replayed episode trends: {trending}"));
+    assert_eq!(
+        (entry["plays"].as_i64(), entry["score"].as_i64()),
+        (Some(1), Some(5)),
+        "{entry}"
+    );
+
     // Nothing was set aside by PostgreSQL, and the service is healthy.
     let db = sqlx::PgPool::connect(&stack.database_url)
         .await

@@ -216,7 +216,8 @@ async fn workload(api: &Api, user: &str, variant: u32) -> String {
         .to_owned()
 }
 
-fn rebuild(stack: &Stack, database_url: &str) {
+/// Runs `balados admin rebuild` into `database_url`; what it printed.
+pub(crate) fn rebuild(stack: &Stack, database_url: &str) -> String {
     let mut env = stack.server_env();
     env.push(("BALADOS__DATABASE__URL".into(), database_url.to_owned()));
     let output = std::process::Command::new(binary())
@@ -229,8 +230,9 @@ fn rebuild(stack: &Stack, database_url: &str) {
         "rebuild failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let said = String::from_utf8_lossy(&output.stdout);
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(said.contains("rebuilt:"), "{said}");
+    said
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

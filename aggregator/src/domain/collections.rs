@@ -51,13 +51,11 @@ pub fn update(
 ) -> Ruling {
     let current = existing(state, collection_id)?;
     let mut events = Vec::new();
-    if let Some(title) = title {
-        if title.as_str() != current.title {
-            events.push(EventPayload::CollectionUpdated {
-                collection_id: collection_id.to_owned(),
-                title: title.to_string(),
-            });
-        }
+    if let Some(title) = title.filter(|t| t.as_str() != current.title) {
+        events.push(EventPayload::CollectionUpdated {
+            collection_id: collection_id.to_owned(),
+            title: title.to_string(),
+        });
     }
     if let Some(public) = public.filter(|p| *p != current.public) {
         events.push(EventPayload::CollectionVisibilityChanged {

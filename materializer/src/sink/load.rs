@@ -32,7 +32,7 @@ async fn counted(
         return Ok(HashSet::new());
     }
     let keys: Vec<&CountKey> = needs.counting.iter().collect();
-    let rows: Vec<(i32,)> = sqlx::query_as(
+    let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT k.n FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[])
                 WITH ORDINALITY AS k(user_id, day, kind, target, n)
          JOIN site.popularity_counted c

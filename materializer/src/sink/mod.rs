@@ -85,13 +85,15 @@ pub(crate) async fn apply_events(
         OnGap::Hold
     };
     let mut changes = fold(events, loaded, grace, on_gap);
-    if let Some(carried) = carried {
-        carried.extend(std::mem::take(&mut changes.privacy_after));
-    }
     per_user::write(tx, &changes.per_user).await?;
     lists::write(tx, &changes.lists).await?;
     public::write(tx, &changes.public).await?;
     upsert_positions(tx, &changes).await?;
+    // Only once written: a batch PostgreSQL refuses leaves the carried settings as they were, and
+    // is replayed event by event from them.
+    if let Some(carried) = carried {
+        carried.extend(std::mem::take(&mut changes.privacy_after));
+    }
     Ok(changes)
 }
 
@@ -155,7 +157,7 @@ async fn insert_gaps(
     Ok(())
 }
 
-async fn insert_quarantine(
+pub(crate) async fn insert_quarantine(
     tx: &mut Transaction<'_, Postgres>,
     topic: &str,
     items: &[Quarantined],

@@ -82,10 +82,10 @@ fn source_ids_are_bounded_in_bytes() {
 fn error_messages_never_quote_the_value() {
     let long = "secret-".repeat(1_000);
     for message in [
-        Name::parse(&long).unwrap_err().to_string(),
-        LocalId::parse(&long).unwrap_err().to_string(),
-        Description::parse(&long).unwrap_err().to_string(),
-        DeviceKind::parse(&long).unwrap_err().to_string(),
+        Name::parse(&long).expect_err("too long").to_string(),
+        LocalId::parse(&long).expect_err("too long").to_string(),
+        Description::parse(&long).expect_err("too long").to_string(),
+        DeviceKind::parse(&long).expect_err("unknown").to_string(),
     ] {
         assert!(
             !message.contains("secret") && message.len() < 100,
