@@ -182,6 +182,14 @@ async fn out_of_bounds_paging_cursors_and_ids_are_422_and_the_rest_reaches_the_d
             "invalid_id",
         ),
         ("/api/v1/collections/default".into(), 503, "unavailable"),
+        // Path segments that are not UTF-8 once percent-decoded: axum's plain-text 400 otherwise.
+        ("/api/v1/playlists/%FF".into(), 422, "invalid_path"),
+        (
+            "/api/v1/public/feed/%FF/popularity".into(),
+            422,
+            "invalid_path",
+        ),
+        ("/api/v1/commands/%C3".into(), 422, "invalid_path"),
     ];
     for (path, status, code) in cases {
         let (got_status, got_code) = get(&app, &path).await;
@@ -226,6 +234,34 @@ fn query_string() -> impl Strategy<Value = String> {
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| Runtime::new().expect("a runtime"));
 static APP: LazyLock<Router> = LazyLock::new(|| RUNTIME.block_on(app()));
 
+/// A path segment: URI characters and percent-encoded bytes of any value, never empty.
+fn segment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9._~!$&'()*+,;=:@%-]{1,40}",
+        prop::collection::vec(any::<u8>(), 1..40)
+            .prop_map(|b| b.iter().map(|b| format!("%{b:02X}")).collect::<String>()),
+    ]
+}
+
+/// 422 with one of the parameter checks' codes, or 503: the request reached the (closed) database.
+fn checked_or_reached_the_database(
+    uri: &str,
+    status: StatusCode,
+    code: Option<&str>,
+) -> Result<(), TestCaseError> {
+    match status.as_u16() {
+        422 => prop_assert!(
+            code.is_some_and(|c| c.starts_with("invalid_") || c == "offset_too_large"),
+            "{}: {:?}",
+            uri,
+            code
+        ),
+        503 => prop_assert_eq!(code, Some("unavailable"), "{}", uri),
+        other => prop_assert!(false, "{}: {} {:?}", uri, other, code),
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn fuzz_any_query_string_is_a_422_in_the_error_shape_or_reaches_the_database(
@@ -243,13 +279,23 @@ proptest! {
         // Built outside block_on: building it blocks on the runtime too.
         let app: &Router = &APP;
         let (status, code) = RUNTIME.block_on(get(app, &uri));
-        match status.as_u16() {
-            422 => prop_assert!(
-                code.as_deref().is_some_and(|c| c.starts_with("invalid_") || c == "offset_too_large"),
-                "{}: {:?}", uri, code
-            ),
-            503 => prop_assert_eq!(code.as_deref(), Some("unavailable"), "{}", uri),
-            other => prop_assert!(false, "{}: {} {:?}", uri, other, code),
-        }
+        checked_or_reached_the_database(&uri, status, code.as_deref())?;
+    }
+
+    #[test]
+    fn fuzz_any_path_id_is_a_422_in_the_error_shape_or_reaches_the_database(
+        route in prop::sample::select(vec![
+            "/api/v1/playlists/{}",
+            "/api/v1/collections/{}",
+            "/api/v1/commands/{}",
+            "/api/v1/public/feed/{}/popularity",
+            "/api/v1/public/episode/{}/popularity",
+        ]),
+        segment in segment(),
+    ) {
+        let uri = route.replace("{}", &segment);
+        let app: &Router = &APP;
+        let (status, code) = RUNTIME.block_on(get(app, &uri));
+        checked_or_reached_the_database(&uri, status, code.as_deref())?;
     }
 }

@@ -1,10 +1,11 @@
 //! `GET /api/v1/collections` (the caller's collections with their sizes, paged, the default one
 //! first) and `GET /api/v1/collections/{id}` (one collection with its feeds, in order).
 
+use super::extract::Segment;
 use super::params::{self, Paged, Params};
 use super::unavailable;
 use crate::QueryState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use balados_platform::http::{ApiError, Json, authenticate};
 use chrono::{DateTime, Utc};
@@ -85,7 +86,7 @@ pub struct One {
 pub async fn get(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> Result<Json<One>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let id = params::list_id(&id)?;

@@ -1,8 +1,9 @@
 //! `GET /api/v1/commands/{id}`: a command's outcome, later (the same shape as the answer to a
 //! write with `Prefer: wait`). Only the command's user may read it.
 
+use super::extract::Segment;
 use crate::QueryState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use balados_platform::http::{ApiError, authenticate};
@@ -23,7 +24,7 @@ struct Row {
 pub async fn get(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let command_id = uuid::Uuid::parse_str(&id)

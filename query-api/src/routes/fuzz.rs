@@ -24,6 +24,7 @@ const CODES: &[&str] = &[
     "invalid_event_type",
     "invalid_period",
     "invalid_id",
+    "invalid_path",
 ];
 
 /// A refusal in the error shape: 422 with a known code and a message.

@@ -2,6 +2,7 @@
 
 mod collections;
 mod commands;
+mod extract;
 #[cfg(test)]
 mod fuzz;
 mod params;

@@ -1,10 +1,11 @@
 //! `GET /api/v1/playlists` (the caller's playlists with their sizes, paged) and
 //! `GET /api/v1/playlists/{id}` (one playlist with its episodes, in order).
 
+use super::extract::Segment;
 use super::params::{self, Paged, Params};
 use super::unavailable;
 use crate::QueryState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use balados_platform::http::{ApiError, Json, authenticate};
 use serde::Serialize;
@@ -85,7 +86,7 @@ pub struct One {
 pub async fn get(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> Result<Json<One>, ApiError> {
     let caller = authenticate(&headers, state.verifier.as_ref())?;
     let id = params::list_id(&id)?;

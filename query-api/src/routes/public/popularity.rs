@@ -2,9 +2,10 @@
 //! standard windows and the most recent public listeners.
 
 use crate::QueryState;
+use crate::routes::extract::Segment;
 use crate::routes::params;
 use crate::routes::unavailable;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -71,7 +72,7 @@ pub struct OnePodcast {
 
 pub async fn feed_popularity(
     State(state): State<QueryState>,
-    Path(feed): Path<String>,
+    Segment(feed): Segment,
 ) -> Result<Json<OnePodcast>, ApiError> {
     let feed = params::feed_id(&feed, "feed")?;
     let totals = sqlx::query_as::<_, PodcastTotals>(
@@ -137,7 +138,7 @@ pub struct OneEpisode {
 
 pub async fn episode_popularity(
     State(state): State<QueryState>,
-    Path(item): Path<String>,
+    Segment(item): Segment,
 ) -> Result<Json<OneEpisode>, ApiError> {
     let item = params::item_id(&item, "item")?;
     let totals = sqlx::query_as::<_, EpisodeTotals>(
