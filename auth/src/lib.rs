@@ -47,6 +47,13 @@ pub enum AuthError {
     BadSignature,
     #[error("token is missing a required claim or uses a forbidden algorithm")]
     InvalidClaims,
+    /// A valid token whose user or app is over its rate limit (a verifier that admits callers
+    /// also says when they are too many).
+    #[error("too many requests for this {who}; retry in {retry_after_secs} s")]
+    RateLimited {
+        who: &'static str,
+        retry_after_secs: u64,
+    },
 }
 
 impl AuthError {
@@ -59,6 +66,7 @@ impl AuthError {
             Self::UnknownApp => "unknown_app",
             Self::BadSignature => "invalid_signature",
             Self::InvalidClaims => "invalid_token",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 }

@@ -53,14 +53,22 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             }
         }
         AdminCommand::Migrate => {
-            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            let pool = balados_platform::db::connect_with_retry(
+                &settings.database,
+                balados_platform::db::Role::Writer,
+            )
+            .await;
             crate::startup::migrate(&pool).await?;
             balados_schema_registry::Registry::migrate(&pool).await?;
             println!("migrations applied");
         }
         AdminCommand::Rebuild => {
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            let pool = balados_platform::db::connect_with_retry(
+                &settings.database,
+                balados_platform::db::Role::Writer,
+            )
+            .await;
             crate::startup::migrate(&pool).await?;
             let codec = crate::startup::codec(&settings, &[]).await?;
             let report = balados_materializer::rebuild::rebuild(&settings, &pool, &codec).await?;
@@ -80,7 +88,11 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             let user = balados_schemas::UserId::parse(&user)
                 .map_err(|e| anyhow::anyhow!("--user: {e}"))?;
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-            let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+            let pool = balados_platform::db::connect_with_retry(
+                &settings.database,
+                balados_platform::db::Role::Writer,
+            )
+            .await;
             crate::startup::migrate(&pool).await?;
             let codec = crate::startup::codec(&settings, &[]).await?;
             let repaired =

@@ -20,7 +20,13 @@ pub struct Ops {
     pub readiness: Readiness,
 }
 
-pub fn app(api: Router, ops: Ops, body_limit: usize, deadline: Duration) -> Router {
+pub fn app(
+    api: Router,
+    ops: Ops,
+    body_limit: usize,
+    deadline: Duration,
+    anonymous: balados_platform::fair_use::AddressLimit,
+) -> Router {
     let ops_routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -29,6 +35,10 @@ pub fn app(api: Router, ops: Ops, body_limit: usize, deadline: Duration) -> Rout
     api.merge(ops_routes)
         .fallback(balados_platform::http::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            anonymous,
+            balados_platform::fair_use::limit_by_address,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             deadline,
             within_deadline,
@@ -147,7 +157,7 @@ pub async fn serve(
     announce("http", local);
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -159,7 +169,16 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address, for the per-address limit of anonymous routes.
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), request)
+            },
+        );
         let mut stop = shutdown.clone();
         connections.spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();

@@ -2,6 +2,7 @@
 //! schema registry, and admin commands.
 
 mod admin;
+mod fair_use;
 mod http;
 mod registry;
 mod serve;

@@ -5,7 +5,11 @@ use balados_platform::Settings;
 use balados_schema_registry::{OperatorCredential, Registry, WriteAccess};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+    let pool = balados_platform::db::connect_with_retry(
+        &settings.database,
+        balados_platform::db::Role::Writer,
+    )
+    .await;
     Registry::migrate(&pool).await?;
     let writes = write_access(&settings);
     let addr = &settings.schema_registry.listen;

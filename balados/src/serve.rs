@@ -3,6 +3,7 @@
 use crate::http::{Ops, app};
 use crate::startup;
 use balados_platform::Settings;
+use balados_platform::db::{Role, connect_with_retry};
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
 use balados_schemas::Contract;
@@ -67,10 +68,17 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
         let specs = settings.topics().specs(settings.kafka.partitions);
         balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
     }
+    // Two pools: the writers' (materializers) and the readers' (query API), each with its own
+    // connections and statement timeout.
     let pool = if needs_db {
-        let pool = balados_platform::db::connect_with_retry(&settings.database).await;
+        let pool = connect_with_retry(&settings.database, Role::Writer).await;
         startup::migrate(&pool).await?;
         Some(pool)
+    } else {
+        None
+    };
+    let readers = if components.query {
+        Some(connect_with_retry(&settings.database, Role::Reader).await)
     } else {
         None
     };
@@ -137,8 +145,22 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             stop_rx.clone(),
         );
         tasks.spawn(relay);
+        let hours = u64::from(settings.materializer.outcome_retention_hours);
+        let minutes = u64::from(settings.materializer.prune_interval_minutes);
+        let retention = balados_materializer::prune::Retention {
+            outcomes: std::time::Duration::from_secs(hours * 3600),
+            every: std::time::Duration::from_secs(minutes * 60),
+        };
+        let prune = balados_materializer::prune::run(
+            pool.clone(),
+            retention,
+            metrics.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn(prune);
     }
     let mut api = axum::Router::new();
+    let limits = crate::fair_use::Limits::new(&settings.fair_use, &metrics);
     if components.ingest || components.query {
         let verifier = startup::verifier(&settings)?;
         if let (true, Some(codec)) = (components.ingest, &codec) {
@@ -161,16 +183,16 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             .await?;
             let state = balados_ingest::IngestState {
                 producer,
-                verifier: verifier.clone(),
+                verifier: limits.for_writes(verifier.clone()),
                 metrics: metrics.clone(),
                 replies,
             };
             api = api.merge(balados_ingest::router(state));
         }
-        if let (true, Some(pool)) = (components.query, &pool) {
+        if let Some(pool) = &readers {
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
                 pool: pool.clone(),
-                verifier,
+                verifier: limits.for_reads(verifier),
                 consistency: balados_query_api::Consistency::start(
                     pool.clone(),
                     balados_materializer::runner::group(&settings),
@@ -189,6 +211,7 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
         ops,
         settings.http.body_limit_bytes,
         std::time::Duration::from_millis(settings.http.request_timeout_ms),
+        limits.anonymous.clone(),
     );
     let addr = settings.http.addr.clone();
     let http_stop = stop_rx.clone();

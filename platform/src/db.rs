@@ -20,17 +20,46 @@ pub fn describe(settings: &DatabaseSettings) -> String {
     }
 }
 
-pub fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+/// Which pool: each has its own connections and statement timeout, so that a crowd of readers
+/// never takes the connections the writers need, nor a slow read runs for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Materializers, relay, pruning, admin commands.
+    Writer,
+    /// The query API.
+    Reader,
+}
+
+pub fn pool_options(settings: &DatabaseSettings, role: Role) -> PgPoolOptions {
+    let (max, timeout_ms) = match role {
+        Role::Writer => (
+            settings.max_connections,
+            settings.write_statement_timeout_ms,
+        ),
+        Role::Reader => (
+            settings.read_max_connections,
+            settings.read_statement_timeout_ms,
+        ),
+    };
     PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+        .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+                    .bind(format!("{timeout_ms}ms"))
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })
+        })
 }
 
 /// Connects, retrying with back-off until PostgreSQL answers.
-pub async fn connect_with_retry(settings: &DatabaseSettings) -> PgPool {
+pub async fn connect_with_retry(settings: &DatabaseSettings, role: Role) -> PgPool {
     let mut delay = Duration::from_millis(500);
     loop {
-        match pool_options(settings)
+        match pool_options(settings, role)
             .connect(settings.url.expose_secret())
             .await
         {

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds, sent as `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -27,6 +29,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited`, with when to retry.
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -54,7 +65,13 @@ impl IntoResponse for ApiError {
             error: &self.message,
             code: self.code,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -122,5 +139,10 @@ pub fn authenticate(
         .and_then(|v| v.to_str().ok());
     balados_auth::bearer(header)
         .and_then(|token| verifier.verify(token))
-        .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))
+        .map_err(|e| match e {
+            balados_auth::AuthError::RateLimited {
+                retry_after_secs, ..
+            } => ApiError::rate_limited(e.to_string(), retry_after_secs),
+            other => ApiError::unauthorized(other.code(), other.to_string()),
+        })
 }

@@ -3,6 +3,7 @@
 //! and metrics endpoints, and logging set-up.
 
 pub mod db;
+pub mod fair_use;
 pub mod http;
 pub mod kafka;
 pub mod metrics;

@@ -7,6 +7,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod fair_use;
+pub use fair_use::{FairUseSettings, RateSetting};
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub http: HttpSettings,
@@ -17,6 +20,7 @@ pub struct Settings {
     pub aggregator: AggregatorSettings,
     pub materializer: MaterializerSettings,
     pub query: QuerySettings,
+    pub fair_use: FairUseSettings,
     pub log: LogSettings,
 }
 
@@ -66,7 +70,13 @@ impl RegistrySettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub url: SecretString,
+    /// The writers' pool (materializers, relay, pruning).
     pub max_connections: u32,
+    /// The readers' pool (query API), separate so that a crowd of readers never starves the
+    /// writers, nor the writers the readers.
+    pub read_max_connections: u32,
+    pub read_statement_timeout_ms: u64,
+    pub write_statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +97,8 @@ pub struct MaterializerSettings {
     pub batch_max: usize,
     pub batch_interval_ms: u64,
     pub popularity_grace_hours: u32,
+    pub outcome_retention_hours: u32,
+    pub prune_interval_minutes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,6 +257,16 @@ impl Settings {
                 "must be at least 1",
             );
         }
+        self.fair_use.validate()?;
+        if self.database.read_max_connections == 0 || self.database.max_connections == 0 {
+            return invalid(
+                "database.max_connections / database.read_max_connections",
+                "must be at least 1",
+            );
+        }
+        if self.materializer.prune_interval_minutes == 0 {
+            return invalid("materializer.prune_interval_minutes", "must be at least 1");
+        }
         if !name_ok(&self.kafka.group_instance_id) {
             return invalid(
                 "kafka.group_instance_id",
@@ -277,116 +299,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_load_and_validate() {
-        let s = Settings::load_from(None, env(&[])).expect("defaults are valid");
-        assert_eq!(s.kafka.topic_prefix, "balados");
-        assert_eq!(s.http.body_limit_bytes, 1024 * 1024);
-    }
-
-    #[test]
-    fn environment_variables_override_defaults() {
-        let s = Settings::load_from(
-            None,
-            env(&[
-                ("BALADOS__KAFKA__BOOTSTRAP", "b:9093"),
-                ("BALADOS__KAFKA__PARTITIONS", "12"),
-                ("OTHER", "x"),
-            ]),
-        )
-        .expect("valid");
-        assert_eq!(
-            (s.kafka.bootstrap.as_str(), s.kafka.partitions),
-            ("b:9093", 12)
-        );
-    }
-
-    #[test]
-    fn an_invalid_value_names_the_setting() {
-        let err = Settings::load_from(None, env(&[("BALADOS__HTTP__ADDR", "nowhere")]))
-            .expect_err("invalid");
-        assert!(err.to_string().contains("http.addr"), "{err}");
-        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__PARTITIONS", "many")]))
-            .expect_err("invalid");
-        assert!(err.to_string().contains("partitions"), "{err}");
-    }
-
-    #[test]
-    fn the_registry_password_has_no_default_and_is_taken_verbatim() {
-        let s = Settings::load_from(None, env(&[])).expect("defaults are valid");
-        assert_eq!(s.schema_registry.operator_user, "operator");
-        assert!(s.schema_registry.operator_password.is_none());
-        for password in ["0123", "1e5", "TRUE", "pass word:with colon"] {
-            let s = Settings::load_from(
-                None,
-                env(&[
-                    ("BALADOS__SCHEMA_REGISTRY__OPERATOR_USER", "007"),
-                    ("BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD", password),
-                ]),
-            )
-            .expect("valid");
-            let registry = &s.schema_registry;
-            assert_eq!(registry.operator_user, "007");
-            assert_eq!(
-                registry
-                    .operator_password
-                    .as_ref()
-                    .map(|p| p.expose_secret()),
-                Some(password)
-            );
-            assert!(!format!("{s:?}").contains(password), "{s:?}");
-        }
-    }
-
-    #[test]
-    fn an_empty_registry_password_or_a_user_with_a_colon_is_refused() {
-        let err = Settings::load_from(
-            None,
-            env(&[("BALADOS__SCHEMA_REGISTRY__OPERATOR_PASSWORD", "")]),
-        )
-        .expect_err("invalid");
-        assert!(
-            err.to_string()
-                .contains("schema_registry.operator_password"),
-            "{err}"
-        );
-        let err = Settings::load_from(
-            None,
-            env(&[("BALADOS__SCHEMA_REGISTRY__OPERATOR_USER", "a:b")]),
-        )
-        .expect_err("invalid");
-        assert!(
-            err.to_string().contains("schema_registry.operator_user"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn transactions_without_idempotence_are_refused() {
-        let err = Settings::load_from(None, env(&[("BALADOS__KAFKA__IDEMPOTENCE", "false")]))
-            .expect_err("invalid");
-        assert!(
-            err.to_string().contains("aggregator.transactional"),
-            "{err}"
-        );
-        let s = Settings::load_from(
-            None,
-            env(&[
-                ("BALADOS__KAFKA__IDEMPOTENCE", "false"),
-                ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false"),
-            ]),
-        )
-        .expect("valid");
-        assert!(!s.kafka.idempotence && !s.aggregator.transactional);
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 //! (`limit_exceeded`), and a record that still would not fit the producer's limit is refused
 //! (`too_large`) instead of stopping the partition; meanwhile another user's writes are decided.
 
-use crate::helpers::{Api, Stack, eventually, feed_id, token};
+use crate::helpers::{Api, Stack, eventually, feed_id, token, unlimited_writes};
 use futures::StreamExt as _;
 use serde_json::json;
 use std::time::Duration;
@@ -66,7 +66,8 @@ async fn next_outcome(url: &str, user: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_grown_to_its_byte_bound_is_refused_and_others_go_on() {
-    let stack = Stack::start(true).await;
+    let mut stack = Stack::start(false).await;
+    stack.start_server(&unlimited_writes()).await;
     let url = stack.server().url.clone();
     bystander_is_decided(&url, "before").await;
     // 420 × 1.4 KB: past the 512 KiB a list may hold.
@@ -92,7 +93,10 @@ async fn a_record_over_the_producer_limit_is_refused_and_others_go_on() {
     )
     .expect("config");
     stack
-        .start_server(&[("BALADOS_CONFIG".into(), config.display().to_string())])
+        .start_server(&[
+            ("BALADOS_CONFIG".into(), config.display().to_string()),
+            unlimited_writes().remove(0),
+        ])
         .await;
     let url = stack.server().url.clone();
     bystander_is_decided(&url, "before").await;

@@ -103,6 +103,8 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false".into()),
         ("BALADOS__KAFKA__FETCH_WAIT_MAX_MS", "100".into()),
         ("BALADOS__KAFKA__GROUP_INSTANCE_ID", "faults".into()),
+        // Each writer is one user writing as fast as it can: not what the rate limits are about.
+        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "0".into()),
         // A fixed port: the writers keep their address across the server's restart.
         ("BALADOS__HTTP__ADDR", format!("127.0.0.1:{}", free_port())),
         (

@@ -86,6 +86,22 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// SIGTERM, then waits up to `limit` for the process to exit: its exit status, or `None`
+    /// when it was still running (then it is killed).
+    pub fn terminate(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 impl Drop for Server {
@@ -101,6 +117,14 @@ impl Drop for Stack {
         let _ = self.registry.kill();
         let _ = self.registry.wait();
     }
+}
+
+/// The environment that lifts the per-user write limit, for tests that load one user on purpose.
+pub fn unlimited_writes() -> Vec<(String, String)> {
+    vec![(
+        "BALADOS__FAIR_USE__USER_WRITES__PER_SECOND".into(),
+        "0".into(),
+    )]
 }
 
 /// Starts `balados ARGS` with `env`, and waits until it announces "<what> listening on URL".

@@ -13,6 +13,7 @@ mod bad_input;
 mod broker_faults;
 mod crash;
 mod dead_letters;
+mod fair_use;
 mod fault;
 mod helpers;
 mod hostile;

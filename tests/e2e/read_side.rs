@@ -368,33 +368,36 @@ async fn popularity_windows_follow_event_time_and_the_grace_period() {
                     "timestamp": at.to_rfc3339()}),
         )
     };
-    // Oldest first: an older play of the same episode would not change its status, so the
-    // aggregate would record no event for it.
+    // One user per play: one user's repeats of an episode earn points once a day.
+    let player = |n: usize| Api::new(&stack.server().url, &format!("pop-a{n}"));
     // 49 hours ago: beyond the 48-hour grace period, all-time only.
-    api.ok(
-        "POST",
-        "/play",
-        play_at(Utc::now() - TimeDelta::hours(49)),
-        1,
-    )
-    .await;
+    player(1)
+        .ok(
+            "POST",
+            "/play",
+            play_at(Utc::now() - TimeDelta::hours(49)),
+            1,
+        )
+        .await;
     // 30 hours ago: inside the grace period, in the previous 24 hours.
-    api.ok(
-        "POST",
-        "/play",
-        play_at(Utc::now() - TimeDelta::hours(30)),
-        1,
-    )
-    .await;
+    player(2)
+        .ok(
+            "POST",
+            "/play",
+            play_at(Utc::now() - TimeDelta::hours(30)),
+            1,
+        )
+        .await;
     // Both sides of an hour, three hours ago: two buckets.
-    api.ok(
-        "POST",
-        "/play",
-        play_at(recent_hour - TimeDelta::seconds(1)),
-        1,
-    )
-    .await;
-    api.ok("POST", "/play", play_at(recent_hour), 1).await;
+    player(3)
+        .ok(
+            "POST",
+            "/play",
+            play_at(recent_hour - TimeDelta::seconds(1)),
+            1,
+        )
+        .await;
+    player(4).ok("POST", "/play", play_at(recent_hour), 1).await;
     let other = Api::new(&stack.server().url, "pop-b");
     let last = other
         .ok(

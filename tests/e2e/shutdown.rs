@@ -2,7 +2,7 @@
 //! is answered or its connection closed (none hangs), and every write it accepted is decided and
 //! visible once it runs again.
 
-use crate::helpers::{Stack, eventually, feed_id, subscriptions, token};
+use crate::helpers::{Stack, eventually, feed_id, subscriptions, token, unlimited_writes};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +56,8 @@ async fn client(url: String, n: usize, stop: Arc<AtomicBool>) -> Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_stops_in_bounded_time_and_loses_no_accepted_write() {
-    let mut stack = Stack::start(true).await;
+    let mut stack = Stack::start(false).await;
+    stack.start_server(&unlimited_writes()).await;
     let url = stack.server().url.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..CLIENTS)

@@ -75,7 +75,14 @@ pub(super) async fn replay(
             tracing::warn!(error = %e, "PostgreSQL refused a chunk of the replay; replaying it event by event");
             for (event, offset) in events.iter().zip(&offsets) {
                 let mut one = tx.begin().await?;
-                match apply_events(&mut one, std::slice::from_ref(event), source.grace, Some(carried)).await {
+                match apply_events(
+                    &mut one,
+                    std::slice::from_ref(event),
+                    source.grace,
+                    Some(carried),
+                )
+                .await
+                {
                     Ok(changes) => {
                         one.commit().await?;
                         replayed.public_events += changes.public.inserts.len() as u64;

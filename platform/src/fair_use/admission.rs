@@ -1,0 +1,117 @@
+//! Admission of verified callers: a token verifier that also counts each caller against its
+//! user's and its app's budget, and a middleware that counts anonymous requests against their
+//! client address. Writes (the ingest) and authenticated reads (the query API) have separate
+//! budgets, so that a client polling its reads never loses its writes.
+
+use super::{Admission, RateLimiter};
+use crate::http::ApiError;
+use crate::metrics::Metrics;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use balados_auth::{AuthError, Caller, TokenVerifier};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The per-user and per-app limits of one budget (writes or reads).
+#[derive(Debug)]
+pub struct Budget {
+    pub name: &'static str,
+    pub users: RateLimiter<String>,
+    pub apps: RateLimiter<String>,
+}
+
+/// Verifies with `inner`, then admits the caller within `budget`.
+#[derive(Debug)]
+pub struct LimitedVerifier {
+    inner: Arc<dyn TokenVerifier>,
+    budget: Arc<Budget>,
+    metrics: Metrics,
+}
+
+impl LimitedVerifier {
+    pub fn new(inner: Arc<dyn TokenVerifier>, budget: Arc<Budget>, metrics: Metrics) -> Self {
+        Self {
+            inner,
+            budget,
+            metrics,
+        }
+    }
+}
+
+impl TokenVerifier for LimitedVerifier {
+    fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let caller = self.inner.verify(token)?;
+        let checks = [
+            ("user", &self.budget.users, &caller.user_id),
+            ("app", &self.budget.apps, &caller.app_id),
+        ];
+        for (who, limiter, key) in checks {
+            let admission = limiter.check(key.clone());
+            count(&self.metrics, self.budget.name, who, admission);
+            if let Admission::Limited(wait) = admission {
+                return Err(AuthError::RateLimited {
+                    who,
+                    retry_after_secs: seconds(wait),
+                });
+            }
+        }
+        Ok(caller)
+    }
+}
+
+/// `Retry-After` is in whole seconds: rounded up, at least 1.
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+fn count(metrics: &Metrics, budget: &str, by: &str, admission: Admission) {
+    let outcome = match admission {
+        Admission::Allowed => return,
+        Admission::Limited(_) => "limited",
+        Admission::Untracked => "untracked",
+    };
+    metrics.add(
+        "balados_rate_limit_total",
+        "Requests refused (limited) or admitted without a count (untracked: table of keys full).",
+        &[("budget", budget), ("by", by), ("outcome", outcome)],
+        1.0,
+    );
+}
+
+/// The routes that need no credentials and are counted per client address.
+pub const ANONYMOUS_PREFIX: &str = "/api/v1/public/";
+
+/// The per-address limit of anonymous routes, and the metrics it counts in.
+#[derive(Debug, Clone)]
+pub struct AddressLimit {
+    pub limiter: Arc<RateLimiter<IpAddr>>,
+    pub metrics: Metrics,
+}
+
+/// Middleware: a request to an anonymous route is counted against its client's address (the
+/// peer of the connection: behind a proxy, the proxy's, so the proxy should limit instead).
+pub async fn limit_by_address(
+    State(limit): State<AddressLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let anonymous = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str().starts_with(ANONYMOUS_PREFIX));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (true, Some(ip)) = (anonymous, peer) {
+        let admission = limit.limiter.check(ip);
+        count(&limit.metrics, "anonymous", "address", admission);
+        if let Admission::Limited(wait) = admission {
+            return ApiError::rate_limited("too many requests from this address", seconds(wait))
+                .into_response();
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,97 @@
+//! Fair use: one user over their rate is answered 429 with `Retry-After`, while another user of
+//! the same app goes on; anonymous routes are limited per client address; health checks never.
+
+use crate::helpers::{Stack, feed_id, token};
+use std::time::Duration;
+
+/// Sends `n` subscriptions as `user` at once; the statuses and the `Retry-After` of any 429.
+async fn burst(url: &str, user: &str, n: usize) -> (Vec<u16>, Vec<String>) {
+    let http = reqwest::Client::new();
+    let auth = token(user, 600);
+    let mut statuses = Vec::new();
+    let mut retry_after = Vec::new();
+    for i in 0..n {
+        let body = serde_json::json!({
+            "rss_source_feed": feed_id(&format!("https://fair.example.com/{user}/{i}.xml"))
+        });
+        let response = http
+            .post(format!("{url}/api/v1/subscriptions"))
+            .bearer_auth(&auth)
+            .json(&body)
+            .send()
+            .await
+            .expect("reachable");
+        let status = response.status().as_u16();
+        if status == 429 {
+            let header = response.headers().get("retry-after").cloned();
+            let answer: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(answer["code"], "rate_limited", "{answer}");
+            retry_after.push(
+                header
+                    .and_then(|h| h.to_str().ok().map(str::to_owned))
+                    .unwrap_or_default(),
+            );
+        }
+        statuses.push(status);
+    }
+    (statuses, retry_after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_over_their_rate_gets_429_and_others_go_on() {
+    let mut stack = Stack::start(false).await;
+    let limits = [
+        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "0.5"),
+        ("BALADOS__FAIR_USE__USER_WRITES__BURST", "3"),
+        ("BALADOS__FAIR_USE__ADDRESS_ANONYMOUS__PER_SECOND", "0.5"),
+        ("BALADOS__FAIR_USE__ADDRESS_ANONYMOUS__BURST", "2"),
+    ];
+    let env: Vec<(String, String)> = limits
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    stack.start_server(&env).await;
+    let url = stack.server().url.clone();
+
+    let (greedy, retry_after) = burst(&url, "greedy", 8).await;
+    assert_eq!(&greedy[..3], &[202, 202, 202], "the burst is allowed");
+    assert!(greedy[3..].iter().all(|s| *s == 429), "{greedy:?}");
+    assert!(
+        retry_after
+            .iter()
+            .all(|r| r.parse::<u64>().is_ok_and(|s| (1..=10).contains(&s))),
+        "Retry-After in seconds: {retry_after:?}"
+    );
+    let (patient, _) = burst(&url, "patient", 3).await;
+    assert_eq!(patient, vec![202, 202, 202], "another user is not limited");
+
+    // After the advertised wait, the greedy user may write again.
+    let wait: u64 = retry_after.last().and_then(|r| r.parse().ok()).unwrap_or(2);
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let (again, _) = burst(&url, "greedy", 1).await;
+    assert_eq!(again, vec![202]);
+
+    // Anonymous routes are limited per address; health checks are not limited at all.
+    let mut public = Vec::new();
+    for _ in 0..5 {
+        let r = reqwest::get(format!("{url}/api/v1/public/timeline"))
+            .await
+            .expect("reachable");
+        public.push(r.status().as_u16());
+    }
+    assert_eq!(&public[..2], &[200, 200], "{public:?}");
+    assert!(public[2..].contains(&429), "{public:?}");
+    for _ in 0..20 {
+        let r = reqwest::get(format!("{url}/healthz"))
+            .await
+            .expect("reachable");
+        assert_eq!(r.status(), 200);
+    }
+    let metrics = crate::helpers::metrics(&url).await;
+    assert!(
+        metrics.contains(
+            "balados_rate_limit_total{budget=\"writes\",by=\"user\",outcome=\"limited\"}"
+        ),
+        "counted"
+    );
+}
