@@ -174,10 +174,18 @@ fn recover(
         BatchError::Restore(_) | BatchError::Codec(_) | BatchError::TooLarge => ErrorClass::Abort,
     };
     tracing::warn!(error = %error, class = ?class, "batch failed; aborting and replaying from the committed offsets");
+    // An outage (the broker, the registry) against a poison command (a record too large, refused
+    // by the replay instead of retried).
+    let cause = match &error {
+        BatchError::Kafka(_) => "kafka",
+        BatchError::Restore(_) => "restore",
+        BatchError::Codec(_) => "codec",
+        BatchError::TooLarge => "too_large",
+    };
     metrics.add(
         "balados_aggregator_transaction_aborts_total",
-        "Batches aborted and replayed.",
-        &[],
+        "Batches aborted and replayed, by cause.",
+        &[("cause", cause)],
         1.0,
     );
     // A producer that cannot abort (the broker lost its transaction, or its own state is fatal)

@@ -109,6 +109,19 @@ fn payload(round: u64, workload: Workload) -> CommandPayload {
     }
 }
 
+/// Resident memory of process `pid` now, and at its peak, in MiB, from /proc (Linux).
+fn memory_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some((kib("VmRSS:")? / 1024.0, kib("VmHWM:")? / 1024.0))
+}
+
 /// CPU time (user + system) used so far by process `pid`, from /proc (Linux).
 fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -329,6 +342,14 @@ async fn main() -> anyhow::Result<()> {
             );
             restored += 1;
         }
+    }
+    // The whole state of the partition's users is in memory once restored: what it costs.
+    if let Some((rss, peak)) = memory_mib(aggregator.id()) {
+        println!(
+            "memory after the restore of {} users: resident {rss:.0} MiB (peak {peak:.0} MiB), {:.0} bytes per user",
+            args.users,
+            rss * 1024.0 * 1024.0 / args.users as f64
+        );
     }
     aggregator.kill()?;
     aggregator.wait()?;

@@ -232,7 +232,7 @@ pub async fn run(
             next_offsets: &reached,
         };
         let written = write_with_retry(
-            &consumer.context().readiness,
+            (&consumer.context().readiness, &metrics),
             &pool,
             (&group, &topic),
             (batch, &origins),
@@ -262,7 +262,7 @@ pub async fn run(
 /// PostgreSQL refuses is written one event at a time (see `refused`). Returns what was applied
 /// and how many events were quarantined on the way.
 async fn write_with_retry(
-    readiness: &Readiness,
+    (readiness, metrics): (&Readiness, &Metrics),
     pool: &PgPool,
     names: (&str, &str),
     (batch, origins): (Batch<'_>, &[Origin]),
@@ -286,10 +286,12 @@ async fn write_with_retry(
             }
             Err(e) if !split && refused_data(&e) => {
                 tracing::warn!(error = %e, "PostgreSQL refused a batch's data; writing it event by event");
+                count_failure(metrics, "refused_data");
                 split = true;
                 continue;
             }
             Err(e) => {
+                count_failure(metrics, "postgresql");
                 readiness.awaiting(READINESS, "postgresql");
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")
             }
@@ -300,6 +302,17 @@ async fn write_with_retry(
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// A poison batch (PostgreSQL refused its data: split, and the culprit quarantined) against an
+/// outage (retried with back-off as it is).
+fn count_failure(metrics: &Metrics, cause: &str) {
+    metrics.add(
+        "balados_materializer_write_failures_total",
+        "Batch writes that failed, by cause: refused_data (split, the culprit quarantined) or postgresql (retried).",
+        &[("cause", cause)],
+        1.0,
+    );
 }
 
 /// Each gap once, when it is found (its user is then held, so it is not found again).
