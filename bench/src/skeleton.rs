@@ -31,6 +31,10 @@ struct Args {
     /// Samples of the latency phase.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Only the throughput phase: against `balados ingest` alone, to measure the ingest's own
+    /// cost (the drain and latency phases need the whole pipeline).
+    #[arg(long)]
+    throughput_only: bool,
 }
 
 fn token(key: &[u8], app: &str, user: &str) -> anyhow::Result<String> {
@@ -110,6 +114,9 @@ async fn main() -> anyhow::Result<()> {
         args.users
     );
 
+    if args.throughput_only {
+        return Ok(());
+    }
     // Drain: until every user's last subscription is visible, i.e. the whole pipeline caught up.
     let expected = |u: usize| (0..args.requests).filter(|n| n % tokens.len() == u).count();
     for (u, token) in tokens.iter().enumerate() {
