@@ -1,13 +1,17 @@
 //! A hostile user, with an ordinary token and no special access, sends in one run every input
-//! that once stopped or corrupted the service, and the largest legal value of every field, while
-//! an ordinary user keeps writing and reading. The ordinary user's every write is decided and
-//! visible; each hostile input gets its 4xx (or is accepted within its bounds and lands whole);
-//! nothing reaches PostgreSQL's quarantine; the service still answers its health checks.
+//! that once stopped or corrupted the service, the largest legal value of every field, replayed
+//! plays and a flood of writes, while ordinary users keep writing and reading (one of them without
+//! pause throughout). Every ordinary write is decided (within `Prefer: wait`) and visible; each
+//! hostile input gets its 4xx (429 for the flood), or is accepted within its bounds and lands
+//! whole; nothing reaches PostgreSQL's quarantine; the service still answers its health checks.
 
 use crate::helpers::{Api, Stack, feed_id};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::StreamExt as _;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const MAX_URL: usize = 1_400;
 
@@ -63,6 +67,20 @@ async fn a_hostile_user_cannot_stop_slow_or_corrupt_an_ordinary_one() {
     let alice = Api::new(&url, "alice");
     let mallory = Api::new(&url, "mallory");
     ordinary_round(&alice, 0).await;
+    // Meanwhile, another ordinary user writes and reads back without pause, every write decided.
+    let stop = Arc::new(AtomicBool::new(false));
+    let bob = {
+        let (url, stop) = (url.clone(), stop.clone());
+        tokio::spawn(async move {
+            let bob = Api::new(&url, "bob");
+            let mut rounds = 0;
+            while !stop.load(Ordering::SeqCst) {
+                ordinary_round(&bob, 1_000 + rounds).await;
+                rounds += 1;
+            }
+            rounds
+        })
+    };
 
     // Values that once made records the broker or PostgreSQL refused, refused at the edge.
     let huge = "x".repeat(200_000);
@@ -324,4 +342,33 @@ async fn a_hostile_user_cannot_stop_slow_or_corrupt_an_ordinary_one() {
         assert_eq!(health.status(), 200, "{path}");
     }
     ordinary_round(&alice, 3).await;
+
+    // A flood of writes: the hostile user is held to their rate (429 with Retry-After), the
+    // ordinary users are not.
+    let flood: Vec<u16> = futures::stream::iter(0..400)
+        .map(|n| {
+            let mallory = &mallory;
+            async move {
+                let body = json!({ "rss_source_feed": feed_id(&format!("https://flood.example.com/{n}.xml")) });
+                mallory
+                    .http
+                    .post(format!("{}/api/v1/subscriptions", mallory.url))
+                    .bearer_auth(&mallory.auth)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let limited = flood.iter().filter(|s| **s == 429).count();
+    assert!(limited >= 100, "the flood is limited: {limited} of 400");
+    assert!(flood.iter().all(|s| matches!(s, 202 | 429)), "{flood:?}");
+    ordinary_round(&alice, 4).await;
+    stop.store(true, Ordering::SeqCst);
+    let rounds = bob.await.expect("the ordinary user's loop");
+    assert!(rounds > 0, "the ordinary user wrote throughout");
 }
