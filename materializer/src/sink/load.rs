@@ -32,6 +32,7 @@ async fn counted(
         return Ok(HashSet::new());
     }
     let keys: Vec<&CountKey> = needs.counting.iter().collect();
+    let (users, days, kinds, targets) = super::public::key_columns(keys.iter().copied());
     let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT k.n FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[])
                 WITH ORDINALITY AS k(user_id, day, kind, target, n)
@@ -39,10 +40,10 @@ async fn counted(
            ON c.user_id = k.user_id AND c.day = k.day AND c.kind = k.kind
           AND c.target_hash = decode(md5(k.target), 'hex')",
     )
-    .bind(keys.iter().map(|k| k.user.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.day).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.kind).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.target.as_str()).collect::<Vec<_>>())
+    .bind(users)
+    .bind(days)
+    .bind(kinds)
+    .bind(targets)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows

@@ -1,8 +1,8 @@
 //! Writing the public projection of a batch: withdrawals, anonymisations and new public events,
 //! their owners' references, the outbox of `public-events`, and the popularity deltas.
 
-use crate::apply::public::{Counts, PublicChanges};
-use chrono::{DateTime, Utc};
+use crate::apply::public::{CountKey, Counts, PublicChanges};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
@@ -48,20 +48,34 @@ async fn counted_keys(
     if changes.counted.is_empty() {
         return Ok(());
     }
-    let keys = &changes.counted;
+    let (users, days, kinds, targets) = key_columns(&changes.counted);
     sqlx::query(
         "INSERT INTO site.popularity_counted (user_id, day, kind, target_hash)
          SELECT user_id, day, kind, decode(md5(target), 'hex')
          FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[]) AS k(user_id, day, kind, target)
          ON CONFLICT DO NOTHING",
     )
-    .bind(keys.iter().map(|k| k.user.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.day).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.kind).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.target.as_str()).collect::<Vec<_>>())
+    .bind(users)
+    .bind(days)
+    .bind(kinds)
+    .bind(targets)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+type KeyColumns<'a> = (Vec<&'a str>, Vec<NaiveDate>, Vec<&'a str>, Vec<&'a str>);
+
+/// Popularity keys as the columns of an UNNEST (user, day, kind, target).
+pub(super) fn key_columns<'a>(keys: impl IntoIterator<Item = &'a CountKey>) -> KeyColumns<'a> {
+    let mut columns = KeyColumns::default();
+    for key in keys {
+        columns.0.push(&key.user);
+        columns.1.push(key.day);
+        columns.2.push(key.kind);
+        columns.3.push(&key.target);
+    }
+    columns
 }
 
 async fn insert_events(
