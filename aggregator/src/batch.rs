@@ -5,13 +5,13 @@
 //! Events are produced and delivered first: their offsets become each outcome's consistency
 //! token (`events_next_offset`), which the outcomes then carry.
 
-use crate::domain::Rejection;
 use crate::handle::{handle, refuse};
 use crate::output::{Output, UNTRACKED};
 use crate::partitions::{Standing, StateStore};
 use crate::restore::{RestoreError, Restorer};
 use crate::runner::CommandConsumer;
 use crate::store::StateWrite;
+use balados_domain::Rejection;
 use balados_platform::Settings;
 use balados_platform::metrics::Metrics;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;

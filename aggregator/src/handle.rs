@@ -1,8 +1,8 @@
 //! One command, start to end, without I/O: decide, apply, and say what must be written — the
 //! events, the changed state records and the outcome.
 
-use crate::domain::{Decision, Rejection, UserState, decide, is_clamped};
 use crate::store::{StateWrite, apply_and_collect, meta_write};
+use balados_domain::{Decision, Rejection, UserState, decide, is_clamped};
 use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

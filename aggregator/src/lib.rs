@@ -1,9 +1,9 @@
-//! The aggregator: owns all per-user state, enforces the invariants (pure `domain` and `handle`),
+//! The aggregator: owns all per-user state, enforces the invariants (the pure `balados_domain`
+//! crate, and `handle`),
 //! restores state from the compacted `user-state` topic (`store`, `restore`) and runs the
 //! exactly-once consume-transform-produce loop (`runner`, `batch`).
 
 mod batch;
-pub mod domain;
 pub mod handle;
 mod kafka_error;
 mod output;

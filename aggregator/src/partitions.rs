@@ -12,7 +12,7 @@
 //!
 //! A disk-backed store can replace the maps behind the same methods.
 
-use crate::domain::UserState;
+use balados_domain::UserState;
 use balados_schemas::UserId;
 use std::collections::HashMap;
 

@@ -10,8 +10,8 @@
 //! meta records say, with the user and sequence they say. A missing one is reported loudly; the
 //! materializers hold that user at the gap until it is repaired.
 
-use crate::domain::UserState;
 use crate::store::apply_record;
+use balados_domain::UserState;
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{Codec, Contract, EventEnvelope, StateKey, Topics, UserId, UserStateRecord};

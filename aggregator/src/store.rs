@@ -1,7 +1,7 @@
 //! The users' aggregates and their mapping to the fine-grained records of `user-state` (one record
 //! per entity; a command writes only what it changed).
 
-use crate::domain::{Collection, Device, Episode, Playlist, Subscription, UserState, evolve};
+use balados_domain::{Collection, Device, Episode, Playlist, Subscription, UserState, evolve};
 use balados_schemas::{
     EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord,
 };
@@ -398,7 +398,7 @@ mod tests {
         #[test]
         fn any_stream_is_restored_from_its_writes(
             stream in proptest::collection::vec(
-                (crate::domain::tests::properties::arb_payload(), 0i64..100),
+                (balados_domain::testing::arb_payload(), 0i64..100),
                 1..80,
             )
         ) {

@@ -5,8 +5,8 @@
 //! released schemas, as the codec does.
 
 use apache_avro::Schema;
-use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::{Handled, handle};
+use balados_domain::UserState;
 use balados_schemas::fields::{
     MAX_DESCRIPTION_CHARS, MAX_LIST_BYTES, MAX_LOCAL_ID_LEN, MAX_NAME_CHARS, MAX_SECONDS,
     MAX_SOURCE_ID_LEN,

@@ -1,15 +1,18 @@
 //! The contracts of Balados Sync: the Avro schemas in `avro/`, typed commands, events, state
 //! records and results, their Avro codec in the Confluent wire format, the topic catalogue and the
-//! id encodings used in URLs. Depends on no service.
+//! id encodings used in URLs. Depends on no service; the codec and the registry client (HTTP) are
+//! behind the `registry` feature (on by default), which the pure domain crate leaves out.
 
 pub mod avro;
 pub mod binary;
+#[cfg(feature = "registry")]
 pub mod codec;
 pub mod command;
 pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod public;
+#[cfg(feature = "registry")]
 pub mod registry_client;
 pub mod resolve;
 pub mod result;
@@ -18,6 +21,7 @@ pub mod topics;
 pub mod values;
 pub mod wire;
 
+#[cfg(feature = "registry")]
 pub use codec::{Codec, CodecError, Contract};
 pub use command::{CommandEnvelope, CommandPayload};
 pub use event::{EventEnvelope, EventPayload};

@@ -9,8 +9,8 @@
 //! for the same parameters. A mismatching outcome prints the whole history of its user.
 
 use crate::helpers::{Stack, binary, decode_event, kafka_bootstrap, topic_reader};
-use balados_aggregator::domain::UserState;
 use balados_aggregator::handle::handle;
+use balados_domain::UserState;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl, ItemId,
     LocalId, Name, Privacy, Scope, Seconds, Topics, UserId,

@@ -5,14 +5,12 @@ mod collections;
 mod episodes;
 mod playlists;
 mod privacy_devices;
-pub(crate) mod properties;
+mod properties;
 mod subscriptions;
 
 use super::*;
-use balados_schemas::{
-    CommandEnvelope, CommandPayload, EventPayload, FeedUrl, LocalId, Name, RecentCommand, Seconds,
-    UserId,
-};
+pub(super) use crate::testing::{feed, item, local, name, secs};
+use balados_schemas::{CommandEnvelope, CommandPayload, EventPayload, RecentCommand, UserId};
 use chrono::{DateTime, TimeZone as _, Utc};
 use uuid::Uuid;
 
@@ -20,22 +18,6 @@ pub(super) fn t(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + s, 0)
         .single()
         .expect("in range")
-}
-
-pub(super) fn local(raw: &str) -> LocalId {
-    LocalId::parse(raw).expect("valid id")
-}
-
-pub(super) fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid name")
-}
-
-pub(super) fn secs(raw: i64) -> Seconds {
-    Seconds::parse(raw).expect("valid seconds")
-}
-
-pub(super) fn feed(n: u32) -> FeedUrl {
-    FeedUrl::parse(&format!("https://example.com/{n}.xml")).expect("valid")
 }
 
 pub(super) fn command(payload: CommandPayload, at: i64) -> CommandEnvelope {

@@ -1,6 +1,5 @@
 //! Playlists.
 
-use super::episodes::item;
 use super::*;
 use balados_schemas::Description;
 
@@ -207,7 +206,7 @@ fn a_deleted_playlist_is_gone_and_its_id_free_again() {
 
 #[test]
 fn a_playlist_is_bounded_in_bytes_so_that_its_record_fits() {
-    use crate::domain::decide::MAX_LIST_BYTES;
+    use crate::decide::MAX_LIST_BYTES;
     let mut state = UserState::default();
     run(&mut state, &create("big", "Big"));
     let long_item = |n: u32| {

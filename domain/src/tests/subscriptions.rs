@@ -184,9 +184,10 @@ proptest! {
 /// 1 MB limit, whatever the count limits allow.
 #[test]
 fn a_list_is_bounded_in_bytes_so_that_its_record_fits() {
-    use crate::domain::decide::MAX_LIST_BYTES;
+    use crate::decide::MAX_LIST_BYTES;
     let long = |n: usize| {
-        FeedUrl::parse(&format!("https://e.com/{}/{n:05}.xml", "a".repeat(1300))).expect("valid")
+        balados_schemas::FeedUrl::parse(&format!("https://e.com/{}/{n:05}.xml", "a".repeat(1300)))
+            .expect("valid")
     };
     let per_feed = long(0).as_str().len();
     let mut state = UserState::default();

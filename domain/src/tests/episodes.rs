@@ -1,16 +1,8 @@
 //! Plays, positions, saved and shared episodes.
 
 use super::*;
-use balados_schemas::ItemId;
+use balados_schemas::FeedUrl;
 use proptest::prelude::*;
-
-pub(super) fn item(n: u32) -> ItemId {
-    ItemId::new(
-        &format!("guid-{n}"),
-        &format!("https://cdn.example.com/{n}.mp3"),
-    )
-    .expect("valid")
-}
 
 fn play(n: u32, position: i64, duration: Option<i64>, played: bool, at: i64) -> CommandEnvelope {
     command(

@@ -1,6 +1,5 @@
 //! Privacy settings, removal of public events, devices.
 
-use super::episodes::item;
 use super::*;
 use balados_schemas::{DeviceId, DeviceKind, Privacy, Scope};
 
@@ -17,10 +16,10 @@ fn privacy(scope: Scope, value: &str, at: i64) -> CommandEnvelope {
 #[test]
 fn a_rejection_never_echoes_an_unbounded_value() {
     let huge = "é".repeat(200_000);
-    let rejection = crate::domain::decide::Rejection::new("limit_exceeded", huge);
+    let rejection = crate::decide::Rejection::new("limit_exceeded", huge);
     assert_eq!(
         rejection.message.chars().count(),
-        crate::domain::decide::MAX_MESSAGE_CHARS
+        crate::decide::MAX_MESSAGE_CHARS
     );
     assert!(rejection.message.ends_with('…'));
 }

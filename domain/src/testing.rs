@@ -1,14 +1,41 @@
-//! Properties over arbitrary streams of commands of every kind, on a few ids so that they meet.
+//! Values and generators for tests, here and in the crates around the domain (feature
+//! `testing`): valid ids and names, and arbitrary commands of every kind on a few ids so that
+//! they meet.
 
-use super::episodes::item;
-use super::*;
-use balados_schemas::{DeviceId, DeviceKind, Privacy, Scope};
+use crate::DEFAULT_COLLECTION_ID;
+use balados_schemas::{
+    CommandPayload, DeviceId, DeviceKind, FeedUrl, ItemId, LocalId, Name, Privacy, Scope, Seconds,
+};
 use proptest::prelude::*;
+
+pub fn local(raw: &str) -> LocalId {
+    LocalId::parse(raw).expect("valid id")
+}
+
+pub fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid name")
+}
+
+pub fn secs(raw: i64) -> Seconds {
+    Seconds::parse(raw).expect("valid seconds")
+}
+
+pub fn feed(n: u32) -> FeedUrl {
+    FeedUrl::parse(&format!("https://example.com/{n}.xml")).expect("valid")
+}
+
+pub fn item(n: u32) -> ItemId {
+    ItemId::new(
+        &format!("guid-{n}"),
+        &format!("https://cdn.example.com/{n}.mp3"),
+    )
+    .expect("valid")
+}
 
 /// Any command, its ids drawn from small sets (3 feeds, 3 episodes, 3 playlists, 3 collections
 /// including the default one), its values within their types' bounds (the bounds themselves are
 /// the types' own tests) and sometimes against the rules (positions beyond the duration).
-pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
+pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
     (0u8..22, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
         let playlist = local(&format!("p{b}"));
@@ -106,52 +133,4 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = CommandPayload> {
             },
         }
     })
-}
-
-fn unique<T: PartialEq>(items: &[T]) -> bool {
-    items
-        .iter()
-        .enumerate()
-        .all(|(i, x)| !items[..i].contains(x))
-}
-
-proptest! {
-    /// Whatever the stream: decisions are deterministic, sequences contiguous from 1, and the
-    /// aggregate's invariants hold after every command.
-    #[test]
-    fn any_stream_keeps_the_invariants(
-        stream in proptest::collection::vec((arb_payload(), 0i64..100), 1..80)
-    ) {
-        let mut state = UserState::default();
-        let mut sequence = 0;
-        for (payload, at) in stream {
-            let cmd = command(payload, at);
-            prop_assert_eq!(decide(&state, &cmd), decide(&state, &cmd));
-            if let Decision::Accepted(evs) = run(&mut state, &cmd) {
-                for e in evs {
-                    sequence += 1;
-                    prop_assert_eq!(e.sequence, sequence);
-                }
-            }
-            prop_assert_eq!(state.sequence, sequence);
-            let defaults = state.collections.values().filter(|c| c.is_default).count();
-            prop_assert!(defaults <= 1, "one default collection at most");
-            if state.subscriptions.values().any(|s| s.subscribed_at.is_some()) {
-                prop_assert_eq!(defaults, 1, "created with the first subscription, never deleted");
-            }
-            for c in state.collections.values() {
-                prop_assert!(unique(&c.feeds));
-                prop_assert!(c.feeds.iter().all(|f| state.is_subscribed(f)), "only subscribed feeds");
-            }
-            for p in state.playlists.values() {
-                let items: Vec<_> = p.items.iter().map(|(_, i)| i).collect();
-                prop_assert!(unique(&items));
-                prop_assert!(!p.name.trim().is_empty());
-            }
-            for e in state.episodes.values() {
-                prop_assert!(e.duration.is_none_or(|d| e.position <= d));
-                prop_assert!(e.updated_at.is_some() || e.saved_at.is_some(), "nothing tracked for nothing");
-            }
-        }
-    }
 }

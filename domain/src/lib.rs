@@ -28,5 +28,7 @@ pub use state::{
 };
 pub use subscriptions::{DEFAULT_COLLECTION_ID, MAX_SUBSCRIPTIONS};
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
