@@ -28,8 +28,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
-/// The rejection of a command whose records the broker cannot take.
-pub const TOO_LARGE: &str = "too_large";
 /// A record's framing and headers, beyond its key and value (a generous bound).
 const RECORD_OVERHEAD: usize = 1024;
 /// How long a new producer may take to fence its previous incarnation: short, because recovery
@@ -205,7 +203,7 @@ impl BatchWriter {
                     &command,
                     partition,
                     message.offset(),
-                    Rejection::new(TOO_LARGE, reason),
+                    Rejection::new(balados_schemas::RejectionCode::TooLarge, reason),
                 ),
                 None => handle(state, &command, partition, message.offset()),
             };

@@ -85,11 +85,11 @@ fn rejected(
 ) -> Handled {
     state.remember(RecentCommand {
         command_id: command.command_id,
-        rejection_code: Some(rejection.code.to_owned()),
+        rejection_code: Some(rejection.code.as_str().to_owned()),
         first_sequence: 0,
         event_count: 0,
     });
-    result.rejection_code = Some(rejection.code.to_owned());
+    result.rejection_code = Some(rejection.code.as_str().to_owned());
     result.message = Some(rejection.message);
     Handled {
         events: vec![],

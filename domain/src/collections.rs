@@ -4,16 +4,19 @@
 use super::decide::{Rejection, Ruling, limit, list_fits};
 use super::state::{Collection, UserState};
 use super::subscriptions::DEFAULT_COLLECTION_ID;
+use balados_schemas::RejectionCode;
 use balados_schemas::{EventPayload, FeedUrl, LocalId, Name};
 
 /// Collections one user may hold (the default one included).
 pub const MAX_COLLECTIONS: usize = 100;
 
 fn existing<'a>(state: &'a UserState, collection_id: &str) -> Result<&'a Collection, Rejection> {
-    state
-        .collections
-        .get(collection_id)
-        .ok_or_else(|| Rejection::new("not_found", format!("no collection {collection_id:?}")))
+    state.collections.get(collection_id).ok_or_else(|| {
+        Rejection::new(
+            RejectionCode::NotFound,
+            format!("no collection {collection_id:?}"),
+        )
+    })
 }
 
 /// Create a collection with a new id (`default` is reserved).
@@ -21,13 +24,13 @@ pub fn create(state: &UserState, collection_id: &LocalId, title: &Name, public: 
     let collection_id = collection_id.as_str();
     if collection_id == DEFAULT_COLLECTION_ID {
         return Err(Rejection::new(
-            "invalid_id",
+            RejectionCode::InvalidId,
             format!("{DEFAULT_COLLECTION_ID:?} is reserved for the default collection"),
         ));
     }
     if state.collections.contains_key(collection_id) {
         return Err(Rejection::new(
-            "already_exists",
+            RejectionCode::AlreadyExists,
             format!("a collection {collection_id:?} already exists"),
         ));
     }
@@ -70,7 +73,7 @@ pub fn update(
 pub fn delete(state: &UserState, collection_id: &str) -> Ruling {
     if existing(state, collection_id)?.is_default {
         return Err(Rejection::new(
-            "cannot_delete_default_collection",
+            RejectionCode::CannotDeleteDefaultCollection,
             "the default collection cannot be deleted",
         ));
     }
@@ -84,7 +87,7 @@ pub fn add_feed(state: &UserState, collection_id: &str, feed: &FeedUrl) -> Rulin
     let collection = existing(state, collection_id)?;
     if !state.is_subscribed(feed) {
         return Err(Rejection::new(
-            "feed_not_subscribed",
+            RejectionCode::FeedNotSubscribed,
             "subscribe to the feed before adding it to a collection",
         ));
     }
@@ -114,7 +117,7 @@ pub fn move_feed(state: &UserState, collection_id: &str, feed: &FeedUrl, positio
     let collection = existing(state, collection_id)?;
     let Some(from) = collection.feeds.iter().position(|f| f == feed) else {
         return Err(Rejection::new(
-            "not_found",
+            RejectionCode::NotFound,
             "the feed is not in this collection",
         ));
     };
@@ -124,7 +127,7 @@ pub fn move_feed(state: &UserState, collection_id: &str, feed: &FeedUrl, positio
         .filter(|p| *p < len)
         .ok_or_else(|| {
             Rejection::new(
-                "position_out_of_bounds",
+                RejectionCode::PositionOutOfBounds,
                 format!("position must be between 0 and {}", len - 1),
             )
         })?;

@@ -3,6 +3,7 @@
 
 use super::state::UserState;
 use super::{collections, devices, episodes, playlists, privacy, subscriptions};
+use balados_schemas::RejectionCode;
 use balados_schemas::event::event_id;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, EventEnvelope, EventPayload, RecentCommand,
@@ -15,7 +16,7 @@ pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 /// Why a command was refused: a stable `code` for programs, a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    pub code: &'static str,
+    pub code: RejectionCode,
     pub message: String,
 }
 
@@ -25,7 +26,7 @@ pub struct Rejection {
 pub const MAX_MESSAGE_CHARS: usize = 300;
 
 impl Rejection {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: RejectionCode, message: impl Into<String>) -> Self {
         let mut message = message.into();
         if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS - 1) {
             message.truncate(cut);
@@ -201,7 +202,7 @@ pub fn list_fits(current: usize, adding: usize) -> Result<(), Rejection> {
 
 pub fn limit(what: &str, max: usize) -> Rejection {
     Rejection::new(
-        "limit_exceeded",
+        RejectionCode::LimitExceeded,
         format!("a user may hold at most {max} {what}"),
     )
 }

@@ -3,6 +3,7 @@
 
 use super::decide::{Rejection, Ruling, limit};
 use super::state::UserState;
+use balados_schemas::RejectionCode;
 use balados_schemas::{EventPayload, FeedUrl, ItemId, Seconds};
 use chrono::{DateTime, Utc};
 
@@ -14,7 +15,7 @@ fn position(given: Seconds, duration: Option<u64>) -> Result<u64, Rejection> {
     let position = given.get();
     match duration {
         Some(d) if position > d => Err(Rejection::new(
-            "invalid_position",
+            RejectionCode::InvalidPosition,
             format!("position {position} is beyond the duration {d}"),
         )),
         _ => Ok(position),
@@ -66,7 +67,7 @@ pub fn update_position(
 ) -> Ruling {
     let Some(e) = state.episodes.get(item).filter(|e| e.updated_at.is_some()) else {
         return Err(Rejection::new(
-            "not_found",
+            RejectionCode::NotFound,
             "no play status for this episode: record a play first",
         ));
     };

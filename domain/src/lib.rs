@@ -3,10 +3,8 @@
 //! command's envelope and ids are derived from the command id, so reprocessing a command from the
 //! same state yields byte-identical events.
 //!
-//! Rejection codes (stable): `invalid_name`, `invalid_title`, `invalid_description`, `invalid_id`,
-//! `invalid_device_id`, `invalid_device_kind`, `invalid_position`, `invalid_duration`,
-//! `invalid_privacy`, `invalid_order`, `position_out_of_bounds`, `not_found`, `already_exists`,
-//! `cannot_delete_default_collection`, `feed_not_subscribed`, `limit_exceeded`.
+//! Rejections carry a stable `RejectionCode` (the contracts' enum); the bounds of every field are
+//! the contracts' types, parsed before a command reaches `decide`.
 
 mod collections;
 mod decide;

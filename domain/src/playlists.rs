@@ -2,6 +2,7 @@
 
 use super::decide::{Rejection, Ruling, limit, list_fits};
 use super::state::{Playlist, UserState, item_bytes};
+use balados_schemas::RejectionCode;
 use balados_schemas::{Description, EventPayload, FeedUrl, ItemId, LocalId, Name};
 use std::collections::HashSet;
 
@@ -10,10 +11,12 @@ pub const MAX_PLAYLISTS: usize = 200;
 pub use balados_schemas::fields::MAX_PLAYLIST_ITEMS;
 
 fn existing<'a>(state: &'a UserState, playlist_id: &str) -> Result<&'a Playlist, Rejection> {
-    state
-        .playlists
-        .get(playlist_id)
-        .ok_or_else(|| Rejection::new("not_found", format!("no playlist {playlist_id:?}")))
+    state.playlists.get(playlist_id).ok_or_else(|| {
+        Rejection::new(
+            RejectionCode::NotFound,
+            format!("no playlist {playlist_id:?}"),
+        )
+    })
 }
 
 /// Create a playlist with a new id.
@@ -27,7 +30,7 @@ pub fn create(
     let playlist_id = playlist_id.as_str();
     if state.playlists.contains_key(playlist_id) {
         return Err(Rejection::new(
-            "already_exists",
+            RejectionCode::AlreadyExists,
             format!("a playlist {playlist_id:?} already exists"),
         ));
     }
@@ -121,7 +124,7 @@ pub fn reorder(state: &UserState, playlist_id: &str, items: &[ItemId]) -> Ruling
     let given: HashSet<_> = items.iter().collect();
     if items.len() != playlist.items.len() || given.len() != items.len() || given != current {
         return Err(Rejection::new(
-            "invalid_order",
+            RejectionCode::InvalidOrder,
             format!(
                 "the new order must list each of the playlist's {} episodes exactly once",
                 playlist.items.len()

@@ -26,12 +26,23 @@ pub struct Outcome<'a> {
     clamped: bool,
 }
 
-/// The status of a rejection, by its stable code.
+/// The status of a rejection: every code the aggregate produces, in one exhaustive match. A code
+/// this version does not produce (a result recorded by an earlier one) is a 422.
 pub fn rejection_status(code: &str) -> StatusCode {
+    use balados_schemas::RejectionCode as C;
+    let Some(code) = C::parse(code) else {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    };
     match code {
-        "not_found" | "playlist_not_found" | "collection_not_found" => StatusCode::NOT_FOUND,
-        "already_exists" | "conflict" | "cannot_delete_default_collection" => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+        C::NotFound => StatusCode::NOT_FOUND,
+        C::AlreadyExists | C::CannotDeleteDefaultCollection => StatusCode::CONFLICT,
+        C::FeedNotSubscribed
+        | C::InvalidId
+        | C::InvalidOrder
+        | C::InvalidPosition
+        | C::LimitExceeded
+        | C::PositionOutOfBounds
+        | C::TooLarge => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -138,6 +149,24 @@ mod tests {
         assert_eq!(
             r.headers().get("preference-applied").map(|v| v.as_bytes()),
             Some(&b"wait=5"[..])
+        );
+    }
+
+    #[test]
+    fn conflicts_and_missing_resources_have_their_status_and_the_rest_is_422() {
+        use balados_schemas::RejectionCode as C;
+        for code in C::ALL {
+            let expected = match code {
+                C::NotFound => StatusCode::NOT_FOUND,
+                C::AlreadyExists | C::CannotDeleteDefaultCollection => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            assert_eq!(rejection_status(code.as_str()), expected, "{code}");
+        }
+        // A code of an earlier version's stored result.
+        assert_eq!(
+            rejection_status("invalid_name"),
+            StatusCode::UNPROCESSABLE_ENTITY
         );
     }
 

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod public;
 #[cfg(feature = "registry")]
 pub mod registry_client;
+pub mod rejection;
 pub mod resolve;
 pub mod result;
 pub mod state;
@@ -28,6 +29,7 @@ pub use event::{EventEnvelope, EventPayload};
 pub use fields::{Description, DeviceId, DeviceKind, FieldError, LocalId, Name, Seconds, SourceId};
 pub use ids::{FeedUrl, IdError, ItemId, UserId};
 pub use public::PublicEvent;
+pub use rejection::RejectionCode;
 pub use result::{CommandResult, ReplyTo};
 pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
 pub use topics::Topics;

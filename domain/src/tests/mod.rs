@@ -53,7 +53,7 @@ pub(super) fn run(state: &mut UserState, cmd: &CommandEnvelope) -> Decision {
     let decision = decide(state, cmd);
     let (rejection_code, events) = match &decision {
         Decision::Accepted(events) => (None, events.clone()),
-        Decision::Rejected(r) => (Some(r.code.to_owned()), vec![]),
+        Decision::Rejected(r) => (Some(r.code.as_str().to_owned()), vec![]),
         Decision::Duplicate(_) => return decision,
     };
     let first_sequence = events.first().map_or(0, |e| e.sequence);
@@ -90,7 +90,7 @@ pub(super) fn subscription_events(decision: &Decision) -> Vec<EventPayload> {
 /// The rejection code, or a panic naming what was decided instead.
 pub(super) fn rejected(decision: &Decision) -> &'static str {
     match decision {
-        Decision::Rejected(r) => r.code,
+        Decision::Rejected(r) => r.code.as_str(),
         other => panic!("expected a rejection, got {other:?}"),
     }
 }

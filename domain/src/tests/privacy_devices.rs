@@ -16,7 +16,8 @@ fn privacy(scope: Scope, value: &str, at: i64) -> CommandEnvelope {
 #[test]
 fn a_rejection_never_echoes_an_unbounded_value() {
     let huge = "é".repeat(200_000);
-    let rejection = crate::decide::Rejection::new("limit_exceeded", huge);
+    let rejection =
+        crate::decide::Rejection::new(balados_schemas::RejectionCode::LimitExceeded, huge);
     assert_eq!(
         rejection.message.chars().count(),
         crate::decide::MAX_MESSAGE_CHARS

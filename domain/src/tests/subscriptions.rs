@@ -124,7 +124,7 @@ fn the_subscription_limit_is_a_clear_rejection() {
         );
     }
     match decide(&state, &subscribe(999_999, 1)) {
-        Decision::Rejected(r) => assert_eq!(r.code, "limit_exceeded"),
+        Decision::Rejected(r) => assert_eq!(r.code.as_str(), "limit_exceeded"),
         other => panic!("expected a rejection, got {other:?}"),
     }
     assert!(
