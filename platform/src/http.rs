@@ -1,6 +1,9 @@
 //! The HTTP error shape shared by the APIs — `{"error": "...", "code": "..."}` with a stable code —
 //! and a JSON extractor that answers malformed bodies with it instead of axum's plain text.
 
+mod authenticated;
+
+pub use authenticated::{Authenticated, Verifies, authenticate_caller};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -127,22 +130,4 @@ impl<T: Serialize> IntoResponse for Json<T> {
 /// Answers unknown routes with the error shape.
 pub async fn fallback() -> ApiError {
     ApiError::not_found("no such route")
-}
-
-/// Verifies the `Authorization: Bearer` token of a request.
-pub fn authenticate(
-    headers: &axum::http::HeaderMap,
-    verifier: &dyn balados_auth::TokenVerifier,
-) -> Result<balados_auth::Caller, ApiError> {
-    let header = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    balados_auth::bearer(header)
-        .and_then(|token| verifier.verify(token))
-        .map_err(|e| match e {
-            balados_auth::AuthError::RateLimited {
-                retry_after_secs, ..
-            } => ApiError::rate_limited(e.to_string(), retry_after_secs),
-            other => ApiError::unauthorized(other.code(), other.to_string()),
-        })
 }

@@ -162,18 +162,25 @@ fn invalid() -> ApiError {
 /// never held for the whole wait.
 pub async fn wait_for_token(
     State(state): State<QueryState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(raw) = request.headers().get(HEADER) else {
+    let Some(raw) = request.headers().get(HEADER).cloned() else {
         return next.run(request).await;
     };
     let public = request.uri().path().starts_with("/api/v1/public/");
-    if !public
-        && let Err(refused) =
-            balados_platform::http::authenticate(request.headers(), state.verifier.as_ref())
-    {
-        return refused.into_response();
+    if !public {
+        // Verified (and counted against the caller's budget) once: the handler's extractor
+        // takes it from the request.
+        match balados_platform::http::authenticate_caller(
+            request.headers(),
+            state.verifier.as_ref(),
+        ) {
+            Ok(auth) => {
+                request.extensions_mut().insert(auth);
+            }
+            Err(refused) => return refused.into_response(),
+        }
     }
     let Some(token) = raw.to_str().ok().and_then(Token::parse) else {
         return invalid().into_response();

@@ -17,3 +17,9 @@ pub struct QueryState {
     pub verifier: Arc<dyn TokenVerifier>,
     pub consistency: Consistency,
 }
+
+impl balados_platform::http::Verifies for QueryState {
+    fn verifier(&self) -> &dyn TokenVerifier {
+        self.verifier.as_ref()
+    }
+}

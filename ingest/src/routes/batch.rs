@@ -2,12 +2,12 @@
 //! submitted as its own command, and answered on its own: a bad play does not sink the others.
 
 use super::episodes::PlayBody;
-use super::{caller, count_wait_timeout, envelope, produce};
+use super::{count_wait_timeout, envelope, produce};
 use crate::IngestState;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_platform::outcome;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -57,10 +57,10 @@ fn item_command_id(base: Option<Uuid>, index: usize) -> Uuid {
 
 pub async fn record_plays(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<BatchBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     if body.plays.len() > MAX_BATCH {
         return Err(ApiError::validation(
@@ -73,7 +73,7 @@ pub async fn record_plays(
     }
     let base = headers
         .contains_key("idempotency-key")
-        .then(|| crate::idempotency::command_id(&headers, user.as_str(), &caller.app_id))
+        .then(|| crate::idempotency::command_id(&headers, auth.user.as_str(), &auth.caller.app_id))
         .transpose()?;
     let wait = crate::prefer::requested_wait(&headers);
 
@@ -86,10 +86,7 @@ pub async fn record_plays(
         match submission {
             Ok(s) => {
                 let id = item_command_id(base, index);
-                commands.push((
-                    index,
-                    envelope(&state, &caller, &user, id, s.payload, s.occurred_at),
-                ));
+                commands.push((index, envelope(&state, &auth, id, s.payload, s.occurred_at)));
             }
             Err(e) => invalid.push((index, e)),
         }

@@ -3,12 +3,12 @@
 //! `PUT /collections/{id}/feeds/{feed}/position`.
 
 use super::ids::{field, opt_field, parse_feed};
-use super::{IdPath, Submission, caller, submit, submit_creation};
+use super::{IdPath, Submission, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, LocalId, Name};
 use serde::Deserialize;
 
@@ -24,10 +24,10 @@ pub struct CreateBody {
 
 pub async fn create(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<CreateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let id = opt_field(
         "invalid_id",
@@ -37,7 +37,7 @@ pub async fn create(
     )?;
     let title = field("invalid_title", "title", Name::parse(&body.title))?;
     let place = ("/api/v1/collections", id);
-    submit_creation(&state, &headers, caller, user, place, |collection_id| {
+    submit_creation(&state, &headers, auth, place, |collection_id| {
         CommandPayload::CreateCollection {
             collection_id,
             title,
@@ -57,30 +57,30 @@ pub struct UpdateBody {
 
 pub async fn update(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(collection_id): Path<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpdateCollection {
         collection_id: collection_id.parse()?,
         title: opt_field("invalid_title", "title", body.title.as_deref(), Name::parse)?,
         public: body.public,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 pub async fn delete(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(collection_id): Path<IdPath>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::DeleteCollection {
         collection_id: collection_id.parse()?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,37 +90,30 @@ pub struct FeedBody {
 
 pub async fn add_feed(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(collection_id): Path<IdPath>,
     body: Result<Json<FeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::AddCollectionFeed {
         collection_id: collection_id.parse()?,
         feed: parse_feed(&body.rss_source_feed)?,
     };
-    submit(
-        &state,
-        &headers,
-        caller,
-        user,
-        Submission::creating(payload, None),
-    )
-    .await
+    submit(&state, &headers, auth, Submission::creating(payload, None)).await
 }
 
 pub async fn remove_feed(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path((collection_id, feed)): Path<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::RemoveCollectionFeed {
         collection_id: collection_id.parse()?,
         feed: parse_feed(&feed)?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,16 +124,16 @@ pub struct PositionBody {
 
 pub async fn move_feed(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path((collection_id, feed)): Path<(IdPath, String)>,
     body: Result<Json<PositionBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::MoveCollectionFeed {
         collection_id: collection_id.parse()?,
         feed: parse_feed(&feed)?,
         position: body.position,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }

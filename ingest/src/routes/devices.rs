@@ -1,12 +1,12 @@
 //! `PUT /devices/{id}`: create or update one of the user's devices.
 
 use super::ids::{field, opt_field};
-use super::{Submission, caller, submit};
+use super::{Submission, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, DeviceId, DeviceKind, Name};
 use serde::Deserialize;
 
@@ -21,11 +21,11 @@ pub struct DeviceBody {
 
 pub async fn upsert(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(device_id): Path<String>,
     body: Result<Json<DeviceBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpsertDevice {
         device_id: field(
@@ -48,5 +48,5 @@ pub async fn upsert(
             DeviceKind::parse,
         )?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }

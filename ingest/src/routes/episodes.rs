@@ -3,12 +3,12 @@
 //! `batch`.
 
 use super::ids::{parse_feed, parse_item, parse_time, seconds};
-use super::{Submission, caller, submit};
+use super::{Submission, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, FeedUrl, ItemId};
 use serde::Deserialize;
 
@@ -48,12 +48,12 @@ impl PlayBody {
 
 pub async fn record_play(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<PlayBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
-    submit(&state, &headers, caller, user, body.into_submission()?).await
+    submit(&state, &headers, auth, body.into_submission()?).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,11 +65,11 @@ pub struct PositionBody {
 
 pub async fn update_position(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(item): Path<String>,
     body: Result<Json<PositionBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let item = parse_item(&item)?;
     let Json(body) = body?;
     let mut submission = Submission::new(CommandPayload::UpdatePosition {
@@ -77,7 +77,7 @@ pub async fn update_position(
         position: seconds("invalid_position", "position", body.position)?,
     });
     submission.occurred_at = body.timestamp.as_deref().map(parse_time).transpose()?;
-    submit(&state, &headers, caller, user, submission).await
+    submit(&state, &headers, auth, submission).await
 }
 
 /// The feed an episode belongs to (`rss_source_feed`, or `feed` as the original API named it).
@@ -90,32 +90,26 @@ pub struct EpisodeFeedBody {
 /// An action on an episode of a feed (save, share).
 async fn episode_action(
     state: &IngestState,
+    auth: Authenticated,
     headers: &HeaderMap,
     item: &str,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
     payload: fn(FeedUrl, ItemId) -> CommandPayload,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(state, headers)?;
     let item = parse_item(item)?;
     let Json(body) = body?;
     let feed = parse_feed(&body.rss_source_feed)?;
-    submit(
-        state,
-        headers,
-        caller,
-        user,
-        Submission::new(payload(feed, item)),
-    )
-    .await
+    submit(state, headers, auth, Submission::new(payload(feed, item))).await
 }
 
 pub async fn save(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(item): Path<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    episode_action(&state, &headers, &item, body, |feed, item| {
+    episode_action(&state, auth, &headers, &item, body, |feed, item| {
         CommandPayload::SaveEpisode { feed, item }
     })
     .await
@@ -123,22 +117,23 @@ pub async fn save(
 
 pub async fn unsave(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(item): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let item = parse_item(&item)?;
     let payload = CommandPayload::UnsaveEpisode { item };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 pub async fn share(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(item): Path<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    episode_action(&state, &headers, &item, body, |feed, item| {
+    episode_action(&state, auth, &headers, &item, body, |feed, item| {
         CommandPayload::ShareEpisode { feed, item }
     })
     .await

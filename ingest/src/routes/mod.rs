@@ -16,10 +16,9 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, patch, post, put};
-use balados_auth::Caller;
-use balados_platform::http::{ApiError, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Verifies};
 use balados_platform::outcome;
-use balados_schemas::{CommandEnvelope, CommandPayload, DeviceId, LocalId, Name, UserId};
+use balados_schemas::{CommandEnvelope, CommandPayload, LocalId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -82,35 +81,10 @@ struct Accepted {
     status: &'static str,
 }
 
-pub(crate) fn caller(
-    state: &IngestState,
-    headers: &HeaderMap,
-) -> Result<(Caller, UserId), ApiError> {
-    let caller = authenticate(headers, state.verifier.as_ref())?;
-    let user = UserId::parse(&caller.user_id).map_err(|e| {
-        ApiError::unauthorized(
-            "invalid_token",
-            format!("token subject is not a valid user id: {e}"),
-        )
-    })?;
-    // The token's device travels in every command: it is bounded as the device routes bound it.
-    if let Some(Err(e)) = caller.device_id.as_deref().map(DeviceId::parse) {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            format!("token device_id {e}"),
-        ));
+impl Verifies for IngestState {
+    fn verifier(&self) -> &dyn balados_auth::TokenVerifier {
+        self.verifier.as_ref()
     }
-    if let Err(e) = caller
-        .device_name
-        .as_deref()
-        .map_or(Ok(None), Name::parse_optional)
-    {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            format!("token device_name {e}"),
-        ));
-    }
-    Ok((caller, user))
 }
 
 /// A playlist or collection id in a path, parsed by the route after authentication.
@@ -155,11 +129,10 @@ impl Submission {
     }
 }
 
-/// The envelope of one command of `caller`.
+/// The envelope of one command of the caller.
 pub(crate) fn envelope(
     state: &IngestState,
-    caller: &Caller,
-    user: &UserId,
+    auth: &Authenticated,
     command_id: Uuid,
     payload: CommandPayload,
     occurred_at: Option<DateTime<Utc>>,
@@ -167,19 +140,12 @@ pub(crate) fn envelope(
     let now = Utc::now();
     CommandEnvelope {
         command_id,
-        user_id: user.clone(),
+        user_id: auth.user.clone(),
         occurred_at: occurred_at.unwrap_or(now),
         received_at: now,
-        app_id: Some(caller.app_id.clone()),
-        // Checked by `caller`: nothing is dropped here.
-        device_id: caller
-            .device_id
-            .as_deref()
-            .and_then(|d| DeviceId::parse(d).ok()),
-        device_name: caller
-            .device_name
-            .as_deref()
-            .and_then(|n| Name::parse_optional(n).ok().flatten()),
+        app_id: Some(auth.caller.app_id.clone()),
+        device_id: auth.device_id.clone(),
+        device_name: auth.device_name.clone(),
         reply_to: Some(state.replies.address().to_owned()),
         payload,
     }
@@ -224,12 +190,12 @@ pub(crate) fn count_wait_timeout(state: &IngestState) {
 pub(crate) async fn submit(
     state: &IngestState,
     headers: &HeaderMap,
-    caller: Caller,
-    user: UserId,
+    auth: Authenticated,
     submission: Submission,
 ) -> Result<Response, ApiError> {
-    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
-    submit_as(state, headers, caller, user, command_id, submission).await
+    let command_id =
+        crate::idempotency::command_id(headers, auth.user.as_str(), &auth.caller.app_id)?;
+    submit_as(state, headers, &auth, command_id, submission).await
 }
 
 /// Submits a command that creates the resource `id` under `path` (e.g. `/api/v1/playlists`),
@@ -238,31 +204,29 @@ pub(crate) async fn submit(
 pub(crate) async fn submit_creation(
     state: &IngestState,
     headers: &HeaderMap,
-    caller: Caller,
-    user: UserId,
+    auth: Authenticated,
     (path, id): (&str, Option<LocalId>),
     payload: impl FnOnce(LocalId) -> CommandPayload,
 ) -> Result<Response, ApiError> {
-    let command_id = crate::idempotency::command_id(headers, user.as_str(), &caller.app_id)?;
+    let command_id =
+        crate::idempotency::command_id(headers, auth.user.as_str(), &auth.caller.app_id)?;
     let id = id.unwrap_or_else(|| LocalId::from_uuid(command_id));
     let location = format!("{path}/{id}");
     let submission = Submission::creating(payload(id), Some(location));
-    submit_as(state, headers, caller, user, command_id, submission).await
+    submit_as(state, headers, &auth, command_id, submission).await
 }
 
 /// As [`submit`], with a command id chosen by the route (one that names the resource it creates).
 pub(crate) async fn submit_as(
     state: &IngestState,
     headers: &HeaderMap,
-    caller: Caller,
-    user: UserId,
+    auth: &Authenticated,
     command_id: Uuid,
     submission: Submission,
 ) -> Result<Response, ApiError> {
     let command = envelope(
         state,
-        &caller,
-        &user,
+        auth,
         command_id,
         submission.payload,
         submission.occurred_at,

@@ -2,12 +2,12 @@
 //! `DELETE /playlists/{id}/items/{item}`, `PUT /playlists/{id}/order`.
 
 use super::ids::{field, opt_field, parse_feed, parse_item};
-use super::{IdPath, Submission, caller, submit, submit_creation};
+use super::{IdPath, Submission, submit, submit_creation};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, Description, LocalId, Name};
 use serde::Deserialize;
 
@@ -25,10 +25,10 @@ pub struct CreateBody {
 
 pub async fn create(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<CreateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let id = opt_field(
         "invalid_id",
@@ -39,7 +39,7 @@ pub async fn create(
     let name = field("invalid_name", "name", Name::parse(&body.name))?;
     let description = description(body.description.as_deref())?;
     let place = ("/api/v1/playlists", id);
-    submit_creation(&state, &headers, caller, user, place, |playlist_id| {
+    submit_creation(&state, &headers, auth, place, |playlist_id| {
         CommandPayload::CreatePlaylist {
             playlist_id,
             name,
@@ -63,11 +63,11 @@ pub struct UpdateBody {
 
 pub async fn update(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(playlist_id): Path<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::UpdatePlaylist {
         playlist_id: playlist_id.parse()?,
@@ -75,19 +75,19 @@ pub async fn update(
         description: description(body.description.as_deref())?,
         public: body.public,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 pub async fn delete(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(playlist_id): Path<IdPath>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::DeletePlaylist {
         playlist_id: playlist_id.parse()?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,38 +98,31 @@ pub struct ItemBody {
 
 pub async fn add_item(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(playlist_id): Path<IdPath>,
     body: Result<Json<ItemBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let payload = CommandPayload::AddPlaylistItem {
         playlist_id: playlist_id.parse()?,
         feed: parse_feed(&body.rss_source_feed)?,
         item: parse_item(&body.rss_source_item)?,
     };
-    submit(
-        &state,
-        &headers,
-        caller,
-        user,
-        Submission::creating(payload, None),
-    )
-    .await
+    submit(&state, &headers, auth, Submission::creating(payload, None)).await
 }
 
 pub async fn remove_item(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path((playlist_id, item)): Path<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let payload = CommandPayload::RemovePlaylistItem {
         playlist_id: playlist_id.parse()?,
         item: parse_item(&item)?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 fn description(raw: Option<&str>) -> Result<Option<Description>, ApiError> {
@@ -153,11 +146,11 @@ pub struct OrderBody {
 
 pub async fn reorder(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(playlist_id): Path<IdPath>,
     body: Result<Json<OrderBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     if body.items.len() > MAX_ORDER_ITEMS {
         return Err(ApiError::validation(
@@ -184,5 +177,5 @@ pub async fn reorder(
         playlist_id: playlist_id.parse()?,
         items,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }

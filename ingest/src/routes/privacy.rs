@@ -2,12 +2,12 @@
 //! activity).
 
 use super::ids::{parse_feed, parse_item};
-use super::{Submission, caller, submit};
+use super::{Submission, submit};
 use crate::IngestState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, Privacy, Scope};
 use serde::Deserialize;
 
@@ -40,10 +40,10 @@ pub struct PrivacyBody {
 
 pub async fn change(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<PrivacyBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let privacy = Privacy::parse(&body.privacy).ok_or_else(|| {
         ApiError::validation(
@@ -55,18 +55,18 @@ pub async fn change(
         scope: body.scope.scope()?,
         privacy,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }
 
 pub async fn remove_events(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     query: Result<Query<ScopeFields>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let Query(fields) = query.map_err(|e| ApiError::validation("invalid_query", e.body_text()))?;
     let payload = CommandPayload::RemoveEvents {
         scope: fields.scope()?,
     };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }

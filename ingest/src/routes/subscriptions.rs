@@ -1,12 +1,12 @@
 //! `POST /api/v1/subscriptions` and `DELETE /api/v1/subscriptions/{feed}`.
 
 use super::ids::{opt_field, parse_feed};
-use super::{Submission, caller, submit};
+use super::{Submission, submit};
 use crate::IngestState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use balados_schemas::{CommandPayload, SourceId};
 use serde::Deserialize;
 
@@ -20,11 +20,10 @@ pub struct SubscribeBody {
 
 pub async fn subscribe(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     body: Result<Json<SubscribeBody>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // The token is checked before the body, so an anonymous caller learns nothing about it.
-    let (caller, user) = caller(&state, &headers)?;
     let Json(body) = body?;
     let feed = parse_feed(&body.rss_source_feed)?;
     let source_id = opt_field(
@@ -36,23 +35,16 @@ pub async fn subscribe(
         SourceId::parse,
     )?;
     let payload = CommandPayload::Subscribe { feed, source_id };
-    submit(
-        &state,
-        &headers,
-        caller,
-        user,
-        Submission::creating(payload, None),
-    )
-    .await
+    submit(&state, &headers, auth, Submission::creating(payload, None)).await
 }
 
 pub async fn unsubscribe(
     State(state): State<IngestState>,
+    auth: Authenticated,
     headers: HeaderMap,
     Path(feed): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (caller, user) = caller(&state, &headers)?;
     let feed = parse_feed(&feed)?;
     let payload = CommandPayload::Unsubscribe { feed };
-    submit(&state, &headers, caller, user, Submission::new(payload)).await
+    submit(&state, &headers, auth, Submission::new(payload)).await
 }

@@ -6,8 +6,7 @@ use super::params::{self, Paged, Params};
 use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use balados_platform::http::{ApiError, Json, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -28,10 +27,9 @@ pub struct Collections {
 
 pub async fn list(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Query(query): Query<Params>,
 ) -> Result<Json<Collections>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let (limit, offset) = params::paging(&query)?;
     let collections = sqlx::query_as::<_, Collection>(
         "SELECT c.collection_id AS id, c.title, c.is_default, c.public,
@@ -40,7 +38,7 @@ pub async fn list(
          FROM users.collections c WHERE c.user_id = $1
          ORDER BY c.is_default DESC, c.title, c.collection_id LIMIT $2 OFFSET $3",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(limit)
     .bind(offset)
     .fetch_all(&state.pool)
@@ -48,7 +46,7 @@ pub async fn list(
     .map_err(unavailable)?;
     let (total,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM users.collections WHERE user_id = $1")
-            .bind(&caller.user_id)
+            .bind(auth.user.as_str())
             .fetch_one(&state.pool)
             .await
             .map_err(unavailable)?;
@@ -85,16 +83,15 @@ pub struct One {
 
 pub async fn get(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Segment(id): Segment,
 ) -> Result<Json<One>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let id = params::list_id(&id)?;
     let collection = sqlx::query_as::<_, Collection>(
         "SELECT collection_id AS id, title, is_default, public, 0::bigint AS feeds_count
          FROM users.collections WHERE user_id = $1 AND collection_id = $2",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(id)
     .fetch_optional(&state.pool)
     .await
@@ -106,7 +103,7 @@ pub async fn get(
          LEFT JOIN users.subscriptions s ON s.user_id = f.user_id AND s.feed_id = f.feed_id
          WHERE f.user_id = $1 AND f.collection_id = $2 ORDER BY f.position",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(id)
     .fetch_all(&state.pool)
     .await

@@ -4,9 +4,8 @@
 use super::extract::Segment;
 use crate::QueryState;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, authenticate};
+use balados_platform::http::{ApiError, Authenticated};
 use balados_schemas::{CommandResult, UserId};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -23,10 +22,9 @@ struct Row {
 
 pub async fn get(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Segment(id): Segment,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let command_id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError::validation("invalid_command_id", "a command id is a UUID"))?;
     let row = sqlx::query_as::<_, Row>(
@@ -38,9 +36,11 @@ pub async fn get(
     .await
     .map_err(super::unavailable)?;
     // Another user's command is as unknown as a command never seen.
-    let row = row.filter(|r| r.user_id == caller.user_id).ok_or_else(|| {
-        ApiError::not_found("no outcome for this command (unknown, or not processed yet)")
-    })?;
+    let row = row
+        .filter(|r| r.user_id == auth.user.as_str())
+        .ok_or_else(|| {
+            ApiError::not_found("no outcome for this command (unknown, or not processed yet)")
+        })?;
     let result = CommandResult {
         command_id,
         user_id: UserId::parse(&row.user_id)

@@ -6,8 +6,7 @@ use super::params::{self, Paged, Params};
 use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use balados_platform::http::{ApiError, Json, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -27,10 +26,9 @@ pub struct Playlists {
 
 pub async fn list(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Query(query): Query<Params>,
 ) -> Result<Json<Playlists>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let (limit, offset) = params::paging(&query)?;
     let playlists = sqlx::query_as::<_, Playlist>(
         "SELECT p.playlist_id AS id, p.name, p.description, p.public,
@@ -39,7 +37,7 @@ pub async fn list(
          FROM users.playlists p WHERE p.user_id = $1
          ORDER BY p.name, p.playlist_id LIMIT $2 OFFSET $3",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(limit)
     .bind(offset)
     .fetch_all(&state.pool)
@@ -47,7 +45,7 @@ pub async fn list(
     .map_err(unavailable)?;
     let (total,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM users.playlists WHERE user_id = $1")
-            .bind(&caller.user_id)
+            .bind(auth.user.as_str())
             .fetch_one(&state.pool)
             .await
             .map_err(unavailable)?;
@@ -85,16 +83,15 @@ pub struct One {
 
 pub async fn get(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Segment(id): Segment,
 ) -> Result<Json<One>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let id = params::list_id(&id)?;
     let playlist = sqlx::query_as::<_, Playlist>(
         "SELECT playlist_id AS id, name, description, public, 0::bigint AS items_count
          FROM users.playlists WHERE user_id = $1 AND playlist_id = $2",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(id)
     .fetch_optional(&state.pool)
     .await
@@ -105,7 +102,7 @@ pub async fn get(
                 enclosure_url
          FROM users.playlist_items WHERE user_id = $1 AND playlist_id = $2 ORDER BY position",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(id)
     .fetch_all(&state.pool)
     .await

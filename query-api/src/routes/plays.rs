@@ -6,8 +6,7 @@ use super::params::{self, Paged, Params};
 use super::unavailable;
 use crate::QueryState;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use balados_platform::http::{ApiError, Json, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -50,10 +49,9 @@ macro_rules! filter {
 
 pub async fn list(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
     Query(query): Query<Params>,
 ) -> Result<Json<PlayStatuses>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let params::KeysetPage {
         limit,
         offset,
@@ -70,7 +68,7 @@ pub async fn list(
         " AND ($6::timestamptz IS NULL OR (updated_at, item_id) < ($6, $7))
          ORDER BY updated_at DESC, item_id DESC LIMIT $4 OFFSET $5"
     ))
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(played)
     .bind(&feed)
     .bind(limit)
@@ -84,7 +82,7 @@ pub async fn list(
         "SELECT count(*) FROM users.play_statuses WHERE ",
         filter!()
     ))
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .bind(played)
     .bind(&feed)
     .fetch_one(&state.pool)

@@ -3,8 +3,7 @@
 
 use crate::QueryState;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use balados_platform::http::{ApiError, Json, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -23,15 +22,14 @@ pub struct Settings {
 
 pub async fn list(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
 ) -> Result<Json<Settings>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let privacy_settings = sqlx::query_as::<_, Setting>(
         "SELECT scope, scope_id, privacy FROM users.user_privacy
          WHERE user_id = $1
          ORDER BY CASE scope WHEN 'global' THEN 0 WHEN 'feed' THEN 1 ELSE 2 END, scope_id",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .fetch_all(&state.pool)
     .await
     .map_err(super::unavailable)?;

@@ -2,8 +2,7 @@
 
 use crate::QueryState;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use balados_platform::http::{ApiError, Json, authenticate};
+use balados_platform::http::{ApiError, Authenticated, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -23,9 +22,8 @@ pub struct Subscriptions {
 
 pub async fn list(
     State(state): State<QueryState>,
-    headers: HeaderMap,
+    auth: Authenticated,
 ) -> Result<Json<Subscriptions>, ApiError> {
-    let caller = authenticate(&headers, state.verifier.as_ref())?;
     let subscriptions = sqlx::query_as::<_, Subscription>(
         "SELECT feed_id AS rss_source_feed, feed_url, source_id AS rss_source_id, subscribed_at
          FROM users.subscriptions
@@ -33,7 +31,7 @@ pub async fn list(
            AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)
          ORDER BY subscribed_at DESC, feed_id",
     )
-    .bind(&caller.user_id)
+    .bind(auth.user.as_str())
     .fetch_all(&state.pool)
     .await
     .map_err(super::unavailable)?;
