@@ -58,7 +58,7 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 balados_platform::db::Role::Writer,
             )
             .await;
-            crate::startup::migrate(&pool).await?;
+            balados_app::startup::migrate(&pool).await?;
             balados_schema_registry::Registry::migrate(&pool).await?;
             println!("migrations applied");
         }
@@ -69,8 +69,8 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 balados_platform::db::Role::Writer,
             )
             .await;
-            crate::startup::migrate(&pool).await?;
-            let codec = crate::startup::codec(&settings, &[]).await?;
+            balados_app::startup::migrate(&pool).await?;
+            let codec = balados_app::startup::codec(&settings, &[]).await?;
             let report = balados_materializer::rebuild::rebuild(&settings, &pool, &codec).await?;
             println!(
                 "rebuilt: {} users from {} state records ({} of uncommitted commands ignored), \
@@ -93,8 +93,8 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 balados_platform::db::Role::Writer,
             )
             .await;
-            crate::startup::migrate(&pool).await?;
-            let codec = crate::startup::codec(&settings, &[]).await?;
+            balados_app::startup::migrate(&pool).await?;
+            let codec = balados_app::startup::codec(&settings, &[]).await?;
             let repaired =
                 balados_materializer::repair::repair_user(&settings, &pool, &codec, &user).await?;
             let gap = repaired.gap.map_or_else(

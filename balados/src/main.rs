@@ -2,11 +2,6 @@
 //! schema registry, and admin commands.
 
 mod admin;
-mod fair_use;
-mod http;
-mod registry;
-mod serve;
-mod startup;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -66,53 +61,53 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let outcome = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve::run(settings, serve::Components::ALL).await,
+            Command::Serve => balados_app::run(settings, balados_app::Components::ALL).await,
             Command::Ingest => {
-                serve::run(
+                balados_app::run(
                     settings,
-                    serve::Components {
+                    balados_app::Components {
                         ingest: true,
-                        ..serve::Components::NONE
+                        ..balados_app::Components::NONE
                     },
                 )
                 .await
             }
             Command::Aggregator => {
-                serve::run(
+                balados_app::run(
                     settings,
-                    serve::Components {
+                    balados_app::Components {
                         aggregator: true,
-                        ..serve::Components::NONE
+                        ..balados_app::Components::NONE
                     },
                 )
                 .await
             }
             Command::Materializer => {
-                serve::run(
+                balados_app::run(
                     settings,
-                    serve::Components {
+                    balados_app::Components {
                         materializer: true,
-                        ..serve::Components::NONE
+                        ..balados_app::Components::NONE
                     },
                 )
                 .await
             }
             Command::QueryApi => {
-                serve::run(
+                balados_app::run(
                     settings,
-                    serve::Components {
+                    balados_app::Components {
                         query: true,
-                        ..serve::Components::NONE
+                        ..balados_app::Components::NONE
                     },
                 )
                 .await
             }
-            Command::SchemaRegistry => registry::run(settings).await,
+            Command::SchemaRegistry => balados_app::registry::run(settings).await,
             Command::Admin { command } => admin::run(settings, command).await,
         }
     });
     // A service still stuck in a blocking call (a broker that does not answer) must not hold the
     // process: its work is replayed by whoever takes over.
-    runtime.shutdown_timeout(serve::SHUTDOWN_GRACE);
+    runtime.shutdown_timeout(balados_app::SHUTDOWN_GRACE);
     outcome
 }

@@ -8,7 +8,7 @@ mod producer;
 mod replies;
 mod routes;
 
-pub use producer::{CommandProducer, ProduceError};
+pub use producer::{CommandProducer, CommandSink, ProduceError};
 pub use replies::Replies;
 pub use routes::router;
 
@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct IngestState {
-    pub producer: CommandProducer,
+    /// Where commands go: the broker in a process, a recorder in the HTTP layer's tests.
+    pub producer: Arc<dyn CommandSink>,
     pub verifier: Arc<dyn TokenVerifier>,
     pub metrics: Metrics,
     /// This instance's outcomes, read from its partition of `command-results`.

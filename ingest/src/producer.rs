@@ -16,6 +16,24 @@ pub enum ProduceError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
+/// Where the ingest writes its commands: the broker ([`CommandProducer`]), or anything that keeps
+/// them (the HTTP layer's tests, in process). `Ok` means durably accepted.
+pub trait CommandSink: Send + Sync + std::fmt::Debug {
+    fn send<'a>(
+        &'a self,
+        command: &'a CommandEnvelope,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProduceError>>;
+}
+
+impl CommandSink for CommandProducer {
+    fn send<'a>(
+        &'a self,
+        command: &'a CommandEnvelope,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProduceError>> {
+        Box::pin(CommandProducer::send(self, command))
+    }
+}
+
 #[derive(Clone)]
 pub struct CommandProducer {
     producer: Arc<RenewableProducer>,

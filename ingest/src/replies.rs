@@ -114,11 +114,8 @@ impl Replies {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, partition, Offset::Offset(start + 1))?;
         consumer.assign(&tpl)?;
-        let replies = Self {
-            address: address.clone(),
-            waiters: Waiters::default(),
-        };
-        let waiters = replies.waiters.clone();
+        let replies = Self::local(address.clone());
+        let delivery = replies.clone();
         tokio::spawn(async move {
             loop {
                 let message = match consumer.recv().await {
@@ -147,16 +144,31 @@ impl Replies {
                         continue;
                     }
                 };
-                let waiter = waiters
-                    .lock()
-                    .ok()
-                    .and_then(|mut w| w.remove(&result.command_id));
-                if let Some(sender) = waiter {
-                    let _ = sender.send(result);
-                }
+                delivery.deliver(result);
             }
         });
         Ok(replies)
+    }
+
+    /// Replies at `address` that nothing feeds but [`Replies::deliver`]: for a process without a
+    /// broker, such as the HTTP layer's tests.
+    pub fn local(address: String) -> Self {
+        Self {
+            address,
+            waiters: Waiters::default(),
+        }
+    }
+
+    /// Hands an outcome to whoever waits for it (nobody: dropped).
+    pub fn deliver(&self, result: CommandResult) {
+        let waiter = self
+            .waiters
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&result.command_id));
+        if let Some(sender) = waiter {
+            let _ = sender.send(result);
+        }
     }
 
     /// This instance's reply address, to put in commands.

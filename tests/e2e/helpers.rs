@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 pub const APP: &str = "test-app";
 const PRIVATE_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/private/test-app.key.pem");
 const PUBLIC_KEY: &[u8] = include_bytes!("../../auth/tests/fixtures/test-app.pem");
-pub const OTHER_PRIVATE_KEY: &[u8] =
-    include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
 /// The registry's operator password (user: the default, "operator"): its writes need it, and the
 /// servers auto-register their schemas with it.
 pub const REGISTRY_PASSWORD: &str = "e2e-registry-operator";

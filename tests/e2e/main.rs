@@ -9,7 +9,6 @@
 
 mod abuse;
 mod aggregate;
-mod bad_input;
 mod broker_faults;
 mod crash;
 mod dead_letters;

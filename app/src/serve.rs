@@ -182,7 +182,7 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
             )
             .await?;
             let state = balados_ingest::IngestState {
-                producer,
+                producer: Arc::new(producer),
                 verifier: limits.for_writes(verifier.clone()),
                 metrics: metrics.clone(),
                 replies,
