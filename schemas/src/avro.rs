@@ -2,6 +2,7 @@
 //! mapping (rather than serde) keeps union branch indexes explicit and matching the `.avsc` files.
 
 use crate::ids::{FeedUrl, ItemId};
+use crate::mapping::AvroField;
 use crate::values::Scope;
 use apache_avro::types::Value;
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -106,13 +107,19 @@ impl Fields {
         }
     }
 
-    fn take(&mut self, name: &str) -> Result<Value, ShapeError> {
+    /// Takes the field out of the record (each is read once).
+    pub fn take(&mut self, name: &str) -> Result<Value, ShapeError> {
         let index = self
             .0
             .iter()
             .position(|(k, _)| k == name)
             .ok_or_else(|| ShapeError(format!("missing field {name}")))?;
         Ok(self.0.swap_remove(index).1)
+    }
+
+    /// The field `name`, typed as [`AvroField`] maps it.
+    pub fn get<T: AvroField>(&mut self, name: &str) -> Result<T, ShapeError> {
+        T::take_from(self, name)
     }
 
     pub fn string(&mut self, name: &str) -> Result<String, ShapeError> {

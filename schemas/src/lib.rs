@@ -8,9 +8,11 @@ pub mod binary;
 #[cfg(feature = "registry")]
 pub mod codec;
 pub mod command;
+mod declare;
 pub mod event;
 pub mod fields;
 pub mod ids;
+pub mod mapping;
 pub mod public;
 #[cfg(feature = "registry")]
 pub mod registry_client;
