@@ -1,9 +1,10 @@
 use super::Branch;
-use crate::{CommandEnvelope, CommandPayload};
+use crate::{CommandEnvelope, CommandPayload, EventEnvelope, EventPayload};
 use apache_avro::Schema;
 use apache_avro::schema::RecordSchema;
 
 const COMMAND: &str = include_str!("../../avro/command.avsc");
+const EVENT: &str = include_str!("../../avro/event.avsc");
 
 fn field_names(record: &RecordSchema) -> Vec<&str> {
     record.fields.iter().map(|f| f.name.as_str()).collect()
@@ -56,9 +57,25 @@ fn mismatches(avsc: &str, fields: &[&str], union: &str, branches: &[Branch]) -> 
 
 #[test]
 fn every_union_is_declared_as_its_avsc_lays_it_out() {
-    let (fields, branches) = (CommandEnvelope::avro_fields(), CommandPayload::branches());
-    let wrong = mismatches(COMMAND, &fields, "payload", &branches);
-    assert_eq!(wrong, Vec::<String>::new());
+    for (avsc, fields, union, branches) in [
+        (
+            COMMAND,
+            CommandEnvelope::avro_fields(),
+            "payload",
+            CommandPayload::branches(),
+        ),
+        (
+            EVENT,
+            EventEnvelope::avro_fields(),
+            "payload",
+            EventPayload::branches(),
+        ),
+    ] {
+        assert_eq!(
+            mismatches(avsc, &fields, union, &branches),
+            Vec::<String>::new()
+        );
+    }
 }
 
 /// Two branches swapping numbers in both directions still round-trip, to the same bytes for each
@@ -85,13 +102,16 @@ fn a_branch_declared_with_another_number_or_missing_is_caught() {
 
 #[test]
 fn kinds_are_distinct_snake_case_names() {
-    let branches = CommandPayload::branches();
-    let mut kinds: Vec<&str> = branches.iter().map(|b| b.kind).collect();
-    for kind in &kinds {
-        let snake = kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-        assert!(snake, "{kind}");
+    for branches in [CommandPayload::branches(), EventPayload::branches()] {
+        let mut kinds: Vec<&str> = branches.iter().map(|b| b.kind).collect();
+        for kind in &kinds {
+            assert!(
+                kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{kind}"
+            );
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), branches.len(), "{kinds:?}");
     }
-    kinds.sort_unstable();
-    kinds.dedup();
-    assert_eq!(kinds.len(), branches.len(), "{kinds:?}");
 }
