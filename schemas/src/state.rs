@@ -1,10 +1,9 @@
 //! User-state records: one record per entity of a user on the compacted `user-state` topic.
 
-use crate::avro::{
-    self, Fields, ShapeError, opt_long, opt_millis, opt_string, opt_unsigned, record, record_with,
-    string, unsigned,
-};
+use crate::avro::{Fields, ShapeError, opt_string, record};
+use crate::declare::{avro_record, avro_union};
 use crate::ids::{FeedUrl, ItemId, UserId};
+use crate::mapping::AvroField;
 use crate::values::{Privacy, Scope};
 use apache_avro::types::Value;
 use chrono::{DateTime, Utc};
@@ -90,61 +89,63 @@ impl StateKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserStateRecord {
-    pub user_id: UserId,
-    /// Offset in `commands` of the command that wrote this record.
-    pub source_offset: i64,
-    pub entity: StateEntity,
+avro_record! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserStateRecord {
+        pub user_id: UserId,
+        /// Offset in `commands` of the command that wrote this record.
+        pub source_offset: i64,
+        pub entity: StateEntity,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StateEntity {
-    Meta {
-        sequence: u64,
-        recent_commands: Vec<RecentCommand>,
-        /// Where the user's last event is in their partition of `events`.
-        events_offset: Option<i64>,
-    },
-    Subscription {
-        feed: FeedUrl,
-        source_id: Option<String>,
-        subscribed_at: Option<DateTime<Utc>>,
-        unsubscribed_at: Option<DateTime<Utc>>,
-    },
-    Episode {
-        feed: FeedUrl,
-        item: ItemId,
-        /// When the play status last changed; `None` when never played (only saved).
-        updated_at: Option<DateTime<Utc>>,
-        position: u64,
-        duration: Option<u64>,
-        played: bool,
-        saved_at: Option<DateTime<Utc>>,
-    },
-    Playlist {
-        playlist_id: String,
-        name: String,
-        description: Option<String>,
-        public: bool,
-        items: Vec<(FeedUrl, ItemId)>,
-    },
-    Collection {
-        collection_id: String,
-        title: String,
-        is_default: bool,
-        public: bool,
-        feeds: Vec<FeedUrl>,
-    },
-    Privacy {
-        scope: Scope,
-        privacy: Privacy,
-    },
-    Device {
-        device_id: String,
-        caption: Option<String>,
-        kind: Option<String>,
-    },
+avro_union! {
+    /// The branches of `entity` in `user-state.avsc`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum StateEntity {
+        0 Meta as UserMeta "meta" {
+            sequence: u64,
+            recent_commands: Vec<RecentCommand>,
+            /// Where the user's last event is in their partition of `events`.
+            events_offset: Option<i64>,
+        }
+        1 Subscription as SubscriptionState "subscription" {
+            feed: FeedUrl,
+            source_id: Option<String>,
+            subscribed_at: Option<DateTime<Utc>>,
+            unsubscribed_at: Option<DateTime<Utc>>,
+        }
+        2 Episode as EpisodeState "episode" {
+            feed: FeedUrl,
+            item: ItemId,
+            /// When the play status last changed; `None` when never played (only saved).
+            updated_at: Option<DateTime<Utc>>,
+            position: u64,
+            duration: Option<u64>,
+            played: bool,
+            saved_at: Option<DateTime<Utc>>,
+        }
+        3 Playlist as PlaylistState "playlist" {
+            playlist_id: String,
+            name: String,
+            description: Option<String>,
+            public: bool,
+            items: Vec<(FeedUrl, ItemId)>,
+        }
+        4 Collection as CollectionState "collection" {
+            collection_id: String,
+            title: String,
+            is_default: bool,
+            public: bool,
+            feeds: Vec<FeedUrl>,
+        }
+        5 Privacy as PrivacySetting "privacy" { scope: Scope, privacy: Privacy }
+        6 Device as DeviceState "device" {
+            device_id: String,
+            caption: Option<String>,
+            kind: Option<String>,
+        }
+    }
 }
 
 /// A processed command remembered for idempotency, with its outcome.
@@ -156,233 +157,28 @@ pub struct RecentCommand {
     pub event_count: u32,
 }
 
-impl UserStateRecord {
-    pub fn to_avro(&self) -> Value {
-        let entity = match &self.entity {
-            StateEntity::Meta {
-                sequence,
-                recent_commands,
-                events_offset,
-            } => {
-                let recent = recent_commands
-                    .iter()
-                    .map(|c| {
-                        record(vec![
-                            ("command_id", Value::Uuid(c.command_id)),
-                            ("rejection_code", opt_string(c.rejection_code.as_deref())),
-                            ("first_sequence", unsigned(c.first_sequence)),
-                            (
-                                "event_count",
-                                Value::Int(i32::try_from(c.event_count).unwrap_or(i32::MAX)),
-                            ),
-                        ])
-                    })
-                    .collect();
-                Value::Union(
-                    0,
-                    Box::new(record(vec![
-                        ("sequence", unsigned(*sequence)),
-                        ("recent_commands", Value::Array(recent)),
-                        ("events_offset", opt_long(*events_offset)),
-                    ])),
-                )
-            }
-            StateEntity::Subscription {
-                feed,
-                source_id,
-                subscribed_at,
-                unsubscribed_at,
-            } => Value::Union(
-                1,
-                Box::new(record(vec![
-                    ("feed_url", Value::String(feed.as_str().to_owned())),
-                    ("source_id", opt_string(source_id.as_deref())),
-                    ("subscribed_at", opt_millis(*subscribed_at)),
-                    ("unsubscribed_at", opt_millis(*unsubscribed_at)),
-                ])),
-            ),
-            StateEntity::Episode {
-                feed,
-                item,
-                updated_at,
-                position,
-                duration,
-                played,
-                saved_at,
-            } => Value::Union(
-                2,
-                Box::new(record_with(
-                    avro::item(item),
-                    vec![
-                        avro::feed(feed),
-                        ("updated_at", opt_millis(*updated_at)),
-                        ("position", unsigned(*position)),
-                        ("duration", opt_unsigned(*duration)),
-                        ("played", Value::Boolean(*played)),
-                        ("saved_at", opt_millis(*saved_at)),
-                    ],
-                )),
-            ),
-            StateEntity::Playlist {
-                playlist_id,
-                name,
-                description,
-                public,
-                items,
-            } => Value::Union(
-                3,
-                Box::new(record(vec![
-                    ("playlist_id", string(playlist_id)),
-                    ("name", string(name)),
-                    ("description", opt_string(description.as_deref())),
-                    ("public", Value::Boolean(*public)),
-                    (
-                        "items",
-                        Value::Array(
-                            items
-                                .iter()
-                                .map(|(f, i)| record_with(avro::item(i), vec![avro::feed(f)]))
-                                .collect(),
-                        ),
-                    ),
-                ])),
-            ),
-            StateEntity::Collection {
-                collection_id,
-                title,
-                is_default,
-                public,
-                feeds,
-            } => Value::Union(
-                4,
-                Box::new(record(vec![
-                    ("collection_id", string(collection_id)),
-                    ("title", string(title)),
-                    ("is_default", Value::Boolean(*is_default)),
-                    ("public", Value::Boolean(*public)),
-                    (
-                        "feeds",
-                        Value::Array(feeds.iter().map(|f| string(f.as_str())).collect()),
-                    ),
-                ])),
-            ),
-            StateEntity::Privacy { scope, privacy } => Value::Union(
-                5,
-                Box::new(record_with(
-                    avro::scope(scope),
-                    vec![("privacy", string(privacy.as_str()))],
-                )),
-            ),
-            StateEntity::Device {
-                device_id,
-                caption,
-                kind,
-            } => Value::Union(
-                6,
-                Box::new(record(vec![
-                    ("device_id", string(device_id)),
-                    ("caption", opt_string(caption.as_deref())),
-                    ("kind", opt_string(kind.as_deref())),
-                ])),
-            ),
-        };
+/// Written by hand: its `event_count` is an Avro `int`, where other `u32`s are longs.
+impl AvroField for RecentCommand {
+    fn to_value(&self) -> Value {
         record(vec![
-            ("user_id", Value::String(self.user_id.as_str().to_owned())),
-            ("source_offset", Value::Long(self.source_offset)),
-            ("entity", entity),
+            ("command_id", self.command_id.to_value()),
+            ("rejection_code", opt_string(self.rejection_code.as_deref())),
+            ("first_sequence", self.first_sequence.to_value()),
+            (
+                "event_count",
+                Value::Int(i32::try_from(self.event_count).unwrap_or(i32::MAX)),
+            ),
         ])
     }
 
-    pub fn from_avro(value: Value) -> Result<Self, ShapeError> {
-        let mut f = Fields::of(value)?;
-        let (branch, entity) = f.union("entity")?;
-        let mut e = Fields::of(entity)?;
-        let entity = match branch {
-            0 => {
-                let sequence = e.unsigned("sequence")?;
-                let mut recent_commands = Vec::new();
-                for item in e.array("recent_commands")? {
-                    let mut c = Fields::of(item)?;
-                    recent_commands.push(RecentCommand {
-                        command_id: c.uuid("command_id")?,
-                        rejection_code: c.opt_string("rejection_code")?,
-                        first_sequence: c.unsigned("first_sequence")?,
-                        event_count: u32::try_from(c.int("event_count")?)
-                            .map_err(|_| ShapeError("event_count: negative".into()))?,
-                    });
-                }
-                StateEntity::Meta {
-                    sequence,
-                    recent_commands,
-                    events_offset: e.opt_long("events_offset")?,
-                }
-            }
-            1 => StateEntity::Subscription {
-                feed: e.feed()?,
-                source_id: e.opt_string("source_id")?,
-                subscribed_at: e.opt_millis("subscribed_at")?,
-                unsubscribed_at: e.opt_millis("unsubscribed_at")?,
-            },
-            2 => StateEntity::Episode {
-                feed: e.feed()?,
-                item: e.item()?,
-                updated_at: e.opt_millis("updated_at")?,
-                position: e.unsigned("position")?,
-                duration: e.opt_unsigned("duration")?,
-                played: e.boolean("played")?,
-                saved_at: e.opt_millis("saved_at")?,
-            },
-            3 => StateEntity::Playlist {
-                playlist_id: e.string("playlist_id")?,
-                name: e.string("name")?,
-                description: e.opt_string("description")?,
-                public: e.boolean("public")?,
-                items: e
-                    .array("items")?
-                    .into_iter()
-                    .map(|v| {
-                        let mut i = Fields::of(v)?;
-                        Ok((i.feed()?, i.item()?))
-                    })
-                    .collect::<Result<_, ShapeError>>()?,
-            },
-            4 => StateEntity::Collection {
-                collection_id: e.string("collection_id")?,
-                title: e.string("title")?,
-                is_default: e.boolean("is_default")?,
-                public: e.boolean("public")?,
-                feeds: e
-                    .array("feeds")?
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::String(raw) => {
-                            FeedUrl::parse(&raw).map_err(|err| ShapeError(format!("feeds: {err}")))
-                        }
-                        other => Err(ShapeError(format!("feeds: expected strings, {other:?}"))),
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            5 => {
-                let scope = e.scope()?;
-                let raw = e.string("privacy")?;
-                StateEntity::Privacy {
-                    scope,
-                    privacy: Privacy::parse(&raw)
-                        .ok_or_else(|| ShapeError(format!("unknown privacy {raw:?}")))?,
-                }
-            }
-            6 => StateEntity::Device {
-                device_id: e.string("device_id")?,
-                caption: e.opt_string("caption")?,
-                kind: e.opt_string("kind")?,
-            },
-            other => return Err(ShapeError(format!("unknown entity branch {other}"))),
-        };
-        let user = f.string("user_id")?;
+    fn from_value(value: Value, _: &str) -> Result<Self, ShapeError> {
+        let mut c = Fields::of(value)?;
         Ok(Self {
-            user_id: UserId::parse(&user).map_err(|e| ShapeError(format!("user_id: {e}")))?,
-            source_offset: f.long("source_offset")?,
-            entity,
+            command_id: c.get("command_id")?,
+            rejection_code: c.get("rejection_code")?,
+            first_sequence: c.get("first_sequence")?,
+            event_count: u32::try_from(c.int("event_count")?)
+                .map_err(|_| ShapeError("event_count: negative".into()))?,
         })
     }
 }

@@ -1,10 +1,13 @@
 use super::Branch;
-use crate::{CommandEnvelope, CommandPayload, EventEnvelope, EventPayload};
+use crate::{
+    CommandEnvelope, CommandPayload, EventEnvelope, EventPayload, StateEntity, UserStateRecord,
+};
 use apache_avro::Schema;
 use apache_avro::schema::RecordSchema;
 
 const COMMAND: &str = include_str!("../../avro/command.avsc");
 const EVENT: &str = include_str!("../../avro/event.avsc");
+const USER_STATE: &str = include_str!("../../avro/user-state.avsc");
 
 fn field_names(record: &RecordSchema) -> Vec<&str> {
     record.fields.iter().map(|f| f.name.as_str()).collect()
@@ -70,6 +73,12 @@ fn every_union_is_declared_as_its_avsc_lays_it_out() {
             "payload",
             EventPayload::branches(),
         ),
+        (
+            USER_STATE,
+            UserStateRecord::avro_fields(),
+            "entity",
+            StateEntity::branches(),
+        ),
     ] {
         assert_eq!(
             mismatches(avsc, &fields, union, &branches),
@@ -102,7 +111,11 @@ fn a_branch_declared_with_another_number_or_missing_is_caught() {
 
 #[test]
 fn kinds_are_distinct_snake_case_names() {
-    for branches in [CommandPayload::branches(), EventPayload::branches()] {
+    for branches in [
+        CommandPayload::branches(),
+        EventPayload::branches(),
+        StateEntity::branches(),
+    ] {
         let mut kinds: Vec<&str> = branches.iter().map(|b| b.kind).collect();
         for kind in &kinds {
             assert!(
