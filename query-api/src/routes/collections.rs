@@ -2,10 +2,11 @@
 //! first) and `GET /api/v1/collections/{id}` (one collection with its feeds, in order).
 
 use super::extract::Segment;
-use super::params::{self, Paged, Params};
+use super::params::{self, Paged};
+use super::query::{Page, TypedQuery};
 use super::unavailable;
 use crate::QueryState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Authenticated, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -28,9 +29,8 @@ pub struct Collections {
 pub async fn list(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Query(query): Query<Params>,
+    TypedQuery(Page { limit, offset }): TypedQuery<Page>,
 ) -> Result<Json<Collections>, ApiError> {
-    let (limit, offset) = params::paging(&query)?;
     let collections = sqlx::query_as::<_, Collection>(
         "SELECT c.collection_id AS id, c.title, c.is_default, c.public,
                 (SELECT count(*) FROM users.collection_feeds f

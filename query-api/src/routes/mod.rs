@@ -10,6 +10,7 @@ mod playlists;
 mod plays;
 mod privacy;
 mod public;
+mod query;
 mod subscriptions;
 
 use crate::QueryState;

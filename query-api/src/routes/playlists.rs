@@ -2,10 +2,11 @@
 //! `GET /api/v1/playlists/{id}` (one playlist with its episodes, in order).
 
 use super::extract::Segment;
-use super::params::{self, Paged, Params};
+use super::params::{self, Paged};
+use super::query::{Page, TypedQuery};
 use super::unavailable;
 use crate::QueryState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Authenticated, Json};
 use serde::Serialize;
 
@@ -27,9 +28,8 @@ pub struct Playlists {
 pub async fn list(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Query(query): Query<Params>,
+    TypedQuery(Page { limit, offset }): TypedQuery<Page>,
 ) -> Result<Json<Playlists>, ApiError> {
-    let (limit, offset) = params::paging(&query)?;
     let playlists = sqlx::query_as::<_, Playlist>(
         "SELECT p.playlist_id AS id, p.name, p.description, p.public,
                 (SELECT count(*) FROM users.playlist_items i

@@ -2,10 +2,11 @@
 //! `feed` and the paging `limit` (≤ 100) and either `offset` (≤ 10,000) or `cursor` (the
 //! `next_cursor` of the previous page: stable while plays are being recorded, unlike an offset).
 
-use super::params::{self, Paged, Params};
+use super::params::{self, Paged};
+use super::query::{FromParams, TypedQuery};
 use super::unavailable;
 use crate::QueryState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Authenticated, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -47,18 +48,34 @@ macro_rules! filter {
     };
 }
 
+/// `GET /api/v1/play`'s parameters: paging, `played`, `feed`.
+#[derive(Debug)]
+pub struct PlaysQuery {
+    page: params::KeysetPage,
+    played: Option<bool>,
+    feed: Option<String>,
+}
+
+impl FromParams for PlaysQuery {
+    fn from_params(raw: &params::Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            page: params::keyset_paging(raw)?,
+            played: params::boolean(raw, "played")?,
+            feed: params::feed(raw, "feed")?,
+        })
+    }
+}
+
 pub async fn list(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Query(query): Query<Params>,
+    TypedQuery(PlaysQuery { page, played, feed }): TypedQuery<PlaysQuery>,
 ) -> Result<Json<PlayStatuses>, ApiError> {
     let params::KeysetPage {
         limit,
         offset,
         after,
-    } = params::keyset_paging(&query)?;
-    let played = params::boolean(&query, "played")?;
-    let feed = params::feed(&query, "feed")?;
+    } = page;
     let (after_time, after_item) = after.map(|c| (c.time, c.id)).unzip();
     let play_statuses = sqlx::query_as::<_, PlayStatus>(concat!(
         "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,

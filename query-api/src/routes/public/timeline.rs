@@ -3,8 +3,9 @@
 use crate::QueryState;
 use crate::cursor::CursorError;
 use crate::routes::params::{self, Params};
+use crate::routes::query::{FromParams, TypedQuery};
 use crate::routes::unavailable;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -37,17 +38,51 @@ pub struct Timeline {
     pagination: TimelinePage,
 }
 
+/// The timeline's parameters.
+#[derive(Debug)]
+pub struct TimelineQuery {
+    page: params::KeysetPage,
+    event_type: Option<&'static str>,
+    feed: Option<String>,
+    item: Option<String>,
+    user: Option<String>,
+}
+
+impl FromParams for TimelineQuery {
+    fn from_params(raw: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            page: params::keyset_paging(raw)?,
+            event_type: params::one_of(
+                raw,
+                "event_type",
+                &["subscribe", "play", "save", "share"],
+                "invalid_event_type",
+            )?,
+            feed: params::feed(raw, "feed")?,
+            item: params::item(raw, "item")?,
+            user: params::user(raw, "user_id")?,
+        })
+    }
+}
+
 /// `GET /api/v1/public/timeline`: public events, newest first; filters `event_type`, `feed`,
 /// `item`, `user_id`; paging `limit` and `offset` (≤ 10,000) or `cursor`.
 pub async fn timeline(
     State(state): State<QueryState>,
-    Query(query): Query<Params>,
+    TypedQuery(query): TypedQuery<TimelineQuery>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let params::KeysetPage {
-        limit,
-        offset,
-        after,
-    } = params::keyset_paging(&query)?;
+    let TimelineQuery {
+        page:
+            params::KeysetPage {
+                limit,
+                offset,
+                after,
+            },
+        event_type,
+        feed,
+        item,
+        user,
+    } = query;
     let (after_time, after_id) = match after {
         Some(cursor) => {
             // Public events are keyed by their UUID.
@@ -57,15 +92,6 @@ pub async fn timeline(
         }
         None => (None, None),
     };
-    let event_type = params::one_of(
-        &query,
-        "event_type",
-        &["subscribe", "play", "save", "share"],
-        "invalid_event_type",
-    )?;
-    let feed = params::feed(&query, "feed")?;
-    let item = params::item(&query, "item")?;
-    let user = params::user(&query, "user_id")?;
     let events = sqlx::query_as::<_, PublicEvent>(
         "SELECT event_id, event_type, user_id, feed_id AS rss_source_feed, feed_url,
                 item_id AS rss_source_item, guid, enclosure_url, occurred_at

@@ -2,13 +2,47 @@
 
 use crate::QueryState;
 use crate::routes::params::{self, Params};
+use crate::routes::query::{FromParams, TypedQuery};
 use crate::routes::unavailable;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use balados_platform::http::{ApiError, Json};
 use serde::Serialize;
 
 /// Default size of the trending lists.
 const TRENDING_LIMIT: i64 = 20;
+/// A trending list's parameters: `limit` and `period` (as its window in hours, `None` for all
+/// time).
+#[derive(Debug)]
+pub struct TrendingQuery {
+    limit: i64,
+    window: Option<i32>,
+}
+
+impl FromParams for TrendingQuery {
+    fn from_params(raw: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            limit: params::limit(raw, TRENDING_LIMIT)?,
+            window: window(raw)?,
+        })
+    }
+}
+
+/// The episodes' list also takes `feed` (the episodes of one feed).
+#[derive(Debug)]
+pub struct EpisodesQuery {
+    trending: TrendingQuery,
+    feed: Option<String>,
+}
+
+impl FromParams for EpisodesQuery {
+    fn from_params(raw: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            trending: TrendingQuery::from_params(raw)?,
+            feed: params::feed(raw, "feed")?,
+        })
+    }
+}
+
 /// The window a trending list ranks by, in hours; `all` reads the all-time totals.
 fn window(query: &Params) -> Result<Option<i32>, ApiError> {
     let period = params::one_of(
@@ -60,10 +94,9 @@ macro_rules! windowed {
 
 pub async fn trending_podcasts(
     State(state): State<QueryState>,
-    Query(query): Query<Params>,
+    TypedQuery(TrendingQuery { limit, window }): TypedQuery<TrendingQuery>,
 ) -> Result<Json<TrendingPodcasts>, ApiError> {
-    let limit = params::limit(&query, TRENDING_LIMIT)?;
-    let podcasts = match window(&query)? {
+    let podcasts = match window {
         Some(hours) => sqlx::query_as::<_, TrendingPodcast>(concat!(
             "WITH w AS (",
             windowed!("feed_id", "site.podcast_popularity_hourly", ""),
@@ -111,11 +144,12 @@ pub struct TrendingEpisodes {
 
 pub async fn trending_episodes(
     State(state): State<QueryState>,
-    Query(query): Query<Params>,
+    TypedQuery(EpisodesQuery {
+        trending: TrendingQuery { limit, window },
+        feed,
+    }): TypedQuery<EpisodesQuery>,
 ) -> Result<Json<TrendingEpisodes>, ApiError> {
-    let limit = params::limit(&query, TRENDING_LIMIT)?;
-    let feed = params::feed(&query, "feed")?;
-    let episodes = match window(&query)? {
+    let episodes = match window {
         Some(hours) => sqlx::query_as::<_, TrendingEpisode>(concat!(
             "WITH w AS (",
             windowed!(
