@@ -89,9 +89,14 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
-                format!("request body is not valid JSON: {}", e.body_text()),
+                format!(
+                    "request body is not valid JSON: {}",
+                    bounded(&e.body_text())
+                ),
             ),
-            JsonRejection::JsonDataError(e) => Self::validation("invalid_body", e.body_text()),
+            JsonRejection::JsonDataError(e) => {
+                Self::validation("invalid_body", bounded(&e.body_text()))
+            }
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +106,15 @@ impl From<JsonRejection> for ApiError {
             }
             other => Self::new(StatusCode::BAD_REQUEST, "invalid_body", other.body_text()),
         }
+    }
+}
+
+/// The parser's message, which quotes what it refused (a value of any length), cut to a bound.
+pub fn bounded(message: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    match message.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_owned(),
     }
 }
 

@@ -46,6 +46,7 @@ impl Consistency {
         let wake = Arc::new(Notify::new());
         let (poller_waiting, poller_wake) = (waiting.clone(), wake.clone());
         tokio::spawn(async move {
+            let mut failing = false;
             while !tx.is_closed() {
                 if poller_waiting.load(Ordering::Acquire) == 0 {
                     poller_wake.notified().await;
@@ -60,9 +61,19 @@ impl Consistency {
                 .fetch_all(&pool)
                 .await;
                 let snapshot = match read {
-                    Ok(rows) => Some(Arc::new(rows.into_iter().collect())),
+                    Ok(rows) => {
+                        if failing {
+                            tracing::info!("reading the materializer's offsets works again");
+                        }
+                        failing = false;
+                        Some(Arc::new(rows.into_iter().collect()))
+                    }
                     Err(e) => {
-                        tracing::error!(error = %e, "reading the materializer's offsets failed");
+                        // Once per outage, not at every poll (every few milliseconds).
+                        if !failing {
+                            tracing::error!(error = %e, "reading the materializer's offsets failed; reads that wait answer 503 until it works again");
+                        }
+                        failing = true;
                         None
                     }
                 };

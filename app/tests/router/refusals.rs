@@ -176,6 +176,12 @@ fn cases() -> Vec<Case> {
             "invalid_position",
         ),
         with(
+            "a wrong-typed value of 100 KB (the parser quotes it)",
+            play(json!({"position": "x".repeat(100_000)})),
+            422,
+            "invalid_body",
+        ),
+        with(
             "a position over 2^31-1",
             play(json!({"position": 2_147_483_648_i64})),
             422,

@@ -64,7 +64,12 @@ pub async fn remove_events(
     headers: HeaderMap,
     query: Result<Query<ScopeFields>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(fields) = query.map_err(|e| ApiError::validation("invalid_query", e.body_text()))?;
+    let Query(fields) = query.map_err(|e| {
+        ApiError::validation(
+            "invalid_query",
+            balados_platform::http::bounded(&e.body_text()),
+        )
+    })?;
     let payload = CommandPayload::RemoveEvents {
         scope: fields.scope()?,
     };

@@ -4,7 +4,7 @@
 use super::params::{self, KeysetPage, Params};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use balados_platform::http::ApiError;
+use balados_platform::http::{ApiError, bounded};
 
 /// A route's query parameters, read from the raw pairs.
 pub trait FromParams: Sized {
@@ -20,7 +20,7 @@ impl<S: Send + Sync, T: FromParams> FromRequestParts<S> for TypedQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Query(raw) = Query::<Params>::try_from_uri(&parts.uri)
-            .map_err(|e| ApiError::validation("invalid_query", e.body_text()))?;
+            .map_err(|e| ApiError::validation("invalid_query", bounded(&e.body_text())))?;
         T::from_params(&raw).map(TypedQuery)
     }
 }
