@@ -9,4 +9,4 @@ pub mod registry;
 pub mod serve;
 pub mod startup;
 
-pub use serve::{Components, SHUTDOWN_GRACE, run, shutdown_signal};
+pub use serve::{App, Components, SHUTDOWN_GRACE, run, shutdown_signal};

@@ -1,4 +1,5 @@
-//! Running services: all of them in one process (the default), or any subset.
+//! Running services: all of them in one process (the default), or any subset. [`App::build`]
+//! starts what the settings and the components ask for; [`App::run`] serves until a signal.
 
 use crate::http::{Ops, app};
 use crate::startup;
@@ -6,10 +7,12 @@ use balados_platform::Settings;
 use balados_platform::db::{Role, connect_with_retry};
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
-use balados_schemas::Contract;
+use balados_schemas::{Codec, Contract};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Components {
@@ -35,7 +38,7 @@ impl Components {
 }
 
 /// How long a stopping process waits for its services to finish their current batch.
-pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -55,33 +58,151 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Builds the process's services from `settings` and runs them until a signal or a failure.
 pub async fn run(settings: Settings, components: Components) -> anyhow::Result<()> {
-    let metrics = Metrics::default();
-    let readiness = Readiness::default();
-    readiness.register("http");
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let needs_kafka = components.ingest || components.aggregator || components.materializer;
-    let needs_db = components.materializer || components.query;
+    App::build(settings, components).await?.run().await
+}
 
-    if needs_kafka {
-        balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-        let specs = settings.topics().specs(settings.kafka.partitions);
-        balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
+/// A process's services, started, and its HTTP application, not yet listening.
+#[derive(Debug)]
+pub struct App {
+    settings: Settings,
+    router: axum::Router,
+    readiness: Readiness,
+    tasks: JoinSet<anyhow::Result<()>>,
+    stop: watch::Sender<bool>,
+    /// For the aggregator, whose loop is blocking and reads a flag rather than a channel.
+    stop_flag: Arc<AtomicBool>,
+}
+
+/// What the services of one process share.
+struct Shared {
+    settings: Settings,
+    metrics: Metrics,
+    readiness: Readiness,
+    stop: watch::Receiver<bool>,
+    stop_flag: Arc<AtomicBool>,
+}
+
+impl App {
+    /// Waits for what `components` need (broker, PostgreSQL, registry), starts the background
+    /// services and builds the HTTP application.
+    pub async fn build(settings: Settings, components: Components) -> anyhow::Result<Self> {
+        let readiness = Readiness::default();
+        readiness.register("http");
+        let (stop, stop_rx) = watch::channel(false);
+        let shared = Shared {
+            settings,
+            metrics: Metrics::default(),
+            readiness: readiness.clone(),
+            stop: stop_rx,
+            stop_flag: Arc::new(AtomicBool::new(false)),
+        };
+        let infra = Infrastructure::connect(&shared.settings, components).await?;
+        let mut tasks = JoinSet::new();
+        if let (true, Some(codec)) = (components.aggregator, &infra.codec) {
+            spawn_aggregator(&shared, codec, &mut tasks);
+        }
+        if let (true, Some(codec), Some(pool)) =
+            (components.materializer, &infra.codec, &infra.writers)
+        {
+            spawn_materializer(&shared, codec, pool, &mut tasks);
+        }
+        let router = api(&shared, components, &infra).await?;
+        Ok(Self {
+            settings: shared.settings,
+            router,
+            readiness,
+            tasks,
+            stop,
+            stop_flag: shared.stop_flag,
+        })
     }
-    // Two pools: the writers' (materializers) and the readers' (query API), each with its own
-    // connections and statement timeout.
-    let pool = if needs_db {
-        let pool = connect_with_retry(&settings.database, Role::Writer).await;
-        startup::migrate(&pool).await?;
-        Some(pool)
-    } else {
-        None
-    };
-    let readers = if components.query {
-        Some(connect_with_retry(&settings.database, Role::Reader).await)
-    } else {
-        None
-    };
+
+    /// The HTTP application, as the server serves it (for tests in process).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves HTTP until a signal or a service's failure; then stops every service, each within
+    /// [`SHUTDOWN_GRACE`].
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let addr = self.settings.http.addr.clone();
+        let (router, http_stop) = (self.router.clone(), self.stop.subscribe());
+        self.tasks
+            .spawn(async move { crate::http::serve(&addr, router, http_stop).await });
+        self.readiness.set("http", true);
+        let outcome = tokio::select! {
+            () = shutdown_signal() => Ok(()),
+            Some(finished) = self.tasks.join_next() => match finished {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a service stopped unexpectedly")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
+            },
+        };
+        self.readiness.set("http", false);
+        let _ = self.stop.send(true);
+        self.stop_flag.store(true, Ordering::Relaxed);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "services still busy after the shutdown grace period; stopping anyway (uncommitted work is replayed by the next owner)"
+            );
+        }
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "stopping");
+        }
+        outcome
+    }
+}
+
+/// The broker's topics, PostgreSQL's two pools (writers: materializers; readers: the query
+/// API, each with its own connections and statement timeout) and the codec, as needed.
+struct Infrastructure {
+    writers: Option<sqlx::PgPool>,
+    readers: Option<sqlx::PgPool>,
+    codec: Option<Codec>,
+}
+
+impl Infrastructure {
+    async fn connect(settings: &Settings, components: Components) -> anyhow::Result<Self> {
+        let needs_kafka = components.ingest || components.aggregator || components.materializer;
+        if needs_kafka {
+            balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+            let specs = settings.topics().specs(settings.kafka.partitions);
+            balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
+        }
+        let writers = if components.materializer || components.query {
+            let pool = connect_with_retry(&settings.database, Role::Writer).await;
+            startup::migrate(&pool).await?;
+            Some(pool)
+        } else {
+            None
+        };
+        let readers = if components.query {
+            Some(connect_with_retry(&settings.database, Role::Reader).await)
+        } else {
+            None
+        };
+        let codec = if needs_kafka {
+            Some(startup::codec(settings, &contracts_written(components)).await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            writers,
+            readers,
+            codec,
+        })
+    }
+}
+
+/// The contracts the process's services produce (registered at start-up when allowed).
+fn contracts_written(components: Components) -> Vec<Contract> {
     let mut writes = Vec::new();
     if components.ingest {
         writes.push(Contract::Command);
@@ -96,151 +217,146 @@ pub async fn run(settings: Settings, components: Components) -> anyhow::Result<(
     if components.materializer {
         writes.push(Contract::PublicEvent);
     }
-    let codec = if needs_kafka {
-        Some(startup::codec(&settings, &writes).await?)
-    } else {
-        None
-    };
+    writes
+}
 
-    let mut tasks = tokio::task::JoinSet::new();
-    let stop_flag = Arc::new(AtomicBool::new(false));
-    if let (true, Some(codec)) = (components.aggregator, &codec) {
-        let (settings, codec, metrics, flag) = (
-            settings.clone(),
-            codec.clone(),
-            metrics.clone(),
-            stop_flag.clone(),
-        );
-        let runtime = tokio::runtime::Handle::current();
-        readiness.register(balados_aggregator::runner::READINESS);
-        let readiness = readiness.clone();
-        tasks.spawn_blocking(move || {
-            balados_aggregator::run(&settings, codec, metrics, readiness, runtime, flag)
-        });
-    }
-    if let (true, Some(codec), Some(pool)) = (components.materializer, &codec, &pool) {
-        readiness.register(balados_materializer::runner::READINESS);
-        let fut = balados_materializer::run(
-            settings.clone(),
-            pool.clone(),
-            codec.clone(),
-            metrics.clone(),
-            readiness.clone(),
-            stop_rx.clone(),
-        );
-        tasks.spawn(fut);
-        let outcomes = balados_materializer::outcomes::run(
-            settings.clone(),
-            pool.clone(),
-            codec.clone(),
-            stop_rx.clone(),
-        );
-        tasks.spawn(outcomes);
-        let relay = balados_materializer::relay::run(
-            settings.kafka.clone(),
-            settings.topics().public_events,
-            pool.clone(),
-            codec.clone(),
-            metrics.clone(),
-            stop_rx.clone(),
-        );
-        tasks.spawn(relay);
-        let hours = u64::from(settings.materializer.outcome_retention_hours);
-        let minutes = u64::from(settings.materializer.prune_interval_minutes);
-        let retention = balados_materializer::prune::Retention {
-            outcomes: std::time::Duration::from_secs(hours * 3600),
-            every: std::time::Duration::from_secs(minutes * 60),
-        };
-        let prune = balados_materializer::prune::run(
-            pool.clone(),
-            retention,
-            metrics.clone(),
-            stop_rx.clone(),
-        );
-        tasks.spawn(prune);
-    }
+fn spawn_aggregator(shared: &Shared, codec: &Codec, tasks: &mut JoinSet<anyhow::Result<()>>) {
+    let (settings, codec, metrics, flag) = (
+        shared.settings.clone(),
+        codec.clone(),
+        shared.metrics.clone(),
+        shared.stop_flag.clone(),
+    );
+    let runtime = tokio::runtime::Handle::current();
+    shared
+        .readiness
+        .register(balados_aggregator::runner::READINESS);
+    let readiness = shared.readiness.clone();
+    tasks.spawn_blocking(move || {
+        balados_aggregator::run(&settings, codec, metrics, readiness, runtime, flag)
+    });
+}
+
+/// The materializer, the outcomes' consumer, the public-events relay and the pruning.
+fn spawn_materializer(
+    shared: &Shared,
+    codec: &Codec,
+    pool: &sqlx::PgPool,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) {
+    let Shared {
+        settings,
+        metrics,
+        readiness,
+        stop,
+        ..
+    } = shared;
+    readiness.register(balados_materializer::runner::READINESS);
+    tasks.spawn(balados_materializer::run(
+        settings.clone(),
+        pool.clone(),
+        codec.clone(),
+        metrics.clone(),
+        readiness.clone(),
+        stop.clone(),
+    ));
+    tasks.spawn(balados_materializer::outcomes::run(
+        settings.clone(),
+        pool.clone(),
+        codec.clone(),
+        stop.clone(),
+    ));
+    tasks.spawn(balados_materializer::relay::run(
+        settings.kafka.clone(),
+        settings.topics().public_events,
+        pool.clone(),
+        codec.clone(),
+        metrics.clone(),
+        stop.clone(),
+    ));
+    let hours = u64::from(settings.materializer.outcome_retention_hours);
+    let minutes = u64::from(settings.materializer.prune_interval_minutes);
+    let retention = balados_materializer::prune::Retention {
+        outcomes: Duration::from_secs(hours * 3600),
+        every: Duration::from_secs(minutes * 60),
+    };
+    tasks.spawn(balados_materializer::prune::run(
+        pool.clone(),
+        retention,
+        metrics.clone(),
+        stop.clone(),
+    ));
+}
+
+/// The HTTP application: the APIs the process runs, behind the server's own layers.
+async fn api(
+    shared: &Shared,
+    components: Components,
+    infra: &Infrastructure,
+) -> anyhow::Result<axum::Router> {
+    let settings = &shared.settings;
     let mut api = axum::Router::new();
-    let limits = crate::fair_use::Limits::new(&settings.fair_use, &metrics);
+    let limits = crate::fair_use::Limits::new(&settings.fair_use, &shared.metrics);
     if components.ingest || components.query {
-        let verifier = startup::verifier(&settings)?;
-        if let (true, Some(codec)) = (components.ingest, &codec) {
-            let producer = balados_ingest::CommandProducer::new(
-                &settings.kafka,
-                codec.clone(),
-                settings.topics().commands,
-            )?;
-            let instance = format!(
-                "{}.ingest.{}",
-                settings.kafka.topic_prefix,
-                uuid::Uuid::new_v4()
-            );
-            let replies = balados_ingest::Replies::start(
-                &settings.kafka,
-                &settings.topics().command_results,
-                codec.clone(),
-                instance,
-            )
-            .await?;
-            let state = balados_ingest::IngestState {
-                producer: Arc::new(producer),
-                verifier: limits.for_writes(verifier.clone()),
-                metrics: metrics.clone(),
-                replies,
-            };
+        let verifier = startup::verifier(settings)?;
+        if let (true, Some(codec)) = (components.ingest, &infra.codec) {
+            let state = ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;
             api = api.merge(balados_ingest::router(state));
         }
-        if let Some(pool) = &readers {
+        if let Some(pool) = &infra.readers {
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
                 pool: pool.clone(),
                 verifier: limits.for_reads(verifier),
                 consistency: balados_query_api::Consistency::start(
                     pool.clone(),
-                    balados_materializer::runner::group(&settings),
+                    balados_materializer::runner::group(settings),
                     settings.topics().events,
-                    std::time::Duration::from_millis(settings.query.consistency_wait_ms),
+                    Duration::from_millis(settings.query.consistency_wait_ms),
                 ),
             }));
         }
     }
     let ops = Ops {
-        metrics: metrics.clone(),
-        readiness: readiness.clone(),
+        metrics: shared.metrics.clone(),
+        readiness: shared.readiness.clone(),
     };
-    let router = app(
+    Ok(app(
         api,
         ops,
         settings.http.body_limit_bytes,
-        std::time::Duration::from_millis(settings.http.request_timeout_ms),
+        Duration::from_millis(settings.http.request_timeout_ms),
         limits.anonymous.clone(),
-    );
-    let addr = settings.http.addr.clone();
-    let http_stop = stop_rx.clone();
-    tasks.spawn(async move { crate::http::serve(&addr, router, http_stop).await });
-    readiness.set("http", true);
+    ))
+}
 
-    let outcome = tokio::select! {
-        () = shutdown_signal() => Ok(()),
-        Some(finished) = tasks.join_next() => match finished {
-            Ok(Ok(())) => Err(anyhow::anyhow!("a service stopped unexpectedly")),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
-        },
-    };
-    readiness.set("http", false);
-    let _ = stop_tx.send(true);
-    stop_flag.store(true, Ordering::Relaxed);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
+/// The ingest: its producer and this instance's reply address on `command-results`.
+async fn ingest_state(
+    shared: &Shared,
+    codec: &Codec,
+    verifier: Arc<dyn balados_auth::TokenVerifier>,
+) -> anyhow::Result<balados_ingest::IngestState> {
+    let settings = &shared.settings;
+    let producer = balados_ingest::CommandProducer::new(
+        &settings.kafka,
+        codec.clone(),
+        settings.topics().commands,
+    )?;
+    let instance = format!(
+        "{}.ingest.{}",
+        settings.kafka.topic_prefix,
+        uuid::Uuid::new_v4()
+    );
+    let replies = balados_ingest::Replies::start(
+        &settings.kafka,
+        &settings.topics().command_results,
+        codec.clone(),
+        instance,
+    )
+    .await?;
+    Ok(balados_ingest::IngestState {
+        producer: Arc::new(producer),
+        verifier,
+        metrics: shared.metrics.clone(),
+        replies,
     })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            grace_s = SHUTDOWN_GRACE.as_secs(),
-            "services still busy after the shutdown grace period; stopping anyway (uncommitted work is replayed by the next owner)"
-        );
-    }
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "stopping");
-    }
-    outcome
 }
