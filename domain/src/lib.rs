@@ -10,6 +10,7 @@ mod collections;
 mod decide;
 mod devices;
 mod episodes;
+mod evolve;
 mod playlists;
 mod privacy;
 mod state;
@@ -19,11 +20,10 @@ pub use collections::MAX_COLLECTIONS;
 pub use decide::{Decision, MAX_CLOCK_SKEW, Rejection, decide, effective_time, is_clamped};
 pub use devices::MAX_DEVICES;
 pub use episodes::MAX_EPISODES;
+pub use evolve::evolve;
 pub use playlists::{MAX_PLAYLIST_ITEMS, MAX_PLAYLISTS};
 pub use privacy::MAX_PRIVACY_SETTINGS;
-pub use state::{
-    Collection, Device, Episode, Playlist, RECENT_COMMANDS, Subscription, UserState, evolve,
-};
+pub use state::{Collection, Device, Episode, Playlist, RECENT_COMMANDS, Subscription, UserState};
 pub use subscriptions::{DEFAULT_COLLECTION_ID, MAX_SUBSCRIPTIONS};
 
 #[cfg(any(test, feature = "testing"))]

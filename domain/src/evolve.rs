@@ -1,0 +1,224 @@
+//! `evolve`: applies one event to a user's state, one function per area. Events are applied in
+//! sequence order; the sequence is taken from the event.
+
+use crate::state::{Collection, Device, Episode, Playlist, UserState};
+use balados_schemas::{EventEnvelope, EventPayload, FeedUrl, ItemId};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
+    use EventPayload as E;
+    state.sequence = event.sequence;
+    let payload = &event.payload;
+    match payload {
+        E::Subscribed { .. } | E::Unsubscribed { .. } => subscriptions(&mut state, payload),
+        E::PlayRecorded { .. }
+        | E::PositionUpdated { .. }
+        | E::EpisodeSaved { .. }
+        | E::EpisodeUnsaved { .. } => episodes(&mut state, payload, event.occurred_at),
+        E::PrivacyChanged { scope, privacy } => {
+            state.privacy.insert(scope.clone(), *privacy);
+        }
+        E::PlaylistCreated { .. }
+        | E::PlaylistUpdated { .. }
+        | E::PlaylistVisibilityChanged { .. }
+        | E::PlaylistDeleted { .. }
+        | E::PlaylistItemAdded { .. }
+        | E::PlaylistItemRemoved { .. }
+        | E::PlaylistReordered { .. } => playlists(&mut state.playlists, payload),
+        E::CollectionCreated { .. }
+        | E::CollectionUpdated { .. }
+        | E::CollectionVisibilityChanged { .. }
+        | E::CollectionDeleted { .. }
+        | E::CollectionFeedAdded { .. }
+        | E::CollectionFeedRemoved { .. }
+        | E::CollectionFeedMoved { .. } => collections(&mut state.collections, payload),
+        E::DeviceUpserted {
+            device_id,
+            caption,
+            kind,
+        } => {
+            let device = Device {
+                caption: caption.clone(),
+                kind: kind.clone(),
+            };
+            state.devices.insert(device_id.clone(), device);
+        }
+        E::EpisodeShared { .. } | E::EventsRemoved { .. } => {}
+    }
+    state
+}
+
+fn subscriptions(state: &mut UserState, payload: &EventPayload) {
+    match payload {
+        EventPayload::Subscribed {
+            feed,
+            source_id,
+            subscribed_at,
+        } => {
+            let sub = state.subscriptions.entry(feed.clone()).or_default();
+            sub.subscribed_at = Some(*subscribed_at);
+            sub.source_id.clone_from(source_id);
+        }
+        EventPayload::Unsubscribed {
+            feed,
+            unsubscribed_at,
+        } => {
+            let sub = state.subscriptions.entry(feed.clone()).or_default();
+            sub.unsubscribed_at = Some(*unsubscribed_at);
+        }
+        _ => {}
+    }
+}
+
+fn episodes(state: &mut UserState, payload: &EventPayload, at: DateTime<Utc>) {
+    match payload {
+        EventPayload::PlayRecorded {
+            feed,
+            item,
+            position,
+            duration,
+            played,
+        } => {
+            let episode = episode(state, feed, item);
+            episode.feed = feed.clone();
+            episode.updated_at = Some(at);
+            episode.position = *position;
+            episode.duration = *duration;
+            episode.played = *played;
+        }
+        EventPayload::PositionUpdated {
+            feed,
+            item,
+            position,
+        } => {
+            let episode = episode(state, feed, item);
+            episode.updated_at = Some(at);
+            episode.position = *position;
+        }
+        EventPayload::EpisodeSaved { feed, item } => {
+            episode(state, feed, item).saved_at = Some(at);
+        }
+        EventPayload::EpisodeUnsaved { item, .. } => {
+            let forget = state.episodes.get_mut(item).is_some_and(|e| {
+                e.saved_at = None;
+                e.updated_at.is_none()
+            });
+            if forget {
+                state.episodes.remove(item);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn episode<'a>(state: &'a mut UserState, feed: &FeedUrl, item: &ItemId) -> &'a mut Episode {
+    state
+        .episodes
+        .entry(item.clone())
+        .or_insert_with(|| Episode::new(feed.clone()))
+}
+
+fn playlists(playlists: &mut BTreeMap<String, Playlist>, payload: &EventPayload) {
+    use EventPayload as E;
+    if let E::PlaylistCreated {
+        playlist_id,
+        name,
+        description,
+        public,
+    } = payload
+    {
+        let playlist = Playlist {
+            name: name.clone(),
+            description: description.clone(),
+            public: *public,
+            items: Vec::new(),
+        };
+        playlists.insert(playlist_id.clone(), playlist);
+        return;
+    }
+    if let E::PlaylistDeleted { playlist_id } = payload {
+        playlists.remove(playlist_id);
+        return;
+    }
+    let id = match payload {
+        E::PlaylistUpdated { playlist_id, .. }
+        | E::PlaylistVisibilityChanged { playlist_id, .. }
+        | E::PlaylistItemAdded { playlist_id, .. }
+        | E::PlaylistItemRemoved { playlist_id, .. }
+        | E::PlaylistReordered { playlist_id, .. } => playlist_id,
+        _ => return,
+    };
+    let Some(p) = playlists.get_mut(id) else {
+        return;
+    };
+    match payload {
+        E::PlaylistUpdated {
+            name, description, ..
+        } => {
+            p.name.clone_from(name);
+            p.description.clone_from(description);
+        }
+        E::PlaylistVisibilityChanged { public, .. } => p.public = *public,
+        E::PlaylistItemAdded { feed, item, .. } => p.items.push((feed.clone(), item.clone())),
+        E::PlaylistItemRemoved { item, .. } => p.items.retain(|(_, i)| i != item),
+        E::PlaylistReordered { items, .. } => {
+            let mut by_item: HashMap<&ItemId, FeedUrl> =
+                p.items.iter().map(|(f, i)| (i, f.clone())).collect();
+            p.items = items
+                .iter()
+                .filter_map(|i| by_item.remove(i).map(|f| (f, i.clone())))
+                .collect();
+        }
+        _ => {}
+    }
+}
+
+fn collections(collections: &mut BTreeMap<String, Collection>, payload: &EventPayload) {
+    use EventPayload as E;
+    if let E::CollectionCreated {
+        collection_id,
+        title,
+        is_default,
+        public,
+    } = payload
+    {
+        let collection = Collection {
+            title: title.clone(),
+            is_default: *is_default,
+            public: *public,
+            feeds: Vec::new(),
+        };
+        collections.insert(collection_id.clone(), collection);
+        return;
+    }
+    if let E::CollectionDeleted { collection_id } = payload {
+        collections.remove(collection_id);
+        return;
+    }
+    let id = match payload {
+        E::CollectionUpdated { collection_id, .. }
+        | E::CollectionVisibilityChanged { collection_id, .. }
+        | E::CollectionFeedAdded { collection_id, .. }
+        | E::CollectionFeedRemoved { collection_id, .. }
+        | E::CollectionFeedMoved { collection_id, .. } => collection_id,
+        _ => return,
+    };
+    let Some(c) = collections.get_mut(id) else {
+        return;
+    };
+    match payload {
+        E::CollectionUpdated { title, .. } => c.title.clone_from(title),
+        E::CollectionVisibilityChanged { public, .. } => c.public = *public,
+        E::CollectionFeedAdded { feed, .. } => c.feeds.push(feed.clone()),
+        E::CollectionFeedRemoved { feed, .. } => c.feeds.retain(|f| f != feed),
+        E::CollectionFeedMoved { feed, position, .. } => {
+            if let Some(from) = c.feeds.iter().position(|f| f == feed) {
+                let moved = c.feeds.remove(from);
+                let to = usize::try_from(*position).map_or(c.feeds.len(), |p| p.min(c.feeds.len()));
+                c.feeds.insert(to, moved);
+            }
+        }
+        _ => {}
+    }
+}
