@@ -1,13 +1,22 @@
-//! Kafka client configuration shared by every service, broker readiness, and topic
-//! administration (create idempotently, verify partition counts).
+//! Kafka, written once for every service: client, producer and consumer configuration and
+//! broker readiness here; topic administration (`topics`); what to do about an error (`errors`);
+//! reading a partition whole to a marker (`reader`); committed offsets and the rule that skips
+//! state records of uncommitted work (`committed`); the group consumers' rebalance context
+//! (`rebalance`) and batch poller (`poll`).
+
+pub mod committed;
+pub mod errors;
+pub mod poll;
+pub mod reader;
+pub mod rebalance;
+mod topics;
+
+pub use errors::log_consumer_error;
+pub use topics::{TopicError, ensure_topics};
 
 use crate::settings::KafkaSettings;
-use balados_schemas::topics::TopicSpec;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
 /// The settings every client shares. `murmur2_random` is Java's partitioner: producers in other
@@ -96,42 +105,6 @@ pub fn group_consumer_config(
     config
 }
 
-/// Logs an error a consumer's poll returned. Losing the broker is expected and librdkafka
-/// reconnects by itself: those errors come by the dozen per second during an outage, so they are
-/// debug-level (readiness and the lag metrics say the broker is gone); anything else is a warning.
-pub fn log_consumer_error(component: &'static str, error: &rdkafka::error::KafkaError) {
-    let transport = matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::BrokerTransportFailure
-                | RDKafkaErrorCode::AllBrokersDown
-                | RDKafkaErrorCode::BrokerNotAvailable
-        )
-    );
-    if transport {
-        tracing::debug!(component, error = %error, "consumer: broker connection lost; reconnecting");
-    } else {
-        tracing::warn!(component, error = %error, "consumer error");
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TopicError {
-    #[error("Kafka admin client: {0}")]
-    Client(#[from] rdkafka::error::KafkaError),
-    #[error("could not create topic {topic}: {reason}")]
-    Create { topic: String, reason: String },
-    #[error(
-        "topic {topic} exists with {actual} partitions but {expected} are required \
-         (commands, events and user-state must be co-partitioned); fix it with the partition-growth admin operation"
-    )]
-    PartitionMismatch {
-        topic: String,
-        expected: i32,
-        actual: i32,
-    },
-}
-
 /// Fetches metadata once; Ok when the broker answers.
 pub fn probe_broker(
     settings: &KafkaSettings,
@@ -162,84 +135,4 @@ pub async fn wait_for_broker(settings: &KafkaSettings) {
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
-}
-
-/// Creates the topics that do not exist and checks the partition count of those that do.
-pub async fn ensure_topics(
-    settings: &KafkaSettings,
-    specs: &[TopicSpec],
-) -> Result<(), TopicError> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(settings, "balados-admin").create()?;
-    let new_topics: Vec<NewTopic<'_>> = specs
-        .iter()
-        .map(|spec| {
-            spec.configs.iter().fold(
-                NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(-1)),
-                |topic, (k, v)| topic.set(k, v),
-            )
-        })
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&new_topics, &options).await? {
-        match result {
-            Ok(name) => tracing::info!(kafka.topic = %name, "topic created"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => {
-                return Err(TopicError::Create {
-                    topic,
-                    reason: code.to_string(),
-                });
-            }
-        }
-    }
-    verify_partitions(settings, specs).await
-}
-
-async fn verify_partitions(
-    settings: &KafkaSettings,
-    specs: &[TopicSpec],
-) -> Result<(), TopicError> {
-    // Metadata of a just-created topic can lag behind; ask a few times before judging.
-    let mut last_error = None;
-    for _ in 0..20 {
-        let s = settings.clone();
-        let names: Vec<String> = specs.iter().map(|t| t.name.clone()).collect();
-        let counts = tokio::task::spawn_blocking(move || partition_counts(&s, &names))
-            .await
-            .map_err(|e| TopicError::Create {
-                topic: "*".into(),
-                reason: e.to_string(),
-            })??;
-        last_error = None;
-        for (spec, actual) in specs.iter().zip(counts) {
-            if actual != spec.partitions {
-                last_error = Some(TopicError::PartitionMismatch {
-                    topic: spec.name.clone(),
-                    expected: spec.partitions,
-                    actual,
-                });
-            }
-        }
-        match &last_error {
-            None => return Ok(()),
-            Some(TopicError::PartitionMismatch { actual, .. }) if *actual > 0 => break,
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-    last_error.map_or(Ok(()), Err)
-}
-
-fn partition_counts(settings: &KafkaSettings, names: &[String]) -> Result<Vec<i32>, TopicError> {
-    let consumer: BaseConsumer = client_config(settings, "balados-admin").create()?;
-    let mut counts = Vec::with_capacity(names.len());
-    for name in names {
-        let metadata = consumer.fetch_metadata(Some(name), Duration::from_secs(10))?;
-        let partitions = metadata
-            .topics()
-            .first()
-            .map_or(0, |t| t.partitions().len());
-        counts.push(i32::try_from(partitions).unwrap_or(i32::MAX));
-    }
-    Ok(counts)
 }
