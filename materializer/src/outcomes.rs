@@ -5,9 +5,10 @@
 //! as the rows, and rows are inserted once per command id (a replay, or the repeated outcome of a
 //! retried command, changes nothing). Group offsets are not used to resume.
 
-use crate::runner::collect;
+use crate::runner::batching;
 use crate::sink::{stored_offsets, upsert_offsets};
 use balados_platform::Settings;
+use balados_platform::kafka::poll::recv_batch;
 use balados_schemas::{Codec, CommandResult, Contract};
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::Message as _;
@@ -31,11 +32,11 @@ pub async fn run(
     )
     .create()?;
     consumer.subscribe(&[&topic])?;
-    let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
+    let batching = batching(&settings);
     let mut next: HashMap<i32, i64> = HashMap::new();
     loop {
         let batch = tokio::select! {
-            batch = collect(&consumer, settings.materializer.batch_max, interval) => batch,
+            batch = recv_batch(&consumer, &batching, "materializer-outcomes") => batch,
             _ = shutdown.changed() => break,
         };
         if batch.is_empty() {

@@ -14,14 +14,10 @@ use crate::apply::privacy::PrivacySettings;
 use crate::apply::{BatchChanges, Positions};
 use crate::sink;
 use balados_platform::Settings;
-use balados_platform::settings::KafkaSettings;
-use balados_schemas::state::SOURCE_OFFSET_HEADER;
+use balados_platform::kafka::committed::{group_committed_offsets, written_by_uncommitted_work};
+use balados_platform::kafka::reader::{Markers, PartitionReader};
 use balados_schemas::{Codec, Contract, StateEntity, StateKey, UserStateRecord};
 use chrono::TimeDelta;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::message::{Headers as _, Message as _};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -30,6 +26,9 @@ mod replay;
 
 /// Events applied per statement batch during the replay.
 const CHUNK: usize = 5000;
+/// How long reading may make no progress before the rebuild gives up (an open transaction?).
+const PATIENCE: Duration = Duration::from_secs(120);
+const CLIENT_ID: &str = "balados-rebuild";
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -73,7 +72,7 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
 
     // 1. The latest state record per key.
     let latest = latest_records(&reader, settings, codec, None, &mut report).await?;
-    let partitions = reader.partitions(&topics.events)?;
+    let partitions = reader.partitions.partitions(&topics.events)?;
 
     let mut tx = pool.begin().await?;
     let per_user = PER_USER_TABLES.join(", ");
@@ -99,9 +98,13 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
     let mut carried: HashMap<String, PrivacySettings> = HashMap::new();
     let mut reached = BTreeMap::new();
     for partition in 0..partitions {
-        let mut cursor = reader.start(&topics.events, partition)?;
+        let mut cursor = reader
+            .partitions
+            .to_high_watermark(&topics.events, partition)?;
         loop {
-            let records = reader.next(&mut cursor, CHUNK)?;
+            let records = reader
+                .partitions
+                .next_or_stall(&mut cursor, CHUNK, PATIENCE)?;
             if records.is_empty() {
                 break;
             }
@@ -123,7 +126,7 @@ pub async fn rebuild(settings: &Settings, pool: &PgPool, codec: &Codec) -> anyho
             report.events += replayed.events;
             report.quarantined += replayed.quarantined;
         }
-        reached.insert(partition, cursor.high);
+        reached.insert(partition, cursor.end());
     }
     sink::upsert_offsets(&mut tx, &group, &topics.events, &reached).await?;
     tx.commit().await?;
@@ -143,22 +146,27 @@ pub(crate) async fn latest_records(
 ) -> anyhow::Result<HashMap<String, (StateKey, Option<StateEntity>)>> {
     let topics = settings.topics();
     let topic = &topics.user_state;
-    let partitions = reader.partitions(topic)?;
-    let committed = reader.committed(
+    let partitions: Vec<i32> = (0..reader.partitions.partitions(topic)?).collect();
+    let committed = group_committed_offsets(
+        &settings.kafka,
+        CLIENT_ID,
         &format!("{}.aggregator", settings.kafka.topic_prefix),
         &topics.commands,
-        partitions,
+        &partitions,
     )?;
     let mut latest = HashMap::new();
-    for partition in 0..partitions {
-        let mut cursor = reader.start_to_marker(topic, partition).await?;
+    for partition in partitions {
+        let end = reader.markers.place(topic, partition).await?;
+        let mut cursor = reader.partitions.from_beginning(topic, partition, end)?;
         loop {
-            let records = reader.next(&mut cursor, CHUNK)?;
+            let records = reader
+                .partitions
+                .next_or_stall(&mut cursor, CHUNK, PATIENCE)?;
             if records.is_empty() {
                 break;
             }
             for message in records {
-                let Some(key) = message.key.as_deref().and_then(StateKey::decode) else {
+                let Some(key) = message.key_str().and_then(StateKey::decode) else {
                     continue; // restore markers and foreign records
                 };
                 if user.is_some_and(|u| key.user_id().as_str() != u) {
@@ -173,7 +181,7 @@ pub(crate) async fn latest_records(
                         (Some(record.source_offset), Some(record.entity))
                     }
                 };
-                if source_offset.is_some_and(|s| s >= committed[&partition]) {
+                if written_by_uncommitted_work(source_offset, committed[&partition]) {
                     report.ignored_uncommitted += 1;
                     continue;
                 }
@@ -302,189 +310,19 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
     }
 }
 
-/// One record read for the rebuild.
-struct Record {
-    offset: i64,
-    key: Option<String>,
-    value: Option<Vec<u8>>,
-    /// The source offset a tombstone carries in its header.
-    source_offset: Option<i64>,
-}
-
-/// Reads whole partitions, in chunks, up to their high watermark at the time reading started.
+/// What the rebuild and the repair read with: whole partitions, and the markers that say where a
+/// partition of `user-state` ends (see `balados_platform::kafka::reader`).
 pub(crate) struct Reader {
-    kafka: KafkaSettings,
-    consumer: BaseConsumer,
-    /// Produces the markers that say where a partition ends (one producer for every partition).
-    markers: FutureProducer,
-}
-
-/// A partition being read: where it ends.
-struct Cursor<'a> {
-    topic: &'a str,
-    partition: i32,
-    high: i64,
-    done: bool,
+    partitions: PartitionReader,
+    markers: Markers,
 }
 
 impl Reader {
     pub(crate) fn new(settings: &Settings) -> Result<Self, rdkafka::error::KafkaError> {
-        let consumer = balados_platform::kafka::client_config(&settings.kafka, "balados-rebuild")
-            .set(
-                "group.id",
-                format!("{}.rebuild", settings.kafka.topic_prefix),
-            )
-            .set("enable.auto.commit", "false")
-            .set(
-                "isolation.level",
-                balados_platform::kafka::isolation_level(&settings.kafka),
-            )
-            .set(
-                "fetch.wait.max.ms",
-                settings.kafka.fetch_wait_max_ms.to_string(),
-            )
-            .create()?;
+        let group = format!("{}.rebuild", settings.kafka.topic_prefix);
         Ok(Self {
-            kafka: settings.kafka.clone(),
-            consumer,
-            markers: balados_platform::kafka::producer_config(&settings.kafka, "balados-rebuild")
-                .create()?,
+            partitions: PartitionReader::new(&settings.kafka, CLIENT_ID, &group)?,
+            markers: Markers::new(&settings.kafka, CLIENT_ID, "rebuild")?,
         })
-    }
-
-    fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
-        let metadata = self
-            .consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let count = metadata
-            .topics()
-            .first()
-            .map_or(0, |t| t.partitions().len());
-        anyhow::ensure!(
-            count > 0,
-            "topic {topic} has no partitions (does it exist?)"
-        );
-        Ok(i32::try_from(count)?)
-    }
-
-    /// The committed offsets of `group` on `topic` (0 where none).
-    fn committed(
-        &self,
-        group: &str,
-        topic: &str,
-        partitions: i32,
-    ) -> anyhow::Result<HashMap<i32, i64>> {
-        let consumer: BaseConsumer =
-            balados_platform::kafka::client_config(&self.kafka, "balados-rebuild")
-                .set("group.id", group)
-                .set("enable.auto.commit", "false")
-                .create()?;
-        let mut tpl = TopicPartitionList::new();
-        for partition in 0..partitions {
-            tpl.add_partition(topic, partition);
-        }
-        let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
-        Ok((0..partitions)
-            .map(|p| {
-                let offset = committed
-                    .find_partition(topic, p)
-                    .and_then(|e| e.offset().to_raw())
-                    .filter(|o| *o >= 0)
-                    .unwrap_or(0);
-                (p, offset)
-            })
-            .collect())
-    }
-
-    /// Reads `partition` of `user-state` to a marker produced now: its high watermark cannot be
-    /// trusted on every broker (tansu answers the start of its last batch + 1). The marker is a
-    /// tombstone under a key no user id can take (user ids have no '/'), which restores and
-    /// rebuilds skip.
-    async fn start_to_marker<'a>(
-        &self,
-        topic: &'a str,
-        partition: i32,
-    ) -> anyhow::Result<Cursor<'a>> {
-        let key = format!("__rebuild-marker__/{}", uuid::Uuid::new_v4());
-        let record = FutureRecord::<str, [u8]>::to(topic)
-            .partition(partition)
-            .key(&key);
-        let marker = self
-            .markers
-            .send(record, Duration::from_secs(30))
-            .await
-            .map_err(|(e, _)| e)?
-            .offset;
-        self.read_from_beginning(topic, partition, marker + 1)
-    }
-
-    fn start<'a>(&self, topic: &'a str, partition: i32) -> anyhow::Result<Cursor<'a>> {
-        let (low, high) =
-            self.consumer
-                .fetch_watermarks(topic, partition, Duration::from_secs(10))?;
-        let mut cursor = self.read_from_beginning(topic, partition, high)?;
-        cursor.done = high <= low;
-        Ok(cursor)
-    }
-
-    /// Reads `partition` from its beginning up to `high`.
-    fn read_from_beginning<'a>(
-        &self,
-        topic: &'a str,
-        partition: i32,
-        high: i64,
-    ) -> anyhow::Result<Cursor<'a>> {
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
-        self.consumer.assign(&tpl)?;
-        Ok(Cursor {
-            topic,
-            partition,
-            high,
-            done: false,
-        })
-    }
-
-    /// The next records (at most `max`); empty once the partition is read to its end.
-    fn next(&self, cursor: &mut Cursor<'_>, max: usize) -> anyhow::Result<Vec<Record>> {
-        let mut records = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !cursor.done && records.len() < max {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "{}[{}]: no progress toward offset {} in 120 s (an open transaction?)",
-                cursor.topic,
-                cursor.partition,
-                cursor.high
-            );
-            if let Some(message) = self.consumer.poll(Duration::from_millis(100)) {
-                let message = message?;
-                let source_offset = message.headers().and_then(|h| {
-                    h.iter()
-                        .find(|h| h.key == SOURCE_OFFSET_HEADER)
-                        .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok())
-                });
-                records.push(Record {
-                    offset: message.offset(),
-                    key: message
-                        .key()
-                        .and_then(|k| std::str::from_utf8(k).ok())
-                        .map(str::to_owned),
-                    value: message.payload().map(<[u8]>::to_vec),
-                    source_offset,
-                });
-            }
-            // The position, not the last record, says where reading is: transaction markers take
-            // offsets that are never delivered.
-            let position = self
-                .consumer
-                .position()?
-                .find_partition(cursor.topic, cursor.partition)
-                .and_then(|e| e.offset().to_raw())
-                .unwrap_or(-1);
-            let last = records.last().map_or(-1, |r| r.offset);
-            cursor.done = position >= cursor.high || last + 1 >= cursor.high;
-        }
-        Ok(records)
     }
 }

@@ -12,27 +12,19 @@
 use crate::refused::{Origin, refused_data, write_one_by_one};
 use crate::sink::{Batch, Quarantined, stored_offsets, write_batch};
 use balados_platform::Settings;
+use balados_platform::kafka::poll::{Batching, recv_batch};
+use balados_platform::kafka::rebalance::GroupContext;
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
 use balados_schemas::{Codec, Contract, EventEnvelope};
 use chrono::TimeDelta;
-use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{Message as _, OwnedMessage};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// The materializer consumer's context: the partitions revoked since the last pass, readiness once
-/// partitions are assigned, and the consumer lag from librdkafka's statistics.
-#[derive(Debug)]
-pub struct GroupContext {
-    revoked: Mutex<Vec<i32>>,
-    readiness: Readiness,
-    metrics: Metrics,
-}
 
 /// How long the loop waits for a first record before looking at its assignment again.
 const IDLE_PASS: Duration = Duration::from_millis(500);
@@ -43,50 +35,15 @@ pub const READINESS: &str = "materializer";
 /// How often librdkafka reports its statistics, the source of the consumer lag metric.
 const STATISTICS_INTERVAL_MS: &str = "5000";
 
-impl ClientContext for GroupContext {
-    /// Consumer lag per partition, as librdkafka computes it (high watermark minus position), from
-    /// its periodic statistics: no request of ours to the broker.
-    fn stats(&self, statistics: rdkafka::Statistics) {
-        for topic in statistics.topics.values() {
-            for (partition, stats) in &topic.partitions {
-                if *partition >= 0 && stats.consumer_lag >= 0 {
-                    self.metrics.set(
-                        "balados_materializer_consumer_lag",
-                        "Events not yet read by this materializer, per assigned partition.",
-                        &[("partition", &partition.to_string())],
-                        stats.consumer_lag as f64,
-                    );
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for GroupContext {
-    fn pre_rebalance(
-        &self,
-        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
-    ) {
-        if let Rebalance::Revoke(tpl) = rebalance
-            && let Ok(mut revoked) = self.revoked.lock()
-        {
-            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
-        }
-    }
-
-    fn post_rebalance(
-        &self,
-        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
-    ) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(
-                kafka.partitions = tpl.count(),
-                "materializer partitions assigned"
-            );
-            self.readiness.set(READINESS, true);
-        }
+/// A batch: what arrives within `materializer.batch_interval_ms` of the first record, at most
+/// `materializer.batch_max`; empty when nothing arrives for a while, so that the loop still sees
+/// new assignments.
+pub(crate) fn batching(settings: &Settings) -> Batching {
+    Batching {
+        max: settings.materializer.batch_max,
+        first_wait: IDLE_PASS,
+        window: Duration::from_millis(settings.materializer.batch_interval_ms),
+        pause: Duration::from_millis(2),
     }
 }
 
@@ -111,27 +68,25 @@ pub async fn run(
         &group,
     )
     .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-    .create_with_context(GroupContext {
-        revoked: Mutex::default(),
-        readiness,
-        metrics: metrics.clone(),
-    })?;
+    .create_with_context(GroupContext::new(READINESS, readiness).with_lag_metric(
+        metrics.clone(),
+        "balados_materializer_consumer_lag",
+        "Events not yet read by this materializer, per assigned partition.",
+    ))?;
     consumer.subscribe(&[&topic])?;
-    let interval = Duration::from_millis(settings.materializer.batch_interval_ms);
+    let batching = batching(&settings);
     let grace = TimeDelta::hours(i64::from(settings.materializer.popularity_grace_hours));
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
     let mut next: HashMap<i32, i64> = HashMap::new();
     tracing::info!(kafka.group = %group, "materializer started");
     loop {
         let batch = tokio::select! {
-            batch = collect(&consumer, settings.materializer.batch_max, interval) => batch,
+            batch = recv_batch(&consumer, &batching, "materializer") => batch,
             _ = shutdown.changed() => break,
         };
         let mut rewound = BTreeSet::new();
-        if let Ok(mut revoked) = consumer.context().revoked.lock() {
-            for partition in revoked.drain(..) {
-                next.remove(&partition);
-            }
+        for partition in consumer.context().take_revoked() {
+            next.remove(&partition);
         }
         let assigned = assigned_partitions(&consumer, &topic);
         let missing: BTreeSet<i32> = assigned
@@ -147,7 +102,7 @@ pub async fn run(
                     Err(e) => {
                         consumer
                             .context()
-                            .readiness
+                            .readiness()
                             .awaiting(READINESS, "postgresql");
                         tracing::warn!(error = %e, "reading stored offsets from PostgreSQL failed; retrying")
                     }
@@ -232,7 +187,7 @@ pub async fn run(
             next_offsets: &reached,
         };
         let written = write_with_retry(
-            (&consumer.context().readiness, &metrics),
+            (consumer.context().readiness(), &metrics),
             &pool,
             (&group, &topic),
             (batch, &origins),
@@ -421,33 +376,4 @@ fn assigned_partitions(consumer: &StreamConsumer<GroupContext>, topic: &str) -> 
                 .collect()
         },
     )
-}
-
-/// A batch: what arrives within `interval` of the first record, at most `max`; empty when
-/// nothing arrives for a while, so that the loop still sees new assignments.
-pub(crate) async fn collect<C: ConsumerContext + 'static>(
-    consumer: &StreamConsumer<C>,
-    max: usize,
-    interval: Duration,
-) -> Vec<OwnedMessage> {
-    let mut batch = Vec::new();
-    match tokio::time::timeout(IDLE_PASS, consumer.recv()).await {
-        Ok(Ok(m)) => batch.push(m.detach()),
-        Ok(Err(e)) => {
-            balados_platform::kafka::log_consumer_error("materializer", &e);
-            return batch;
-        }
-        Err(_) => return batch,
-    }
-    // Then what is already fetched (a short grace lets a burst in flight join), within `interval`.
-    let deadline = tokio::time::Instant::now() + interval;
-    while batch.len() < max {
-        let grace = (tokio::time::Instant::now() + Duration::from_millis(2)).min(deadline);
-        match tokio::time::timeout_at(grace, consumer.recv()).await {
-            Ok(Ok(m)) => batch.push(m.detach()),
-            Ok(Err(e)) => balados_platform::kafka::log_consumer_error("materializer", &e),
-            Err(_) => break,
-        }
-    }
-    batch
 }
