@@ -13,12 +13,12 @@ use crate::runner::CommandConsumer;
 use crate::store::StateWrite;
 use balados_domain::Rejection;
 use balados_platform::Settings;
+use balados_platform::kafka::committed::committed_offsets;
 use balados_platform::metrics::Metrics;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{
     Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, StateKey, Topics,
 };
-use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer as _};
@@ -54,6 +54,8 @@ struct PendingResult {
 
 pub struct BatchWriter {
     config: ClientConfig,
+    /// `None` without transactions.
+    transactional_id: Option<String>,
     transactional: bool,
     output: Output,
     topics: Topics,
@@ -76,8 +78,10 @@ impl std::fmt::Debug for BatchWriter {
 }
 
 impl BatchWriter {
+    /// `instance_id` names the transactional id.
     pub fn new(
         settings: &Settings,
+        instance_id: &str,
         codec: Codec,
         runtime: tokio::runtime::Handle,
         metrics: Metrics,
@@ -85,27 +89,24 @@ impl BatchWriter {
         let agg = &settings.aggregator;
         let mut config = balados_platform::kafka::producer_config(
             &settings.kafka,
-            &format!("balados-aggregator-{}", agg.instance_id),
+            &format!("balados-aggregator-{instance_id}"),
         );
         config
             .set("linger.ms", "5")
             // Transaction calls that meet a still-completing previous transaction are retried
             // after this back-off; librdkafka's 100 ms default would be added to every batch.
             .set("retry.backoff.ms", "10");
-        if agg.transactional {
+        let transactional_id = agg
+            .transactional
+            .then(|| format!("{}.aggregator.{instance_id}", settings.kafka.topic_prefix));
+        if let Some(id) = &transactional_id {
             config
-                .set(
-                    "transactional.id",
-                    format!(
-                        "{}.aggregator.{}",
-                        settings.kafka.topic_prefix, agg.instance_id
-                    ),
-                )
+                .set("transactional.id", id)
                 // Short, so that a crashed instance's open transaction blocks read_committed
                 // readers briefly; a restart with the same id aborts it at once anyway.
                 .set("transaction.timeout.ms", "10000");
         }
-        let output = Output::create(&config, agg.transactional, INIT_TIMEOUT)?;
+        let output = Output::create(&config, agg.transactional, INIT_TIMEOUT, metrics.clone())?;
         // librdkafka's default for message.max.bytes; the producer refuses a larger record.
         let max_record = config
             .get("message.max.bytes")
@@ -113,6 +114,7 @@ impl BatchWriter {
             .unwrap_or(1_000_000);
         Ok(Self {
             config,
+            transactional_id,
             transactional: agg.transactional,
             output,
             topics: settings.topics(),
@@ -127,8 +129,18 @@ impl BatchWriter {
     /// Replaces the producer; with transactions, the new one fences the old one and aborts
     /// whatever transaction it left open.
     pub fn recreate_producer(&mut self) -> Result<(), KafkaError> {
-        self.output = Output::create(&self.config, self.transactional, INIT_TIMEOUT)?;
+        self.output = Output::create(
+            &self.config,
+            self.transactional,
+            INIT_TIMEOUT,
+            self.metrics.clone(),
+        )?;
         Ok(())
+    }
+
+    /// The producer's transactional id ("none" without transactions).
+    pub fn transactional_id(&self) -> &str {
+        self.transactional_id.as_deref().unwrap_or("none")
     }
 
     /// Whether librdkafka says the producer can never be used again.
@@ -139,11 +151,7 @@ impl BatchWriter {
     /// Aborts the open transaction (if any). An error means the producer is stuck (e.g. the
     /// broker forgot the transaction): the caller must replace it, never retry the abort.
     pub fn abort(&self) -> Result<(), KafkaError> {
-        self.output.take_deliveries();
-        if self.transactional {
-            self.output.producer().abort_transaction(INIT_TIMEOUT)?;
-        }
-        Ok(())
+        self.output.abort(INIT_TIMEOUT)
     }
 
     pub fn write(
@@ -153,9 +161,7 @@ impl BatchWriter {
         store: &mut StateStore,
         batch: &[OwnedMessage],
     ) -> Result<(), BatchError> {
-        if self.transactional {
-            self.output.producer().begin_transaction()?;
-        }
+        self.output.begin()?;
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
         let mut pending: Vec<PendingResult> = Vec::with_capacity(batch.len());
         // The batch's state changes, each entity once: its last value wins (a user with several
@@ -364,26 +370,7 @@ impl BatchWriter {
             )?;
         }
         let started = Instant::now();
-        // commit_transaction flushes too, but through rdkafka's flush loop, which sleeps in 100 ms
-        // polls; ours returns as soon as the deliveries are in.
-        self.output.flush(TXN_TIMEOUT)?;
-        if self.transactional {
-            // No group metadata means the consumer has left its group: abort and replay.
-            let metadata = consumer.group_metadata().ok_or(KafkaError::ClientCreation(
-                "consumer has no group metadata".into(),
-            ))?;
-            // None when every command of the batch was below the committed offsets.
-            if offsets.count() > 0 {
-                self.output.producer().send_offsets_to_transaction(
-                    &offsets,
-                    &metadata,
-                    TXN_TIMEOUT,
-                )?;
-            }
-            self.output.producer().commit_transaction(TXN_TIMEOUT)?;
-        } else if offsets.count() > 0 {
-            consumer.commit(&offsets, CommitMode::Sync)?;
-        }
+        self.output.commit(consumer, &offsets, TXN_TIMEOUT)?;
         tracing::debug!(
             duration_ms = started.elapsed().as_millis() as u64,
             "outputs and offsets committed"
@@ -399,30 +386,7 @@ impl BatchWriter {
         partition: i32,
     ) -> Result<(), BatchError> {
         let committed = committed_offset(consumer, &self.topics.commands, partition)?;
-        let (users, stats) = restorer.restore(partition, committed)?;
-        tracing::info!(
-            kafka.partition = partition,
-            restore.users = stats.users,
-            restore.records = stats.records,
-            restore.ignored_uncommitted = stats.ignored_uncommitted,
-            restore.events_checked = stats.events_checked,
-            restore.events_missing = stats.events_missing,
-            duration_ms = stats.duration.as_millis() as u64,
-            "partition state restored"
-        );
-        self.metrics.add(
-            "balados_aggregator_restores_total",
-            "Partition restores.",
-            &[],
-            1.0,
-        );
-        self.metrics.add(
-            "balados_aggregator_missing_events_total",
-            "Events that restored state stands on but the events topic does not hold (lost by the broker).",
-            &[],
-            stats.events_missing as f64,
-        );
-        store.load(partition, users, committed);
+        restorer.restore_into(store, &self.metrics, partition, committed)?;
         Ok(())
     }
 
@@ -493,18 +457,12 @@ impl BatchWriter {
     }
 }
 
+/// The committed offset of `commands` in `partition` (0 where nothing is committed).
 fn committed_offset(
     consumer: &CommandConsumer,
     topic: &str,
     partition: i32,
 ) -> Result<i64, KafkaError> {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, partition);
-    let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
-    Ok(committed
-        .elements()
-        .first()
-        .and_then(|e| e.offset().to_raw())
-        .filter(|o| *o >= 0)
-        .unwrap_or(0))
+    let committed = committed_offsets(consumer, topic, &[partition])?;
+    Ok(committed.get(&partition).copied().flatten().unwrap_or(0))
 }

@@ -5,7 +5,6 @@
 
 mod batch;
 pub mod handle;
-mod kafka_error;
 mod output;
 pub mod partitions;
 pub mod restore;

@@ -3,27 +3,30 @@
 //! the beginning until the marker; the last value per key wins; records written by commands at
 //! or beyond the committed offset of `commands` (work of an aborted or unfinished transaction,
 //! which some brokers show to read_committed consumers) are ignored — those commands will be
-//! processed again, and produce the same records.
+//! processed again, and produce the same records. The reading, the marker and that rule are
+//! `balados_platform::kafka::reader`'s, shared with the materializer's rebuild.
 //!
 //! Then the state is checked against the events it stands on: the last events of the users written
 //! most recently (where a broker crash would have lost acknowledged records) must be where their
 //! meta records say, with the user and sequence they say. A missing one is reported loudly; the
 //! materializers hold that user at the gap until it is repaired.
 
+use crate::partitions::StateStore;
 use crate::store::apply_record;
 use balados_domain::UserState;
+use balados_platform::kafka::committed::written_by_uncommitted_work;
+use balados_platform::kafka::reader::{Markers, PartitionReader, Record};
+use balados_platform::metrics::Metrics;
 use balados_platform::settings::KafkaSettings;
-use balados_schemas::state::SOURCE_OFFSET_HEADER;
 use balados_schemas::{Codec, Contract, EventEnvelope, StateKey, Topics, UserId, UserStateRecord};
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::message::{BorrowedMessage, Headers as _, Message as _};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Keys of restore markers; never a user id (those cannot contain '/': see `UserId`).
-const MARKER_PREFIX: &str = "__restore-marker__/";
+const CLIENT_ID: &str = "balados-aggregator-restore";
+/// Records read at a time.
+const CHUNK: usize = 1000;
+/// How long a restore waits for records before saying it still waits for its marker.
+const STILL_WAITING: Duration = Duration::from_secs(10);
 /// How many users' last events a restore checks: those written most recently, within the last
 /// `CHECKED_SPAN` offsets of the events partition (a crash loses the tail; the check reads it).
 const CHECKED_USERS: usize = 32;
@@ -55,7 +58,7 @@ pub struct Restorer {
     topic: String,
     events_topic: String,
     codec: Codec,
-    marker_producer: FutureProducer,
+    markers: Markers,
     runtime: tokio::runtime::Handle,
 }
 
@@ -74,15 +77,49 @@ impl Restorer {
         codec: Codec,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, RestoreError> {
-        let config = balados_platform::kafka::producer_config(kafka, "balados-aggregator-restore");
         Ok(Self {
             kafka: kafka.clone(),
             topic: topics.user_state.clone(),
             events_topic: topics.events.clone(),
             codec,
-            marker_producer: config.create()?,
+            markers: Markers::new(kafka, CLIENT_ID, "restore")?,
             runtime,
         })
+    }
+
+    /// Restores `partition` as of `committed` into `store`, and says so (log and metrics).
+    pub fn restore_into(
+        &self,
+        store: &mut StateStore,
+        metrics: &Metrics,
+        partition: i32,
+        committed: i64,
+    ) -> Result<(), RestoreError> {
+        let (users, stats) = self.restore(partition, committed)?;
+        tracing::info!(
+            kafka.partition = partition,
+            restore.users = stats.users,
+            restore.records = stats.records,
+            restore.ignored_uncommitted = stats.ignored_uncommitted,
+            restore.events_checked = stats.events_checked,
+            restore.events_missing = stats.events_missing,
+            duration_ms = stats.duration.as_millis() as u64,
+            "partition state restored"
+        );
+        metrics.add(
+            "balados_aggregator_restores_total",
+            "Partition restores.",
+            &[],
+            1.0,
+        );
+        metrics.add(
+            "balados_aggregator_missing_events_total",
+            "Events that restored state stands on but the events topic does not hold (lost by the broker).",
+            &[],
+            stats.events_missing as f64,
+        );
+        store.load(partition, users, committed);
+        Ok(())
     }
 
     /// Users of `partition`, as of `committed` (the committed offset of `commands` there).
@@ -92,65 +129,61 @@ impl Restorer {
         committed: i64,
     ) -> Result<(HashMap<UserId, UserState>, RestoreStats), RestoreError> {
         let started = Instant::now();
-        let marker_key = format!("{MARKER_PREFIX}{}", uuid::Uuid::new_v4());
-        // A tombstone: compaction removes markers, so they cost nothing in the long run.
-        let record = FutureRecord::<str, [u8]>::to(&self.topic)
-            .partition(partition)
-            .key(&marker_key);
-        let delivery = self
+        let end = self
             .runtime
-            .block_on(self.marker_producer.send(record, Duration::from_secs(30)));
-        let marker_offset = delivery.map_err(|(e, _)| e)?.offset;
-
-        let consumer = self.reader()?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.topic, partition, Offset::Beginning)?;
-        consumer.assign(&tpl)?;
-
+            .block_on(self.markers.place(&self.topic, partition))?;
+        let reader = self.reader()?;
+        let mut cursor = reader.from_beginning(&self.topic, partition, end)?;
         let mut users = HashMap::new();
         let mut stats = RestoreStats::default();
-        let mut last_report = Instant::now();
-        loop {
-            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-                if last_report.elapsed() > Duration::from_secs(10) {
-                    tracing::warn!(
-                        kafka.partition = partition,
-                        marker.offset = marker_offset,
-                        "restore still waiting for its marker"
-                    );
-                    last_report = Instant::now();
-                }
-                continue;
-            };
-            let message = message?;
-            let offset = message.offset();
-            if let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok())
-                && let Some(key) = StateKey::decode(key)
-            {
-                stats.records += 1;
-                let (source_offset, entity) = match message.payload() {
-                    None => (tombstone_source_offset(&message), None),
-                    Some(bytes) => {
-                        let record = self
-                            .decode(bytes)
-                            .map_err(|reason| RestoreError::Decode { offset, reason })?;
-                        (Some(record.source_offset), Some(record.entity))
-                    }
-                };
-                if source_offset.is_some_and(|s| s >= committed) {
-                    stats.ignored_uncommitted += 1;
-                } else {
-                    apply_record(&mut users, key, entity);
-                }
+        while !cursor.done() {
+            let records = reader.next(&mut cursor, CHUNK, STILL_WAITING)?;
+            if records.is_empty() && !cursor.done() {
+                tracing::warn!(
+                    kafka.partition = partition,
+                    marker.offset = end - 1,
+                    "restore still waiting for its marker"
+                );
             }
-            if offset >= marker_offset {
-                break;
+            for record in records {
+                self.apply(record, committed, &mut users, &mut stats)?;
             }
         }
         stats.users = users.len();
         (stats.events_checked, stats.events_missing) = self.check_events(partition, &users)?;
         stats.duration = started.elapsed();
         Ok((users, stats))
+    }
+
+    /// Applies one record of `user-state` (restore markers and foreign records are skipped),
+    /// unless it comes from uncommitted work.
+    fn apply(
+        &self,
+        record: Record,
+        committed: i64,
+        users: &mut HashMap<UserId, UserState>,
+        stats: &mut RestoreStats,
+    ) -> Result<(), RestoreError> {
+        let Some(key) = record.key_str().and_then(StateKey::decode) else {
+            return Ok(());
+        };
+        stats.records += 1;
+        let (source_offset, entity) = match &record.value {
+            None => (record.source_offset, None),
+            Some(bytes) => {
+                let decoded = self.decode(bytes).map_err(|reason| RestoreError::Decode {
+                    offset: record.offset,
+                    reason,
+                })?;
+                (Some(decoded.source_offset), Some(decoded.entity))
+            }
+        };
+        if written_by_uncommitted_work(source_offset, committed) {
+            stats.ignored_uncommitted += 1;
+        } else {
+            apply_record(users, key, entity);
+        }
+        Ok(())
     }
 
     /// Checks that the last events of the most recently written users are in `events` where their
@@ -176,35 +209,32 @@ impl Restorer {
         let mut wanted: HashMap<i64, (&UserId, u64)> =
             expected.iter().map(|(o, u, s)| (*o, (*u, *s))).collect();
         let checked = wanted.len();
-        let consumer = self.reader()?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.events_topic, partition, Offset::Offset(first))?;
-        consumer.assign(&tpl)?;
+        let reader = self.reader()?;
+        let mut cursor = reader.from_offset(&self.events_topic, partition, first, last + 1)?;
         let mut missing = 0;
         let deadline = Instant::now() + CHECK_TIMEOUT;
-        while !wanted.is_empty() && Instant::now() < deadline {
-            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-                continue;
-            };
-            let message = message?;
-            let offset = message.offset();
-            if let Some((user, sequence)) = wanted.remove(&offset) {
-                let found = message.payload().and_then(|bytes| self.decode_event(bytes));
-                if found.as_ref().map(|e| (&e.user_id, e.sequence)) != Some((user, sequence)) {
-                    missing += 1;
-                    report_missing(partition, offset, user, sequence, found.as_ref());
-                }
-            }
-            // Offsets the broker skipped are gone too.
-            let skipped: Vec<i64> = wanted.keys().copied().filter(|o| *o < offset).collect();
-            for o in skipped {
-                if let Some((user, sequence)) = wanted.remove(&o) {
-                    missing += 1;
-                    report_missing(partition, o, user, sequence, None);
-                }
-            }
-            if offset >= last {
+        while !wanted.is_empty() && !cursor.done() {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
                 break;
+            }
+            for record in reader.next(&mut cursor, CHUNK, remaining)? {
+                let offset = record.offset;
+                if let Some((user, sequence)) = wanted.remove(&offset) {
+                    let found = record.value.as_deref().and_then(|b| self.decode_event(b));
+                    if found.as_ref().map(|e| (&e.user_id, e.sequence)) != Some((user, sequence)) {
+                        missing += 1;
+                        report_missing(partition, offset, user, sequence, found.as_ref());
+                    }
+                }
+                // Offsets the broker skipped are gone too.
+                let skipped: Vec<i64> = wanted.keys().copied().filter(|o| *o < offset).collect();
+                for o in skipped {
+                    if let Some((user, sequence)) = wanted.remove(&o) {
+                        missing += 1;
+                        report_missing(partition, o, user, sequence, None);
+                    }
+                }
             }
         }
         for (offset, (user, sequence)) in wanted {
@@ -215,21 +245,9 @@ impl Restorer {
     }
 
     /// A plain reader of this instance's settings (no group membership: partitions are assigned).
-    fn reader(&self) -> Result<BaseConsumer, RestoreError> {
-        let mut config =
-            balados_platform::kafka::client_config(&self.kafka, "balados-aggregator-restore");
-        config
-            .set("group.id", format!("{}-restore", self.topic))
-            .set("enable.auto.commit", "false")
-            .set(
-                "fetch.wait.max.ms",
-                self.kafka.fetch_wait_max_ms.to_string(),
-            )
-            .set(
-                "isolation.level",
-                balados_platform::kafka::isolation_level(&self.kafka),
-            );
-        Ok(config.create()?)
+    fn reader(&self) -> Result<PartitionReader, RestoreError> {
+        let group = format!("{}-restore", self.topic);
+        Ok(PartitionReader::new(&self.kafka, CLIENT_ID, &group)?)
     }
 
     fn decode_event(&self, bytes: &[u8]) -> Option<EventEnvelope> {
@@ -272,14 +290,4 @@ fn report_missing(
         "restore: an event the state stands on is not in the events topic (lost by the broker?); \
          readers will hold this user at the gap until `balados admin repair-user`"
     );
-}
-
-/// The source offset a tombstone carries in its header; `None` when it has none (written by
-/// an older version, or by compaction tooling): such a tombstone is applied.
-fn tombstone_source_offset(message: &BorrowedMessage<'_>) -> Option<i64> {
-    message
-        .headers()?
-        .iter()
-        .find(|h| h.key == SOURCE_OFFSET_HEADER)
-        .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok())
 }

@@ -10,75 +10,36 @@
 //! deterministic and every event carries its per-user sequence, a replay yields byte-identical
 //! events that consumers drop — so the result stays exactly-once even on a broker that shows
 //! aborted records. Without transactions (`aggregator.transactional = false`): events and
-//! outcomes are flushed, then state records, then the offsets are committed.
+//! outcomes are flushed, then state records, then the offsets are committed; a failed delivery
+//! of any of them fails the batch before its offsets are committed.
 
 use crate::batch::{BatchError, BatchWriter};
-use crate::kafka_error::{ErrorClass, classify};
 use crate::partitions::StateStore;
 use crate::restore::Restorer;
 use balados_platform::Settings;
+use balados_platform::kafka::committed::committed_offsets;
+use balados_platform::kafka::errors::{ErrorClass, classify, is_fenced};
+use balados_platform::kafka::poll::{Batching, poll_batch};
+use balados_platform::kafka::rebalance::GroupContext;
 use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
 use balados_schemas::Codec;
-use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
-use rdkafka::message::{Message as _, OwnedMessage};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::Message as _;
+use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Records what the group takes away and gives, so the loop parks and drops partitions' state.
-#[derive(Debug)]
-pub struct RebalanceContext {
-    revoked: Mutex<Vec<i32>>,
-    assigned: Mutex<Option<Vec<i32>>>,
-    readiness: Readiness,
-}
-
-impl ClientContext for RebalanceContext {}
-
-impl ConsumerContext for RebalanceContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance
-            && let Ok(mut revoked) = self.revoked.lock()
-        {
-            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
-        }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(
-                kafka.partitions = tpl.count(),
-                "aggregator partitions assigned"
-            );
-            if let Ok(mut assigned) = self.assigned.lock() {
-                *assigned = Some(tpl.elements().iter().map(|e| e.partition()).collect());
-            }
-            self.readiness.set(READINESS, true);
-        }
-    }
-}
 
 /// The readiness component: ready once the group has given this instance its partitions.
 pub const READINESS: &str = "aggregator";
 
-impl RebalanceContext {
-    fn take_revoked(&self) -> Vec<i32> {
-        self.revoked
-            .lock()
-            .map(|mut r| std::mem::take(&mut *r))
-            .unwrap_or_default()
-    }
+/// Parks and drops partitions' state on what the group takes away and gives (see `partitions`).
+pub type CommandConsumer = BaseConsumer<GroupContext>;
 
-    /// The partitions of the last assignment, once.
-    fn take_assigned(&self) -> Option<Vec<i32>> {
-        self.assigned.lock().ok().and_then(|mut a| a.take())
-    }
-}
-
-pub type CommandConsumer = BaseConsumer<RebalanceContext>;
+/// A pause between commands that ends a batch: lets the records of fetches in flight join.
+const PAUSE: Duration = Duration::from_millis(3);
 
 /// Runs the aggregator on the calling (blocking) thread until `shutdown` is set.
 pub fn run(
@@ -91,23 +52,33 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let topics = settings.topics();
     let group = format!("{}.aggregator", settings.kafka.topic_prefix);
-    let client_id = format!("balados-aggregator-{}", settings.aggregator.instance_id);
+    let instance_id = &settings.aggregator.instance_id;
+    let client_id = format!("balados-aggregator-{instance_id}");
     let consumer: CommandConsumer =
         balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
-            .create_with_context(RebalanceContext {
-                revoked: Mutex::default(),
-                assigned: Mutex::default(),
-                readiness,
-            })?;
+            .create_with_context(GroupContext::new(READINESS, readiness))?;
     consumer.subscribe(&[&topics.commands])?;
     let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
-    let mut writer = BatchWriter::new(settings, codec, runtime, metrics.clone())?;
+    let mut writer = BatchWriter::new(settings, instance_id, codec, runtime, metrics.clone())?;
     let mut store = StateStore::default();
     let interval = Duration::from_millis(settings.aggregator.commit_interval_ms);
-    tracing::info!(kafka.group = %group, transactional = settings.aggregator.transactional, "aggregator started");
+    // Waits up to `interval` for a first command, then takes what arrives without a pause, up to
+    // `max_batch` and within `interval` of the first.
+    let batching = Batching {
+        max: settings.aggregator.max_batch,
+        first_wait: interval,
+        window: interval,
+        pause: PAUSE,
+    };
+    tracing::info!(
+        kafka.group = %group,
+        instance.id = %instance_id,
+        transactional = settings.aggregator.transactional,
+        "aggregator started"
+    );
 
     while !shutdown.load(Ordering::Relaxed) {
-        let mut batch = poll_batch(&consumer, settings.aggregator.max_batch, interval);
+        let mut batch = poll_batch(&consumer, &batching, "aggregator");
         for partition in consumer.context().take_revoked() {
             store.park(partition);
         }
@@ -147,7 +118,7 @@ pub fn run(
                 );
             }
             Err(error) => recover(
-                &consumer,
+                (&consumer, &topics.commands),
                 &mut writer,
                 &mut store,
                 &metrics,
@@ -162,7 +133,7 @@ pub fn run(
 }
 
 fn recover(
-    consumer: &CommandConsumer,
+    (consumer, topic): (&CommandConsumer, &str),
     writer: &mut BatchWriter,
     store: &mut StateStore,
     metrics: &Metrics,
@@ -174,6 +145,24 @@ fn recover(
         BatchError::Restore(_) | BatchError::Codec(_) | BatchError::TooLarge => ErrorClass::Abort,
     };
     tracing::warn!(error = %error, class = ?class, "batch failed; aborting and replaying from the committed offsets");
+    if let BatchError::Kafka(e) = &error
+        && is_fenced(e)
+    {
+        // Once is a restart of this instance fencing its predecessor (this process, if it is the
+        // zombie); a loop of them is two live aggregators sharing one id.
+        tracing::error!(
+            kafka.transactional_id = writer.transactional_id(),
+            "this aggregator's producer was fenced: another producer took its transactional id. \
+             If this repeats, two aggregators share aggregator.instance_id; give each its own, or \
+             leave it empty to derive one per process"
+        );
+        metrics.add(
+            "balados_aggregator_fenced_total",
+            "Producers fenced by another producer with the same transactional id.",
+            &[],
+            1.0,
+        );
+    }
     // An outage (the broker, the registry) against a poison command (a record too large, refused
     // by the replay instead of retried).
     let cause = match &error {
@@ -204,7 +193,7 @@ fn recover(
         );
     }
     store.undo();
-    let readiness = &consumer.context().readiness;
+    let readiness = consumer.context().readiness();
     readiness.awaiting(READINESS, "kafka");
     // Until the broker is back: a producer to recreate and offsets to read may fail for a while;
     // keep trying rather than stopping the process.
@@ -217,7 +206,7 @@ fn recover(
                 .is_ok();
         }
         if producer_ok {
-            match rewind(consumer) {
+            match rewind(consumer, topic) {
                 Ok(committed) => {
                     // Kept where nothing was committed since the state's offset (the failed
                     // batch's commit may have reached the broker); restored otherwise.
@@ -238,52 +227,25 @@ fn recover(
 
 /// Seeks every assigned partition back to its committed offset; returns those offsets (0 where
 /// nothing is committed).
-fn rewind(consumer: &CommandConsumer) -> anyhow::Result<HashMap<i32, i64>> {
-    let assignment = consumer.assignment()?;
-    if assignment.count() == 0 {
+fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32, i64>> {
+    let assigned: Vec<i32> = consumer
+        .assignment()?
+        .elements_for_topic(topic)
+        .iter()
+        .map(|e| e.partition())
+        .collect();
+    if assigned.is_empty() {
         return Ok(HashMap::new());
     }
-    let committed = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
+    let committed = committed_offsets(consumer, topic, &assigned)?;
     let mut seek = TopicPartitionList::new();
-    let mut offsets = HashMap::new();
-    for element in committed.elements() {
-        let offset = match element.offset() {
-            Offset::Offset(o) => Offset::Offset(o),
-            _ => Offset::Beginning,
-        };
-        offsets.insert(
-            element.partition(),
-            offset.to_raw().filter(|o| *o >= 0).unwrap_or(0),
-        );
-        seek.add_partition_offset(element.topic(), element.partition(), offset)?;
+    for (partition, offset) in &committed {
+        let offset = offset.map_or(Offset::Beginning, Offset::Offset);
+        seek.add_partition_offset(topic, *partition, offset)?;
     }
     consumer.seek_partitions(seek, Duration::from_secs(10))?;
-    Ok(offsets)
-}
-
-/// Waits up to `interval` for a first command, then takes what arrives without a pause, up to
-/// `max` and within `interval`: small batches at low load (latency), large ones under load (throughput,
-/// since commands accumulate while the previous batch commits).
-fn poll_batch(consumer: &CommandConsumer, max: usize, interval: Duration) -> Vec<OwnedMessage> {
-    let deadline = Instant::now() + interval;
-    let mut batch = Vec::new();
-    while batch.len() < max {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            break;
-        }
-        // After the first command, a short grace lets records of fetches in flight join.
-        let wait = if batch.is_empty() {
-            remaining
-        } else {
-            remaining.min(Duration::from_millis(3))
-        };
-        match consumer.poll(wait) {
-            Some(Ok(message)) => batch.push(message.detach()),
-            Some(Err(e)) => balados_platform::kafka::log_consumer_error("aggregator", &e),
-            None if batch.is_empty() => {}
-            None => break,
-        }
-    }
-    batch
+    Ok(committed
+        .into_iter()
+        .map(|(p, o)| (p, o.unwrap_or(0)))
+        .collect())
 }
