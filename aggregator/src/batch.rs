@@ -78,7 +78,7 @@ impl std::fmt::Debug for BatchWriter {
 }
 
 impl BatchWriter {
-    /// `instance_id` names the transactional id.
+    /// `instance_id` names the transactional id (see `balados_platform::kafka::instance`).
     pub fn new(
         settings: &Settings,
         instance_id: &str,

@@ -12,6 +12,10 @@
 //! aborted records. Without transactions (`aggregator.transactional = false`): events and
 //! outcomes are flushed, then state records, then the offsets are committed; a failed delivery
 //! of any of them fails the batch before its offsets are committed.
+//!
+//! The transactional id is `{prefix}.aggregator.{instance id}`: unique among live processes and
+//! the same after a restart, so that a restarted instance fences its predecessor (see
+//! `balados_platform::kafka::instance`).
 
 use crate::batch::{BatchError, BatchWriter};
 use crate::partitions::StateStore;
@@ -19,6 +23,7 @@ use crate::restore::Restorer;
 use balados_platform::Settings;
 use balados_platform::kafka::committed::committed_offsets;
 use balados_platform::kafka::errors::{ErrorClass, classify, is_fenced};
+use balados_platform::kafka::instance::{self, InstanceId};
 use balados_platform::kafka::poll::{Batching, poll_batch};
 use balados_platform::kafka::rebalance::GroupContext;
 use balados_platform::metrics::Metrics;
@@ -52,14 +57,20 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let topics = settings.topics();
     let group = format!("{}.aggregator", settings.kafka.topic_prefix);
-    let instance_id = &settings.aggregator.instance_id;
-    let client_id = format!("balados-aggregator-{instance_id}");
+    // Held until the loop ends: no other aggregator on this host takes the id meanwhile.
+    let instance: InstanceId = instance::claim(
+        &settings.aggregator.instance_id,
+        &settings.kafka.group_instance_id,
+        &group,
+    )?;
+    let client_id = format!("balados-aggregator-{}", instance.as_str());
     let consumer: CommandConsumer =
         balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
             .create_with_context(GroupContext::new(READINESS, readiness))?;
     consumer.subscribe(&[&topics.commands])?;
     let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
-    let mut writer = BatchWriter::new(settings, instance_id, codec, runtime, metrics.clone())?;
+    let mut writer =
+        BatchWriter::new(settings, instance.as_str(), codec, runtime, metrics.clone())?;
     let mut store = StateStore::default();
     let interval = Duration::from_millis(settings.aggregator.commit_interval_ms);
     // Waits up to `interval` for a first command, then takes what arrives without a pause, up to
@@ -72,7 +83,8 @@ pub fn run(
     };
     tracing::info!(
         kafka.group = %group,
-        instance.id = %instance_id,
+        instance.id = instance.as_str(),
+        instance.source = ?instance.source(),
         transactional = settings.aggregator.transactional,
         "aggregator started"
     );

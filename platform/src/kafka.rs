@@ -2,10 +2,11 @@
 //! broker readiness here; topic administration (`topics`); what to do about an error (`errors`);
 //! reading a partition whole to a marker (`reader`); committed offsets and the rule that skips
 //! state records of uncommitted work (`committed`); the group consumers' rebalance context
-//! (`rebalance`) and batch poller (`poll`).
+//! (`rebalance`) and batch poller (`poll`); the aggregator's instance id (`instance`).
 
 pub mod committed;
 pub mod errors;
+pub mod instance;
 pub mod poll;
 pub mod reader;
 pub mod rebalance;

@@ -245,10 +245,11 @@ impl Settings {
             s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         };
-        if self.aggregator.instance_id.is_empty() || !name_ok(&self.aggregator.instance_id) {
+        // Empty: derived per process when the aggregator starts (see `kafka::instance`).
+        if !name_ok(&self.aggregator.instance_id) {
             return invalid(
                 "aggregator.instance_id",
-                "use letters, digits, '.', '_' or '-'",
+                "use letters, digits, '.', '_' or '-' (or leave it empty to derive one)",
             );
         }
         if self.aggregator.max_batch == 0 || self.materializer.batch_max == 0 {
