@@ -1,7 +1,8 @@
 //! The consume-transform-produce loop.
 //!
 //! Delivery guarantee: exactly-once in effect. Commands are read from `commands` (group
-//! `{prefix}.aggregator`, read_committed, no auto-commit). Per batch, in one Kafka transaction:
+//! `{prefix}.aggregator`, read_committed with transactions — read_uncommitted without them —, no
+//! auto-commit). Per batch, in one Kafka transaction:
 //! the events, the changed state records, the outcomes, and the input offsets (last processed + 1)
 //! sent with the consumer group metadata, so zombies are fenced (KIP-447). On an abortable error
 //! the transaction is aborted, the batch's changes to the in-memory state undone, and the

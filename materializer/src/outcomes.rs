@@ -1,7 +1,7 @@
 //! Command outcomes: `command-results` → `users.command_outcomes`, for `GET /api/v1/commands/{id}`.
 //!
 //! Delivery guarantee: exactly-once in effect. Group `{prefix}.materializer.outcomes`,
-//! read_committed; the next offset per partition is stored in PostgreSQL in the same transaction
+//! read_committed (read_uncommitted without transactions); the next offset per partition is stored in PostgreSQL in the same transaction
 //! as the rows, and rows are inserted once per command id (a replay, or the repeated outcome of a
 //! retried command, changes nothing). Group offsets are not used to resume.
 

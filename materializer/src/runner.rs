@@ -1,7 +1,8 @@
 //! The consumer loop.
 //!
 //! Delivery guarantee: exactly-once in effect into PostgreSQL. Events are read from `events`
-//! (group `{prefix}.materializer`, read_committed). The offsets that count are the ones stored in
+//! (group `{prefix}.materializer`, read_committed; read_uncommitted when the producers do not use
+//! transactions, see `kafka::isolation_level`). The offsets that count are the ones stored in
 //! PostgreSQL in the same transaction as the rows (next offset = last applied + 1); on
 //! (re)assignment each partition resumes from them, whatever the group's committed offsets say.
 //! The group offsets are committed afterwards, asynchronously, only so that lag tools see

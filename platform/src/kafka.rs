@@ -74,7 +74,7 @@ pub fn isolation_level(settings: &KafkaSettings) -> &'static str {
     }
 }
 
-/// A consumer in a group: manual offsets, read_committed, short group timeouts (a fresh group
+/// A consumer in a group: manual offsets, the isolation level above, short group timeouts (a fresh group
 /// otherwise waits tens of seconds for its assignment on some brokers).
 pub fn group_consumer_config(
     settings: &KafkaSettings,
