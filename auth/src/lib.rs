@@ -4,9 +4,11 @@
 
 mod keys;
 mod mint;
+pub mod scopes;
 
 pub use keys::StaticKeyVerifier;
 pub use mint::{MintError, mint_token};
+pub use scopes::{Access, Area, Grant, Permission, Scopes};
 
 use serde::{Deserialize, Serialize};
 
