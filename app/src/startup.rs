@@ -190,8 +190,12 @@ fn avsc(contract: Contract) -> &'static str {
 }
 
 /// Runs the read-model migrations.
+/// The read models' migrations, and the accounts' tables.
 pub async fn migrate(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     balados_materializer::MIGRATOR.run(pool).await?;
+    balados_accounts::Accounts::new(pool.clone())
+        .migrate()
+        .await?;
     Ok(())
 }
 

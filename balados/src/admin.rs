@@ -20,6 +20,11 @@ pub enum AdminCommand {
         #[arg(long)]
         user: String,
     },
+    /// Accounts: create, list, disable.
+    User {
+        #[command(subcommand)]
+        command: crate::users::UserCommand,
+    },
     /// Sign a token as an app would (development and demos).
     MintToken {
         /// The app's RSA private key (PEM).
@@ -41,6 +46,7 @@ pub enum AdminCommand {
 
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::User { command } => crate::users::run(&settings, command).await?,
         AdminCommand::Topics => {
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
             let specs = settings.topics().specs(settings.kafka.partitions);

@@ -2,6 +2,7 @@
 //! schema registry, and admin commands.
 
 mod admin;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

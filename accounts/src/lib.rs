@@ -1,0 +1,12 @@
+//! Accounts: who may log in. A user has a stable internal id (what the pipeline keys on, never
+//! changed), a username shown and looked up case-insensitively, and a password hashed with
+//! Argon2id. These are system tables in PostgreSQL (`accounts.*`), not event-sourced: the user's
+//! listening data stays in the pipeline.
+
+mod password;
+mod store;
+mod username;
+
+pub use password::{Password, PasswordError, PasswordHash};
+pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};
+pub use username::{Username, UsernameError};

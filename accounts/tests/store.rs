@@ -1,0 +1,142 @@
+//! The accounts' table against the real PostgreSQL (`./dev/test` starts it; a fresh database per
+//! test): unique usernames whatever their case, log-in with lock-out, disabling.
+
+use balados_accounts::{AccountError, Accounts, FREE_ATTEMPTS, Password, Username};
+use chrono::{TimeDelta, Utc};
+use sqlx::{Connection as _, PgConnection};
+
+async fn accounts() -> Accounts {
+    let admin = std::env::var("BALADOS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://balados:balados@127.0.0.1:5432/postgres".into());
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
+    // `name` is generated here, letters and digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (server, _) = admin.rsplit_once('/').expect("a database in the URL");
+    let pool = sqlx::PgPool::connect(&format!("{server}/{name}"))
+        .await
+        .expect("connect");
+    let accounts = Accounts::new(pool);
+    accounts.migrate().await.expect("migrate");
+    accounts
+        .migrate()
+        .await
+        .expect("migrating again is harmless");
+    accounts
+}
+
+fn user(name: &str) -> Username {
+    Username::parse(name).expect("valid")
+}
+
+fn password(raw: &str) -> Password {
+    Password::choose(raw, "").expect("strong")
+}
+
+#[tokio::test]
+async fn usernames_are_unique_whatever_their_case_and_ids_stable() {
+    let accounts = accounts().await;
+    let alice = accounts
+        .create(&user("Alice"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    assert!(uuid::Uuid::parse_str(&alice.user_id).is_ok(), "a new id");
+    assert_eq!(accounts.find(&user("aLiCe")).await.expect("found"), alice);
+    assert!(matches!(
+        accounts
+            .create(&user("ALICE"), &password("another good one"), None)
+            .await,
+        Err(AccountError::UsernameTaken)
+    ));
+    // An account for data that already exists under an id.
+    let demo = accounts
+        .create(&user("demo"), &password("demo password 1"), Some("demo"))
+        .await
+        .expect("created");
+    assert_eq!(demo.user_id, "demo");
+    assert!(matches!(
+        accounts
+            .create(&user("other"), &password("demo password 2"), Some("demo"))
+            .await,
+        Err(AccountError::IdTaken)
+    ));
+    let names: Vec<String> = accounts
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    assert_eq!(names, ["Alice", "demo"]);
+}
+
+#[tokio::test]
+async fn failed_log_ins_lock_the_account_for_a_growing_time() {
+    let accounts = accounts().await;
+    accounts
+        .create(&user("bob"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    let now = Utc::now();
+    assert!(
+        accounts
+            .log_in("BOB", "correct horse battery", now)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        accounts
+            .log_in("nobody", "correct horse battery", now)
+            .await,
+        Err(AccountError::WrongCredentials)
+    ));
+    for _ in 1..FREE_ATTEMPTS {
+        assert!(matches!(
+            accounts.log_in("bob", "wrong", now).await,
+            Err(AccountError::WrongCredentials)
+        ));
+    }
+    let Err(AccountError::Locked(until)) = accounts.log_in("bob", "wrong", now).await else {
+        panic!("locked after {FREE_ATTEMPTS} failures");
+    };
+    assert_eq!(until, now + TimeDelta::minutes(1));
+    // Even the right password waits for the lock to end; then it works and the count restarts.
+    assert!(matches!(
+        accounts.log_in("bob", "correct horse battery", now).await,
+        Err(AccountError::Locked(_))
+    ));
+    let later = now + TimeDelta::minutes(2);
+    assert!(
+        accounts
+            .log_in("bob", "correct horse battery", later)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        accounts.log_in("bob", "wrong", later).await,
+        Err(AccountError::WrongCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_log_in() {
+    let accounts = accounts().await;
+    accounts
+        .create(&user("carol"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    accounts.disable(&user("Carol")).await.expect("disabled");
+    assert!(matches!(
+        accounts
+            .log_in("carol", "correct horse battery", Utc::now())
+            .await,
+        Err(AccountError::Disabled)
+    ));
+    assert!(matches!(
+        accounts.disable(&user("nobody")).await,
+        Err(AccountError::NotFound)
+    ));
+}

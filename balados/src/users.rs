@@ -1,0 +1,67 @@
+//! `balados admin user …`: accounts for operators and tests (the web pages come later).
+
+use balados_accounts::{Accounts, Password, Username};
+use balados_platform::Settings;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (its id a new UUID, or --id for data that already exists under an id).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "BALADOS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account: it can no longer log in.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let pool = balados_platform::db::connect_with_retry(
+        &settings.database,
+        balados_platform::db::Role::Writer,
+    )
+    .await;
+    let accounts = Accounts::new(pool);
+    accounts.migrate().await?;
+    match command {
+        UserCommand::Create {
+            username,
+            password,
+            id,
+        } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            let password = Password::choose(&password, username.as_str())
+                .map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            if let Some(id) = &id {
+                balados_schemas::UserId::parse(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            }
+            let account = accounts.create(&username, &password, id.as_deref()).await?;
+            println!("created {} (user id {})", account.username, account.user_id);
+        }
+        UserCommand::List => {
+            for account in accounts.list().await? {
+                let state = account
+                    .disabled_at
+                    .map_or("active".to_owned(), |at| format!("disabled {at}"));
+                println!("{:<30} {:<36} {state}", account.username, account.user_id);
+            }
+        }
+        UserCommand::Disable { username } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            accounts.disable(&username).await?;
+            println!("disabled {username}");
+        }
+    }
+    Ok(())
+}
