@@ -4,7 +4,7 @@
 //! owners' settings and their earlier public events, and writes what this computes.
 //!
 //! One user's repeated plays, saves, shares of one episode (and subscriptions to one feed) count
-//! once per day of event time: each still appears on the timeline, but only the first earns points,
+//! once per day (of recording): each still appears on the timeline, but only the first earns points,
 //! so nobody can inflate trending by replaying. Which ones counted is stored ([`CountKey`]), so the
 //! rule gives the same totals however the stream is cut into batches, and in a rebuild.
 
@@ -75,7 +75,10 @@ pub struct PublicItem {
     pub enclosure_url: String,
 }
 
-/// What counts once a day: one user, one kind, one episode (or feed, for a subscription).
+/// What counts once a day: one user, one kind, one episode (or feed, for a subscription). The day
+/// is the server's day of recording, not the client's time: a client choosing its timestamps
+/// could otherwise make every repeat a new day (the event carries its recorded time, so replays and
+/// rebuilds find the same day).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountKey {
     pub user: String,
@@ -98,7 +101,7 @@ impl CountKey {
         };
         Some(Self {
             user: event.user_id.as_str().to_owned(),
-            day: event.occurred_at.date_naive(),
+            day: event.recorded_at.date_naive(),
             kind: kind.as_str(),
             target,
         })

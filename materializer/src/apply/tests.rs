@@ -631,31 +631,35 @@ fn a_users_repeats_earn_points_once_a_day() {
     let mut next_day = played("a", 4, 1);
     next_day.occurred_at += TimeDelta::days(1);
     next_day.recorded_at = next_day.occurred_at;
+    // A client that dates its repeats on other days (its timestamps are its own) earns nothing more.
+    let mut backdated = played("a", 5, 1);
+    backdated.occurred_at -= TimeDelta::days(300);
     let events = [
         played("a", 1, 1),
         played("a", 2, 1),
         played("a", 3, 1),
         played("b", 1, 1),
         next_day,
+        backdated,
     ];
     let changes = run(&events);
     let episode = changes.public.episodes[&item(1).id()].3;
     assert_eq!(
         (episode.plays, episode.score),
         (3, 15),
-        "a's first play of each day and b's play"
+        "a's first play of each day of recording and b's play"
     );
     // Every play is still a public event; the repeats carry no points.
-    assert_eq!(changes.public.inserts.len(), 5);
-    assert_eq!(changes.public.repeats, 2);
+    assert_eq!(changes.public.inserts.len(), 6);
+    assert_eq!(changes.public.repeats, 3);
     assert_eq!(changes.public.counted.len(), 3);
 
     // A later batch that finds the key counted adds nothing either.
     let loaded = Loaded {
         counted: changes.public.counted.clone().into_iter().collect(),
-        ..positions(&[("a", 4, 4), ("b", 1, 1)])
+        ..positions(&[("a", 5, 5), ("b", 1, 1)])
     };
-    let again = fold(&[played("a", 5, 1)], loaded, GRACE, OnGap::Hold);
+    let again = fold(&[played("a", 6, 1)], loaded, GRACE, OnGap::Hold);
     assert!(
         again.public.episodes.is_empty(),
         "{:?}",
