@@ -46,6 +46,11 @@ impl Limits {
         ))
     }
 
+    /// The writes budget, for the routes that write many commands per request.
+    pub fn writes(&self) -> Arc<Budget> {
+        self.writes.clone()
+    }
+
     /// `verifier`, admitting callers within the reads budget (the query API's).
     pub fn for_reads(&self, verifier: Arc<dyn TokenVerifier>) -> Arc<dyn TokenVerifier> {
         Arc::new(LimitedVerifier::new(

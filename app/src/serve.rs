@@ -300,7 +300,9 @@ async fn api(
     if components.ingest || components.query {
         let verifier = startup::verifier(settings)?;
         if let (true, Some(codec)) = (components.ingest, &infra.codec) {
-            let state = ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;
+            let mut state =
+                ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;
+            state.writes = Some(limits.writes());
             api = api.merge(balados_ingest::router(state));
         }
         if let Some(pool) = &infra.readers {
@@ -358,5 +360,6 @@ async fn ingest_state(
         verifier,
         metrics: shared.metrics.clone(),
         replies,
+        writes: None,
     })
 }

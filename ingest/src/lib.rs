@@ -24,4 +24,6 @@ pub struct IngestState {
     pub metrics: Metrics,
     /// This instance's outcomes, read from its partition of `command-results`.
     pub replies: Replies,
+    /// The writes budget the verifier admits callers in, to charge a batch for its commands.
+    pub writes: Option<Arc<balados_platform::fair_use::Budget>>,
 }

@@ -82,17 +82,31 @@ impl<K: Hash + Eq> RateLimiter<K> {
 
     /// Counts one request of `key` at `now` (nanoseconds since the limiter's start).
     pub fn check_at(&self, key: K, now: u64) -> Admission {
-        if self.disabled {
+        self.charge_at(key, 1, now)
+    }
+
+    /// Counts `cells` requests of `key` at once (a batch of that many commands).
+    pub fn charge(&self, key: K, cells: u64) -> Admission {
+        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.charge_at(key, cells, now)
+    }
+
+    /// Admitted when one cell fits the burst now; then all `cells` are charged, so that a batch
+    /// larger than the burst goes through once and its key waits until it has been paid for.
+    pub fn charge_at(&self, key: K, cells: u64, now: u64) -> Admission {
+        if self.disabled || cells == 0 {
             return Admission::Allowed;
         }
         let shard = &self.shards[(self.hasher.hash_one(&key) as usize) % SHARDS];
         let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
         let tat = table.get(&key).copied().unwrap_or(now).max(now);
         // Allowed while the arrival time, one interval later, stays within the burst of now.
-        let next = tat + self.interval;
-        if next > now + self.tolerance {
-            return Admission::Limited(Duration::from_nanos(next - now - self.tolerance));
+        let limit = now.saturating_add(self.tolerance);
+        let first = tat.saturating_add(self.interval);
+        if first > limit {
+            return Admission::Limited(Duration::from_nanos(first - limit));
         }
+        let next = tat.saturating_add(self.interval.saturating_mul(cells));
         if !table.contains_key(&key) && table.len() >= self.per_shard {
             table.retain(|_, tat| *tat > now);
             if table.len() >= self.per_shard {

@@ -65,6 +65,33 @@ async fn a_user_over_their_rate_gets_429_and_others_go_on() {
     let (patient, _) = burst(&url, "patient", 3).await;
     assert_eq!(patient, vec![202, 202, 202], "another user is not limited");
 
+    // A batch costs its plays: ten plays in one request go through, then the user waits.
+    let plays: Vec<serde_json::Value> = (0..10)
+        .map(|n| {
+            serde_json::json!({
+                "rss_source_feed": feed_id("https://fair.example.com/batch.xml"),
+                "rss_source_item": feed_id(&format!("g{n},https://fair.example.com/{n}.mp3")),
+                "position": 1
+            })
+        })
+        .collect();
+    let batch = reqwest::Client::new()
+        .post(format!("{url}/api/v1/play/batch"))
+        .bearer_auth(token("batcher", 600))
+        .json(&serde_json::json!({ "plays": plays }))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(batch.status(), 202);
+    let (after_batch, waits) = burst(&url, "batcher", 1).await;
+    assert_eq!(after_batch, vec![429], "the batch's ten plays were charged");
+    assert!(
+        waits
+            .iter()
+            .all(|w| w.parse::<u64>().is_ok_and(|s| s >= 10)),
+        "{waits:?}"
+    );
+
     // After the advertised wait, the greedy user may write again.
     let wait: u64 = retry_after.last().and_then(|r| r.parse().ok()).unwrap_or(2);
     tokio::time::sleep(Duration::from_secs(wait)).await;

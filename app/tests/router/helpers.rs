@@ -69,6 +69,7 @@ impl Api {
             verifier: Arc::new(verifier),
             metrics: Metrics::default(),
             replies: replies.clone(),
+            writes: None,
         };
         let ops = Ops {
             metrics: Metrics::default(),

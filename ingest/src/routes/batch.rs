@@ -71,6 +71,11 @@ pub async fn record_plays(
             ),
         ));
     }
+    // A batch costs its plays: without it, 20 requests a second would be 20,000 commands.
+    if let Some(budget) = &state.writes {
+        let extra = u64::try_from(body.plays.len().saturating_sub(1)).unwrap_or(u64::MAX);
+        budget.charge(auth.user.as_str(), &auth.caller.app_id, extra)?;
+    }
     let base = headers
         .contains_key("idempotency-key")
         .then(|| crate::idempotency::command_id(&headers, auth.user.as_str(), &auth.caller.app_id))

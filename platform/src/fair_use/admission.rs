@@ -22,6 +22,22 @@ pub struct Budget {
     pub apps: RateLimiter<String>,
 }
 
+impl Budget {
+    /// Charges `cells` more requests to a caller's user and app at once: a batch of commands
+    /// costs what that many single requests would (its authentication paid for one).
+    pub fn charge(&self, user: &str, app: &str, cells: u64) -> Result<(), ApiError> {
+        for (who, limiter, key) in [("user", &self.users, user), ("app", &self.apps, app)] {
+            if let Admission::Limited(wait) = limiter.charge(key.to_owned(), cells) {
+                return Err(ApiError::rate_limited(
+                    format!("too many requests for this {who}"),
+                    seconds(wait),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Verifies with `inner`, then admits the caller within `budget`.
 #[derive(Debug)]
 pub struct LimitedVerifier {

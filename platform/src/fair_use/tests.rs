@@ -73,3 +73,20 @@ proptest! {
         prop_assert!(allowed <= bound, "{allowed} > {bound}");
     }
 }
+
+#[test]
+fn a_batch_passes_once_and_its_key_waits_until_it_is_paid_for() {
+    let l = limiter(10.0, 5, 100);
+    // 50 commands at once: more than the burst, admitted because one fits now.
+    assert_eq!(l.charge_at(1, 50, 0), Admission::Allowed);
+    // The key now owes 45 cells: the next request waits about 4.5 s.
+    let Admission::Limited(wait) = l.check_at(1, 0) else {
+        panic!("the batch is paid for first");
+    };
+    assert!(wait >= Duration::from_millis(4_500), "{wait:?}");
+    assert_eq!(l.check_at(1, 5 * SECOND), Admission::Allowed);
+    // Extreme rates and times saturate instead of overflowing (the settings refuse such rates).
+    let slow = limiter(1e-12, 1, 10);
+    let _ = slow.charge_at(1, u64::MAX, u64::MAX - 1);
+    let _ = slow.check_at(1, u64::MAX - 1);
+}

@@ -20,6 +20,9 @@ impl RateSetting {
     }
 }
 
+/// The slowest rate a limit may have (one request in about 17 minutes).
+const MIN_PER_SECOND: f64 = 0.001;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct FairUseSettings {
     pub user_writes: RateSetting,
@@ -41,10 +44,12 @@ impl FairUseSettings {
             ("fair_use.address_anonymous", self.address_anonymous),
         ];
         for (key, rate) in rates {
-            if !rate.per_second.is_finite() || rate.per_second < 0.0 {
+            let rate_ok = rate.per_second == 0.0
+                || (rate.per_second.is_finite() && rate.per_second >= MIN_PER_SECOND);
+            if !rate_ok {
                 return Err(SettingsError::Invalid {
                     key,
-                    reason: "per_second must be 0 (off) or a positive number".into(),
+                    reason: format!("per_second must be 0 (off) or at least {MIN_PER_SECOND}"),
                 });
             }
             if rate.per_second > 0.0 && rate.burst == 0 {
