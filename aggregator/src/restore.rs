@@ -46,11 +46,20 @@ pub enum RestoreError {
 pub struct RestoreStats {
     pub records: u64,
     pub ignored_uncommitted: u64,
+    /// Records whose value cannot be read (malformed, or a bound this version refuses): skipped,
+    /// so that one record cannot stop the partition's every user.
+    pub undecodable: u64,
     pub users: usize,
     /// Users' last events checked, and those not found where the state says.
     pub events_checked: usize,
     pub events_missing: usize,
     pub duration: Duration,
+}
+
+/// Why a state record could not be read: the registry's outage (retry) or the record itself.
+enum Undecodable {
+    Outage(String),
+    Malformed(String),
 }
 
 pub struct Restorer {
@@ -101,6 +110,7 @@ impl Restorer {
             restore.users = stats.users,
             restore.records = stats.records,
             restore.ignored_uncommitted = stats.ignored_uncommitted,
+            restore.undecodable = stats.undecodable,
             restore.events_checked = stats.events_checked,
             restore.events_missing = stats.events_missing,
             duration_ms = stats.duration.as_millis() as u64,
@@ -111,6 +121,12 @@ impl Restorer {
             "Partition restores.",
             &[],
             1.0,
+        );
+        metrics.add(
+            "balados_aggregator_undecodable_state_total",
+            "State records skipped at a restore because their value cannot be read.",
+            &[],
+            stats.undecodable as f64,
         );
         metrics.add(
             "balados_aggregator_missing_events_total",
@@ -170,13 +186,25 @@ impl Restorer {
         stats.records += 1;
         let (source_offset, entity) = match &record.value {
             None => (record.source_offset, None),
-            Some(bytes) => {
-                let decoded = self.decode(bytes).map_err(|reason| RestoreError::Decode {
-                    offset: record.offset,
-                    reason,
-                })?;
-                (Some(decoded.source_offset), Some(decoded.entity))
-            }
+            Some(bytes) => match self.decode(bytes) {
+                Ok(decoded) => (Some(decoded.source_offset), Some(decoded.entity)),
+                // The registry is down: fail the restore, which is retried; nothing is skipped.
+                Err(Undecodable::Outage(reason)) => {
+                    return Err(RestoreError::Decode {
+                        offset: record.offset,
+                        reason,
+                    });
+                }
+                Err(Undecodable::Malformed(reason)) => {
+                    stats.undecodable += 1;
+                    tracing::error!(
+                        kafka.offset = record.offset,
+                        error = %reason,
+                        "a state record cannot be read; skipped (its entity restores as absent)"
+                    );
+                    return Ok(());
+                }
+            },
         };
         if written_by_uncommitted_work(source_offset, committed) {
             stats.ignored_uncommitted += 1;
@@ -261,15 +289,20 @@ impl Restorer {
         EventEnvelope::from_avro(value).ok()
     }
 
-    fn decode(&self, bytes: &[u8]) -> Result<UserStateRecord, String> {
+    fn decode(&self, bytes: &[u8]) -> Result<UserStateRecord, Undecodable> {
         let value = match self.codec.decode_cached(Contract::UserState, bytes) {
             Err(balados_schemas::CodecError::UnknownSchema(_)) => self
                 .runtime
-                .block_on(self.codec.decode(Contract::UserState, bytes))
-                .map_err(|e| e.to_string())?,
-            other => other.map_err(|e| e.to_string())?,
+                .block_on(self.codec.decode(Contract::UserState, bytes)),
+            other => other,
         };
-        UserStateRecord::from_avro(value).map_err(|e| e.to_string())
+        let value = value.map_err(|e| match &e {
+            balados_schemas::CodecError::Registry(r) if r.is_transient() => {
+                Undecodable::Outage(e.to_string())
+            }
+            _ => Undecodable::Malformed(e.to_string()),
+        })?;
+        UserStateRecord::from_avro(value).map_err(|e| Undecodable::Malformed(e.to_string()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! On restore, the aggregator checks that the events its state stands on exist: a meta record that
 //! names an event the events topic does not hold (as a broker that lost acknowledged records would
-//! leave it) is reported and counted.
+//! leave it) is reported and counted; a state record that cannot be read is skipped and counted,
+//! and the partition goes on.
 
 use crate::helpers::{Api, Stack, feed_id, kafka_bootstrap, metrics};
 use balados_schemas::{Contract, StateEntity, StateKey, Topics, UserId, UserStateRecord};
@@ -59,6 +60,24 @@ async fn a_restored_state_whose_events_are_missing_is_reported() {
         .map_err(|(e, _)| e)
         .expect("produced");
 
+    // And a record nobody can read (a malformed value under a valid key): skipped and counted,
+    // never a stop of the partition.
+    let garbage_key = format!(
+        "restore-checked/sub/{}",
+        feed_id("https://check.example.com/garbage.xml")
+    );
+    producer
+        .send(
+            FutureRecord::to(&Topics::new(&stack.prefix).user_state)
+                .partition(partition)
+                .key(&garbage_key)
+                .payload(&b"not avro at all"[..]),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("produced");
+
     // A new process restores the partition on the user's next command.
     stack.server.take().expect("running").kill();
     stack.start_server(&[]).await;
@@ -68,5 +87,9 @@ async fn a_restored_state_whose_events_are_missing_is_reported() {
     assert!(
         metrics.contains("balados_aggregator_missing_events_total 1"),
         "the missing event is counted:\n{metrics}"
+    );
+    assert!(
+        metrics.contains("balados_aggregator_undecodable_state_total 1"),
+        "the unreadable record is skipped and counted:\n{metrics}"
     );
 }
