@@ -2,12 +2,14 @@
 //! and a JSON extractor that answers malformed bodies with it instead of axum's plain text.
 
 mod authenticated;
+mod path;
 
 pub use authenticated::{Authenticated, Verifies, authenticate_caller};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+pub use path::PathParams;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -327,6 +327,18 @@ fn cases() -> Vec<Case> {
             "batch_too_large",
         ),
         with(
+            "a path segment that is not UTF-8 once decoded",
+            ("DELETE", "/api/v1/subscriptions/%FF".into(), good(), None),
+            422,
+            "invalid_path",
+        ),
+        with(
+            "a playlist id that is not UTF-8 once decoded",
+            ("DELETE", "/api/v1/playlists/%FF%FE".into(), good(), None),
+            422,
+            "invalid_path",
+        ),
+        with(
             "an unknown route",
             ("POST", "/api/v1/nowhere".into(), good(), Some(json!({}))),
             404,

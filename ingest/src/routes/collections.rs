@@ -5,10 +5,10 @@
 use super::ids::{field, opt_field, parse_feed};
 use super::{IdPath, Submission, submit, submit_creation};
 use crate::IngestState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use balados_schemas::{CommandPayload, LocalId, Name};
 use serde::Deserialize;
 
@@ -59,7 +59,7 @@ pub async fn update(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(collection_id): Path<IdPath>,
+    PathParams(collection_id): PathParams<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
@@ -75,7 +75,7 @@ pub async fn delete(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(collection_id): Path<IdPath>,
+    PathParams(collection_id): PathParams<IdPath>,
 ) -> Result<Response, ApiError> {
     let payload = CommandPayload::DeleteCollection {
         collection_id: collection_id.parse()?,
@@ -92,7 +92,7 @@ pub async fn add_feed(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(collection_id): Path<IdPath>,
+    PathParams(collection_id): PathParams<IdPath>,
     body: Result<Json<FeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
@@ -107,7 +107,7 @@ pub async fn remove_feed(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path((collection_id, feed)): Path<(IdPath, String)>,
+    PathParams((collection_id, feed)): PathParams<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
     let payload = CommandPayload::RemoveCollectionFeed {
         collection_id: collection_id.parse()?,
@@ -126,7 +126,7 @@ pub async fn move_feed(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path((collection_id, feed)): Path<(IdPath, String)>,
+    PathParams((collection_id, feed)): PathParams<(IdPath, String)>,
     body: Result<Json<PositionBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;

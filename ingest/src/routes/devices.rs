@@ -3,10 +3,10 @@
 use super::ids::{field, opt_field};
 use super::{Submission, submit};
 use crate::IngestState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use balados_schemas::{CommandPayload, DeviceId, DeviceKind, Name};
 use serde::Deserialize;
 
@@ -23,7 +23,7 @@ pub async fn upsert(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(device_id): Path<String>,
+    PathParams(device_id): PathParams<String>,
     body: Result<Json<DeviceBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;

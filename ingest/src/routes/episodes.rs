@@ -5,10 +5,10 @@
 use super::ids::{parse_feed, parse_item, parse_time, seconds};
 use super::{Submission, submit};
 use crate::IngestState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use balados_schemas::{CommandPayload, FeedUrl, ItemId};
 use serde::Deserialize;
 
@@ -67,7 +67,7 @@ pub async fn update_position(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
     body: Result<Json<PositionBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let item = parse_item(&item)?;
@@ -106,7 +106,7 @@ pub async fn save(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     episode_action(&state, auth, &headers, &item, body, |feed, item| {
@@ -119,7 +119,7 @@ pub async fn unsave(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let item = parse_item(&item)?;
     let payload = CommandPayload::UnsaveEpisode { item };
@@ -130,7 +130,7 @@ pub async fn share(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
     body: Result<Json<EpisodeFeedBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     episode_action(&state, auth, &headers, &item, body, |feed, item| {

@@ -4,10 +4,10 @@
 use super::ids::{field, opt_field, parse_feed, parse_item};
 use super::{IdPath, Submission, submit, submit_creation};
 use crate::IngestState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use balados_schemas::{CommandPayload, Description, LocalId, Name};
 use serde::Deserialize;
 
@@ -65,7 +65,7 @@ pub async fn update(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(playlist_id): Path<IdPath>,
+    PathParams(playlist_id): PathParams<IdPath>,
     body: Result<Json<UpdateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
@@ -82,7 +82,7 @@ pub async fn delete(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(playlist_id): Path<IdPath>,
+    PathParams(playlist_id): PathParams<IdPath>,
 ) -> Result<Response, ApiError> {
     let payload = CommandPayload::DeletePlaylist {
         playlist_id: playlist_id.parse()?,
@@ -100,7 +100,7 @@ pub async fn add_item(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(playlist_id): Path<IdPath>,
+    PathParams(playlist_id): PathParams<IdPath>,
     body: Result<Json<ItemBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
@@ -116,7 +116,7 @@ pub async fn remove_item(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path((playlist_id, item)): Path<(IdPath, String)>,
+    PathParams((playlist_id, item)): PathParams<(IdPath, String)>,
 ) -> Result<Response, ApiError> {
     let payload = CommandPayload::RemovePlaylistItem {
         playlist_id: playlist_id.parse()?,
@@ -148,7 +148,7 @@ pub async fn reorder(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(playlist_id): Path<IdPath>,
+    PathParams(playlist_id): PathParams<IdPath>,
     body: Result<Json<OrderBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;

@@ -3,10 +3,10 @@
 use super::ids::{opt_field, parse_feed};
 use super::{Submission, submit};
 use crate::IngestState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use balados_schemas::{CommandPayload, SourceId};
 use serde::Deserialize;
 
@@ -42,7 +42,7 @@ pub async fn unsubscribe(
     State(state): State<IngestState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(feed): Path<String>,
+    PathParams(feed): PathParams<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let feed = parse_feed(&feed)?;
     let payload = CommandPayload::Unsubscribe { feed };

@@ -1,13 +1,12 @@
 //! `GET /api/v1/collections` (the caller's collections with their sizes, paged, the default one
 //! first) and `GET /api/v1/collections/{id}` (one collection with its feeds, in order).
 
-use super::extract::Segment;
 use super::params::{self, Paged};
 use super::query::{Page, TypedQuery};
 use super::unavailable;
 use crate::QueryState;
 use axum::extract::State;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -84,7 +83,7 @@ pub struct One {
 pub async fn get(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Segment(id): Segment,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<One>, ApiError> {
     let id = params::list_id(&id)?;
     let collection = sqlx::query_as::<_, Collection>(

@@ -1,11 +1,10 @@
 //! `GET /api/v1/commands/{id}`: a command's outcome, later (the same shape as the answer to a
 //! write with `Prefer: wait`). Only the command's user may read it.
 
-use super::extract::Segment;
 use crate::QueryState;
 use axum::extract::State;
 use axum::response::Response;
-use balados_platform::http::{ApiError, Authenticated};
+use balados_platform::http::{ApiError, Authenticated, PathParams};
 use balados_schemas::{CommandResult, UserId};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -23,7 +22,7 @@ struct Row {
 pub async fn get(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Segment(id): Segment,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let command_id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError::validation("invalid_command_id", "a command id is a UUID"))?;

@@ -2,7 +2,6 @@
 
 mod collections;
 mod commands;
-mod extract;
 #[cfg(test)]
 mod fuzz;
 mod params;

@@ -1,13 +1,12 @@
 //! `GET /api/v1/playlists` (the caller's playlists with their sizes, paged) and
 //! `GET /api/v1/playlists/{id}` (one playlist with its episodes, in order).
 
-use super::extract::Segment;
 use super::params::{self, Paged};
 use super::query::{Page, TypedQuery};
 use super::unavailable;
 use crate::QueryState;
 use axum::extract::State;
-use balados_platform::http::{ApiError, Authenticated, Json};
+use balados_platform::http::{ApiError, Authenticated, Json, PathParams};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -84,7 +83,7 @@ pub struct One {
 pub async fn get(
     State(state): State<QueryState>,
     auth: Authenticated,
-    Segment(id): Segment,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<One>, ApiError> {
     let id = params::list_id(&id)?;
     let playlist = sqlx::query_as::<_, Playlist>(

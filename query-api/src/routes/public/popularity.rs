@@ -2,11 +2,10 @@
 //! standard windows and the most recent public listeners.
 
 use crate::QueryState;
-use crate::routes::extract::Segment;
 use crate::routes::params;
 use crate::routes::unavailable;
 use axum::extract::State;
-use balados_platform::http::{ApiError, Json};
+use balados_platform::http::{ApiError, Json, PathParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -72,7 +71,7 @@ pub struct OnePodcast {
 
 pub async fn feed_popularity(
     State(state): State<QueryState>,
-    Segment(feed): Segment,
+    PathParams(feed): PathParams<String>,
 ) -> Result<Json<OnePodcast>, ApiError> {
     let feed = params::feed_id(&feed, "feed")?;
     let totals = sqlx::query_as::<_, PodcastTotals>(
@@ -138,7 +137,7 @@ pub struct OneEpisode {
 
 pub async fn episode_popularity(
     State(state): State<QueryState>,
-    Segment(item): Segment,
+    PathParams(item): PathParams<String>,
 ) -> Result<Json<OneEpisode>, ApiError> {
     let item = params::item_id(&item, "item")?;
     let totals = sqlx::query_as::<_, EpisodeTotals>(
