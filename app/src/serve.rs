@@ -99,6 +99,8 @@ impl App {
             stop_flag: Arc::new(AtomicBool::new(false)),
         };
         let infra = Infrastructure::connect(&shared.settings, components).await?;
+        // The API first: a failure building it then leaves no service running.
+        let router = api(&shared, components, &infra).await?;
         let mut tasks = JoinSet::new();
         if let (true, Some(codec)) = (components.aggregator, &infra.codec) {
             spawn_aggregator(&shared, codec, &mut tasks);
@@ -108,7 +110,6 @@ impl App {
         {
             spawn_materializer(&shared, codec, pool, &mut tasks);
         }
-        let router = api(&shared, components, &infra).await?;
         Ok(Self {
             settings: shared.settings,
             router,

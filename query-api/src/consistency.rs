@@ -179,7 +179,10 @@ pub async fn wait_for_token(
     let Some(raw) = request.headers().get(HEADER).cloned() else {
         return next.run(request).await;
     };
-    let public = request.uri().path().starts_with("/api/v1/public/");
+    let public = request
+        .uri()
+        .path()
+        .starts_with(balados_platform::fair_use::ANONYMOUS_PREFIX);
     if !public {
         // Verified (and counted against the caller's budget) once: the handler's extractor
         // takes it from the request.

@@ -73,6 +73,31 @@ impl fmt::Display for RejectionCode {
 mod tests {
     use super::*;
 
+    /// Adding a variant breaks this match; then `ALL` must list it, or the length check fails.
+    fn ordinal(code: RejectionCode) -> usize {
+        use RejectionCode as C;
+        match code {
+            C::NotFound => 0,
+            C::AlreadyExists => 1,
+            C::CannotDeleteDefaultCollection => 2,
+            C::FeedNotSubscribed => 3,
+            C::InvalidId => 4,
+            C::InvalidOrder => 5,
+            C::InvalidPosition => 6,
+            C::LimitExceeded => 7,
+            C::PositionOutOfBounds => 8,
+            C::TooLarge => 9,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_code_once() {
+        assert_eq!(RejectionCode::ALL.len(), 10);
+        for (i, code) in RejectionCode::ALL.into_iter().enumerate() {
+            assert_eq!(ordinal(code), i, "{code}");
+        }
+    }
+
     #[test]
     fn every_code_has_its_own_text_and_parses_back() {
         let mut texts: Vec<&str> = RejectionCode::ALL.iter().map(|c| c.as_str()).collect();

@@ -96,6 +96,19 @@ fn count(metrics: &Metrics, budget: &str, by: &str, admission: Admission) {
     );
 }
 
+/// The key of a client address: an IPv6 client holds a whole /64 (one address per request would
+/// otherwise make a new key each time, and fill the table).
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// The routes that need no credentials and are counted per client address.
 pub const ANONYMOUS_PREFIX: &str = "/api/v1/public/";
 
@@ -120,7 +133,7 @@ pub async fn limit_by_address(
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| client(c.0.ip()));
     if let (true, Some(ip)) = (anonymous, peer) {
         let admission = limit.limiter.check(ip);
         count(&limit.metrics, "anonymous", "address", admission);
