@@ -64,6 +64,12 @@ pub fn run(
         &settings.kafka.group_instance_id,
         &group,
     )?;
+    tracing::info!(
+        aggregator.instance_id = instance.as_str(),
+        "transactional id {}.aggregator.{} (set aggregator.instance_id where host names change on restart)",
+        settings.kafka.topic_prefix,
+        instance.as_str()
+    );
     let client_id = format!("balados-aggregator-{}", instance.as_str());
     let consumer: CommandConsumer =
         balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)

@@ -1,8 +1,10 @@
 //! Rebuilding the read models from the log (`balados admin rebuild`): the per-user models from the
 //! latest state records on `user-state` (which outlive the events' 45-day retention), the public
 //! models by replaying the retained events with the privacy settings as they were at each event.
-//! Everything is written in one PostgreSQL transaction, so readers see the old models until the
-//! new ones are complete; the materializers resume after it from the offsets it stored.
+//! Everything is written in one PostgreSQL transaction: a failed rebuild changes nothing, and reads
+//! of the models wait while it runs (its TRUNCATE locks them; they answer 503 past their
+//! statement timeout); the materializers resume after it from the offsets it stored. A registry
+//! that does not answer for a minute abandons it rather than holding the locks.
 //!
 //! Run it with the materializers stopped. Writes that land meanwhile are not lost: the per-user
 //! models take them from the state records or from the events after them (per-user positions are

@@ -12,6 +12,7 @@ use balados_schemas::{Codec, Contract, EventEnvelope};
 use chrono::TimeDelta;
 use sqlx::{Acquire as _, Postgres, Transaction};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// An event record of the replay: its offset and value (`None` for a tombstone).
 pub(super) struct EventRecord<'a> {
@@ -34,21 +35,34 @@ pub(super) struct Source<'a> {
     pub grace: TimeDelta,
 }
 
+/// How long the replay waits for the registry: the rebuild's transaction locks every read model
+/// meanwhile, so it is abandoned (rolled back, nothing changed) rather than held.
+const REGISTRY_PATIENCE: Duration = Duration::from_secs(60);
+
 pub(super) async fn replay(
     tx: &mut Transaction<'_, Postgres>,
     source: &Source<'_>,
     records: &[EventRecord<'_>],
     carried: &mut HashMap<String, PrivacySettings>,
-) -> Result<Replayed, sqlx::Error> {
+) -> anyhow::Result<Replayed> {
     let mut replayed = Replayed::default();
     let mut quarantined = Vec::new();
     let mut events = Vec::with_capacity(records.len());
     let mut offsets = Vec::with_capacity(records.len());
     for record in records {
         let Some(bytes) = record.value else { continue };
-        let decoded = decode_waiting(source.codec, Contract::Event, bytes)
-            .await
-            .and_then(|v| EventEnvelope::from_avro(v).map_err(|e| e.to_string()));
+        let waited = tokio::time::timeout(
+            REGISTRY_PATIENCE,
+            decode_waiting(source.codec, Contract::Event, bytes),
+        )
+        .await;
+        let Ok(decoded) = waited else {
+            anyhow::bail!(
+                "the schema registry did not answer for {} s; the rebuild is abandoned (nothing changed)",
+                REGISTRY_PATIENCE.as_secs()
+            );
+        };
+        let decoded = decoded.and_then(|v| EventEnvelope::from_avro(v).map_err(|e| e.to_string()));
         match decoded {
             Ok(event) => {
                 events.push(event);
@@ -98,11 +112,11 @@ pub(super) async fn replay(
                             stepped_over: Some((event.user_id.as_str().to_owned(), event.sequence)),
                         });
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     replayed.quarantined = quarantined.len() as u64;
     insert_quarantine(tx, source.topic, &quarantined).await?;
