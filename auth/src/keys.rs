@@ -1,6 +1,6 @@
 //! A verifier over a fixed set of app public keys, read from a directory of `{app_id}.pem` files.
 
-use crate::{AuthError, Caller, Claims, TokenVerifier};
+use crate::{AuthError, Caller, Claims, Scopes, TokenVerifier};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use std::collections::HashMap;
@@ -104,6 +104,8 @@ impl TokenVerifier for StaticKeyVerifier {
             app_id: claims.iss,
             device_id: claims.device_id,
             device_name: claims.device_name,
+            // The key directory is the operator's: its apps hold every scope.
+            scopes: Scopes::everything(),
         })
     }
 }

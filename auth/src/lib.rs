@@ -19,6 +19,8 @@ pub struct Caller {
     pub app_id: String,
     pub device_id: Option<String>,
     pub device_name: Option<String>,
+    /// What the user granted this app: from the verifier's store, never from the token.
+    pub scopes: Scopes,
 }
 
 /// The JWT claims the API reads. `exp` is required and checked.

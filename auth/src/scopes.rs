@@ -179,6 +179,12 @@ impl Scopes {
         Ok(Self(grants))
     }
 
+    /// Every scope: what an app trusted by the operator's key directory holds (development keys,
+    /// until apps are authorized by their users).
+    pub fn everything() -> Self {
+        Self(vec![Grant::Everything])
+    }
+
     pub fn allows(&self, permission: Permission) -> bool {
         self.0.iter().any(|g| g.grants(permission))
     }

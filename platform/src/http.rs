@@ -4,7 +4,7 @@
 mod authenticated;
 mod path;
 
-pub use authenticated::{Authenticated, Verifies, authenticate_caller};
+pub use authenticated::{Authenticated, Verifies, authenticate_caller, needs, require};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;

@@ -25,6 +25,7 @@ impl TokenVerifier for AnyToken {
             app_id: "app".to_owned(),
             device_id: None,
             device_name: None,
+            scopes: balados_auth::Scopes::everything(),
         })
     }
 }

@@ -4,7 +4,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use balados_app::http::{Ops, app};
-use balados_auth::{Claims, StaticKeyVerifier, mint_token};
+use balados_auth::{
+    AuthError, Caller, Claims, Scopes, StaticKeyVerifier, TokenVerifier, mint_token,
+};
 use balados_ingest::{CommandSink, IngestState, ProduceError, Replies};
 use balados_platform::fair_use::{AddressLimit, Rate, RateLimiter};
 use balados_platform::metrics::Metrics;
@@ -49,6 +51,21 @@ impl CommandSink for Recorder {
     }
 }
 
+/// The test app's key, its caller holding only `scopes` (as a user's grant would).
+#[derive(Debug)]
+struct Granted {
+    inner: StaticKeyVerifier,
+    scopes: Scopes,
+}
+
+impl TokenVerifier for Granted {
+    fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let mut caller = self.inner.verify(token)?;
+        caller.scopes = self.scopes.clone();
+        Ok(caller)
+    }
+}
+
 pub struct Api {
     pub router: Router,
     pub recorder: Arc<Recorder>,
@@ -57,12 +74,20 @@ pub struct Api {
 
 impl Api {
     pub fn new() -> Self {
+        Self::granted("user")
+    }
+
+    /// An API whose callers' app holds only `scopes` (space-separated).
+    pub fn granted(scopes: &str) -> Self {
         let recorder = Arc::new(Recorder::default());
         let fixtures = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../auth/tests/fixtures"
         ));
-        let verifier = StaticKeyVerifier::from_dir(fixtures).expect("the test app's key");
+        let verifier = Granted {
+            inner: StaticKeyVerifier::from_dir(fixtures).expect("the test app's key"),
+            scopes: Scopes::parse(scopes).expect("known scopes"),
+        };
         let replies = Replies::local("test-ingest".into());
         let state = IngestState {
             producer: recorder.clone(),

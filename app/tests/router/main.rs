@@ -6,3 +6,4 @@
 mod helpers;
 mod parsing;
 mod refusals;
+mod scopes;

@@ -16,61 +16,107 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, patch, post, put};
-use balados_platform::http::{ApiError, Authenticated, Verifies};
+use balados_platform::http::{ApiError, Authenticated, Verifies, needs};
 use balados_platform::outcome;
 use balados_schemas::{CommandEnvelope, CommandPayload, LocalId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Every write route, with the permission it needs (the caller's app must hold the scope).
 pub fn router(state: IngestState) -> Router {
+    use balados_auth::{Access::Write, Area, Permission::Data};
+    let s = &state;
+    let subscriptions = Data(Area::Subscriptions, Write);
+    let plays = Data(Area::Plays, Write);
+    let playlists = Data(Area::Playlists, Write);
+    let collections = Data(Area::Collections, Write);
+    let privacy_scope = Data(Area::Privacy, Write);
     Router::new()
-        .route("/api/v1/subscriptions", post(subscriptions::subscribe))
+        .route(
+            "/api/v1/subscriptions",
+            needs(post(subscriptions::subscribe), s, subscriptions),
+        )
         .route(
             "/api/v1/subscriptions/{feed}",
-            delete(subscriptions::unsubscribe),
+            needs(delete(subscriptions::unsubscribe), s, subscriptions),
         )
-        .route("/api/v1/play", post(episodes::record_play))
-        .route("/api/v1/play/batch", post(batch::record_plays))
+        .route("/api/v1/play", needs(post(episodes::record_play), s, plays))
+        .route(
+            "/api/v1/play/batch",
+            needs(post(batch::record_plays), s, plays),
+        )
         .route(
             "/api/v1/play/{item}/position",
-            put(episodes::update_position),
+            needs(put(episodes::update_position), s, plays),
         )
         .route(
             "/api/v1/episodes/{item}/save",
-            post(episodes::save).delete(episodes::unsave),
+            needs(post(episodes::save).delete(episodes::unsave), s, plays),
         )
-        .route("/api/v1/episodes/{item}/share", post(episodes::share))
-        .route("/api/v1/privacy", put(privacy::change))
-        .route("/api/v1/events", delete(privacy::remove_events))
-        .route("/api/v1/devices/{id}", put(devices::upsert))
-        .route("/api/v1/playlists", post(playlists::create))
+        .route(
+            "/api/v1/episodes/{item}/share",
+            needs(post(episodes::share), s, plays),
+        )
+        .route(
+            "/api/v1/privacy",
+            needs(put(privacy::change), s, privacy_scope),
+        )
+        .route(
+            "/api/v1/events",
+            needs(delete(privacy::remove_events), s, privacy_scope),
+        )
+        .route(
+            "/api/v1/devices/{id}",
+            needs(put(devices::upsert), s, Data(Area::Devices, Write)),
+        )
+        .route(
+            "/api/v1/playlists",
+            needs(post(playlists::create), s, playlists),
+        )
         .route(
             "/api/v1/playlists/{id}",
-            patch(playlists::update).delete(playlists::delete),
+            needs(
+                patch(playlists::update).delete(playlists::delete),
+                s,
+                playlists,
+            ),
         )
-        .route("/api/v1/playlists/{id}/items", post(playlists::add_item))
+        .route(
+            "/api/v1/playlists/{id}/items",
+            needs(post(playlists::add_item), s, playlists),
+        )
         .route(
             "/api/v1/playlists/{id}/items/{item}",
-            delete(playlists::remove_item),
+            needs(delete(playlists::remove_item), s, playlists),
         )
-        .route("/api/v1/playlists/{id}/order", put(playlists::reorder))
-        .route("/api/v1/collections", post(collections::create))
+        .route(
+            "/api/v1/playlists/{id}/order",
+            needs(put(playlists::reorder), s, playlists),
+        )
+        .route(
+            "/api/v1/collections",
+            needs(post(collections::create), s, collections),
+        )
         .route(
             "/api/v1/collections/{id}",
-            patch(collections::update).delete(collections::delete),
+            needs(
+                patch(collections::update).delete(collections::delete),
+                s,
+                collections,
+            ),
         )
         .route(
             "/api/v1/collections/{id}/feeds",
-            post(collections::add_feed),
+            needs(post(collections::add_feed), s, collections),
         )
         .route(
             "/api/v1/collections/{id}/feeds/{feed}",
-            delete(collections::remove_feed),
+            needs(delete(collections::remove_feed), s, collections),
         )
         .route(
             "/api/v1/collections/{id}/feeds/{feed}/position",
-            put(collections::move_feed),
+            needs(put(collections::move_feed), s, collections),
         )
         .with_state(state)
 }

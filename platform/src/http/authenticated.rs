@@ -5,7 +5,7 @@
 use super::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use balados_auth::{AuthError, Caller, TokenVerifier};
+use balados_auth::{AuthError, Caller, Permission, TokenVerifier};
 use balados_schemas::{DeviceId, Name, UserId};
 
 /// A state that can verify tokens (and admit their callers: see `crate::fair_use`).
@@ -74,4 +74,47 @@ pub fn authenticate_caller(
         device_id,
         device_name,
     })
+}
+
+/// The middleware of a route that needs `permission`: the caller authenticated (else 401) and
+/// granted the scope (else 403 `insufficient_scope`), then handed to the handler's
+/// [`Authenticated`] (verified and counted once).
+pub async fn require<S: Verifies + Send + Sync>(
+    axum::extract::State((state, permission)): axum::extract::State<(S, Permission)>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let auth = match request.extensions().get::<Authenticated>() {
+        Some(done) => done.clone(),
+        None => match authenticate_caller(request.headers(), state.verifier()) {
+            Ok(auth) => auth,
+            Err(refused) => return refused.into_response(),
+        },
+    };
+    if !auth.caller.scopes.allows(permission) {
+        return ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("the user did not grant this app {permission}"),
+        )
+        .into_response();
+    }
+    request.extensions_mut().insert(auth);
+    next.run(request).await
+}
+
+/// `method` behind [`require`]: how a route declares the permission it needs.
+pub fn needs<S>(
+    method: axum::routing::MethodRouter<S>,
+    state: &S,
+    permission: Permission,
+) -> axum::routing::MethodRouter<S>
+where
+    S: Verifies + Clone + Send + Sync + 'static,
+{
+    method.route_layer(axum::middleware::from_fn_with_state(
+        (state.clone(), permission),
+        require::<S>,
+    ))
 }

@@ -15,18 +15,45 @@ mod subscriptions;
 use crate::QueryState;
 use axum::Router;
 use axum::routing::get;
-use balados_platform::http::ApiError;
+use balados_platform::http::{ApiError, needs};
 
+/// Every read route: a user's own data with the permission it needs (the caller's app must hold
+/// the scope; an outcome of one's own command needs only the token), public statistics without.
 pub fn router(state: QueryState) -> Router {
+    use balados_auth::{Access::Read, Area, Permission::Data};
+    let s = &state;
+    let playlists_scope = Data(Area::Playlists, Read);
+    let collections_scope = Data(Area::Collections, Read);
     Router::new()
-        .route("/api/v1/subscriptions", get(subscriptions::list))
+        .route(
+            "/api/v1/subscriptions",
+            needs(get(subscriptions::list), s, Data(Area::Subscriptions, Read)),
+        )
         .route("/api/v1/commands/{id}", get(commands::get))
-        .route("/api/v1/play", get(plays::list))
-        .route("/api/v1/privacy", get(privacy::list))
-        .route("/api/v1/playlists", get(playlists::list))
-        .route("/api/v1/playlists/{id}", get(playlists::get))
-        .route("/api/v1/collections", get(collections::list))
-        .route("/api/v1/collections/{id}", get(collections::get))
+        .route(
+            "/api/v1/play",
+            needs(get(plays::list), s, Data(Area::Plays, Read)),
+        )
+        .route(
+            "/api/v1/privacy",
+            needs(get(privacy::list), s, Data(Area::Privacy, Read)),
+        )
+        .route(
+            "/api/v1/playlists",
+            needs(get(playlists::list), s, playlists_scope),
+        )
+        .route(
+            "/api/v1/playlists/{id}",
+            needs(get(playlists::get), s, playlists_scope),
+        )
+        .route(
+            "/api/v1/collections",
+            needs(get(collections::list), s, collections_scope),
+        )
+        .route(
+            "/api/v1/collections/{id}",
+            needs(get(collections::get), s, collections_scope),
+        )
         .route(
             "/api/v1/public/trending/podcasts",
             get(public::trending_podcasts),
