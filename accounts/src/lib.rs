@@ -3,10 +3,12 @@
 //! Argon2id. These are system tables in PostgreSQL (`accounts.*`), not event-sourced: the user's
 //! listening data stays in the pipeline.
 
+mod app_passwords;
 mod password;
 mod store;
 mod username;
 
+pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};
 pub use username::{Username, UsernameError};

@@ -82,11 +82,18 @@ impl Accounts {
         Self { pool }
     }
 
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Creates the table if missing (safe at every start, from several processes at once).
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(LOCK).execute(&mut *tx).await?;
         sqlx::raw_sql(DDL).execute(&mut *tx).await?;
+        sqlx::raw_sql(crate::app_passwords::DDL)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     }
 

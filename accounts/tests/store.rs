@@ -140,3 +140,76 @@ async fn a_disabled_account_cannot_log_in() {
         Err(AccountError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn app_passwords_are_shown_once_log_in_their_user_only_and_can_be_revoked() {
+    let accounts = accounts().await;
+    let dana = accounts
+        .create(&user("Dana"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    let erin = accounts
+        .create(&user("erin"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    let passwords = balados_accounts::AppPasswords::new(accounts.pool().clone());
+    let (record, secret) = passwords
+        .create(&dana.user_id, "  AntennaPod on my phone ")
+        .await
+        .expect("created");
+    assert_eq!(record.name, "AntennaPod on my phone");
+    assert!(secret.starts_with("bal_") && secret.len() > 40, "{secret}");
+    let (_, other) = passwords
+        .create(&dana.user_id, "gPodder")
+        .await
+        .expect("created");
+    assert_ne!(secret, other, "random");
+    // It logs in its user, whatever the username's case, and no one else.
+    assert_eq!(
+        passwords.verify("DANA", &secret).await.expect("query"),
+        Some(dana.user_id.clone())
+    );
+    assert_eq!(
+        passwords.verify("erin", &secret).await.expect("query"),
+        None
+    );
+    assert_eq!(
+        passwords.verify("dana", "bal_guess").await.expect("query"),
+        None
+    );
+    // The account password is not an app password.
+    assert_eq!(
+        passwords
+            .verify("dana", "correct horse battery")
+            .await
+            .expect("query"),
+        None
+    );
+    // Revoked: refused; another user cannot revoke it.
+    assert!(matches!(
+        passwords.revoke(&erin.user_id, record.id).await,
+        Err(balados_accounts::AppPasswordError::NotFound)
+    ));
+    passwords
+        .revoke(&dana.user_id, record.id)
+        .await
+        .expect("revoked");
+    assert_eq!(
+        passwords.verify("dana", &secret).await.expect("query"),
+        None
+    );
+    assert_eq!(
+        passwords.verify("dana", &other).await.expect("query"),
+        Some(dana.user_id.clone())
+    );
+    let listed = passwords.list(&dana.user_id).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
+    // A disabled account's app passwords log nobody in.
+    accounts.disable(&user("dana")).await.expect("disabled");
+    assert_eq!(passwords.verify("dana", &other).await.expect("query"), None);
+    assert!(matches!(
+        passwords.create(&dana.user_id, "a\nb").await,
+        Err(balados_accounts::AppPasswordError::InvalidName)
+    ));
+}

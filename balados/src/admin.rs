@@ -25,6 +25,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: crate::users::UserCommand,
     },
+    /// App passwords (what gpodder.net and Nextcloud clients log in with): create, list, revoke.
+    AppPassword {
+        #[command(subcommand)]
+        command: crate::users::AppPasswordCommand,
+    },
     /// Sign a token as an app would (development and demos).
     MintToken {
         /// The app's RSA private key (PEM).
@@ -47,6 +52,9 @@ pub enum AdminCommand {
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::User { command } => crate::users::run(&settings, command).await?,
+        AdminCommand::AppPassword { command } => {
+            crate::users::run_app_passwords(&settings, command).await?;
+        }
         AdminCommand::Topics => {
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
             let specs = settings.topics().specs(settings.kafka.partitions);

@@ -65,3 +65,71 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
     }
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub enum AppPasswordCommand {
+    /// Create an app password for a user and print it (shown once).
+    Create {
+        /// The username.
+        #[arg(long)]
+        user: String,
+        /// What the user will recognise it by.
+        #[arg(long, default_value = "created by an operator")]
+        name: String,
+    },
+    /// List a user's app passwords.
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke one of a user's app passwords.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
+}
+
+pub async fn run_app_passwords(
+    settings: &Settings,
+    command: AppPasswordCommand,
+) -> anyhow::Result<()> {
+    let pool = balados_platform::db::connect_with_retry(
+        &settings.database,
+        balados_platform::db::Role::Writer,
+    )
+    .await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await?;
+    let passwords = balados_accounts::AppPasswords::new(pool);
+    let owner = |user: &str| -> anyhow::Result<Username> {
+        Username::parse(user).map_err(|e| anyhow::anyhow!("--user: {e}"))
+    };
+    match command {
+        AppPasswordCommand::Create { user, name } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            let (record, secret) = passwords.create(&account.user_id, &name).await?;
+            eprintln!(
+                "app password {} for {} (shown once):",
+                record.id, account.username
+            );
+            println!("{secret}");
+        }
+        AppPasswordCommand::List { user } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            for p in passwords.list(&account.user_id).await? {
+                let state = p
+                    .revoked_at
+                    .map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!("{} {:<40} {}", p.id, p.name, state);
+            }
+        }
+        AppPasswordCommand::Revoke { user, id } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            passwords.revoke(&account.user_id, id).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
