@@ -208,8 +208,16 @@ pub fn verifier(
     if verifier.app_count() == 0 {
         tracing::warn!(auth.app_keys_dir = %dir.display(), "no app public keys found: every token will be refused");
     }
-    Ok(std::sync::Arc::new(verifier))
+    // Apps reuse a token for many requests: its RSA verification is done once, then remembered
+    // until the token expires (at most this many tokens at a time).
+    Ok(std::sync::Arc::new(balados_auth::CachedVerifier::new(
+        std::sync::Arc::new(verifier),
+        VERIFIED_TOKENS,
+    )))
 }
+
+/// Verified tokens remembered at once (about 200 bytes each).
+const VERIFIED_TOKENS: usize = 100_000;
 
 #[cfg(test)]
 mod tests {

@@ -106,6 +106,7 @@ impl TokenVerifier for StaticKeyVerifier {
             device_name: claims.device_name,
             // The key directory is the operator's: its apps hold every scope.
             scopes: Scopes::everything(),
+            expires_at: claims.exp,
         })
     }
 }

@@ -2,10 +2,12 @@
 //! behind the [`TokenVerifier`] interface so that the full app-authorization
 //! model (keys and scopes stored per user and app) can replace the static key set later.
 
+mod cache;
 mod keys;
 mod mint;
 pub mod scopes;
 
+pub use cache::CachedVerifier;
 pub use keys::StaticKeyVerifier;
 pub use mint::{MintError, mint_token};
 pub use scopes::{Access, Area, Grant, Permission, Scopes};
@@ -21,6 +23,8 @@ pub struct Caller {
     pub device_name: Option<String>,
     /// What the user granted this app: from the verifier's store, never from the token.
     pub scopes: Scopes,
+    /// The token's expiry (Unix seconds): how long a verification may be remembered.
+    pub expires_at: i64,
 }
 
 /// The JWT claims the API reads. `exp` is required and checked.
