@@ -4,11 +4,13 @@
 //! listening data stays in the pipeline.
 
 mod app_passwords;
+mod authorizations;
 mod password;
 mod store;
 mod username;
 
 pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
+pub use authorizations::{Authorization, AuthorizationError, Authorizations, GrantCache, REFRESH};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};
 pub use username::{Username, UsernameError};

@@ -94,6 +94,9 @@ impl Accounts {
         sqlx::raw_sql(crate::app_passwords::DDL)
             .execute(&mut *tx)
             .await?;
+        sqlx::raw_sql(crate::authorizations::DDL)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     }
 

@@ -33,12 +33,10 @@ pub enum KeyLoadError {
 
 impl StaticKeyVerifier {
     pub fn new(keys: HashMap<String, DecodingKey>) -> Self {
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        // A small leeway absorbs clock skew between the app and us without letting stale
-        // tokens live long.
-        validation.leeway = 30;
-        Self { keys, validation }
+        Self {
+            keys,
+            validation: validation(),
+        }
     }
 
     /// One key per `{app_id}.pem` file (RSA public key, PEM) in `dir`.
@@ -73,40 +71,60 @@ impl StaticKeyVerifier {
 
 impl TokenVerifier for StaticKeyVerifier {
     fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(AuthError::InvalidClaims);
-        }
-        let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
-            .map_err(|_| AuthError::Malformed)?;
-        let key = self
-            .keys
-            .get(&unverified.claims.iss)
-            .ok_or(AuthError::UnknownApp)?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => AuthError::Expired,
-                    ErrorKind::InvalidSignature => AuthError::BadSignature,
-                    ErrorKind::InvalidToken
-                    | ErrorKind::Base64(_)
-                    | ErrorKind::Json(_)
-                    | ErrorKind::Utf8(_) => AuthError::Malformed,
-                    _ => AuthError::InvalidClaims,
-                }
-            })?;
-        let claims = data.claims;
-        if claims.sub.is_empty() {
-            return Err(AuthError::InvalidClaims);
-        }
-        Ok(Caller {
-            user_id: claims.sub,
-            app_id: claims.iss,
-            device_id: claims.device_id,
-            device_name: claims.device_name,
+        verify_rs256(token, &self.validation, |claims| {
+            let key = self.keys.get(&claims.iss).ok_or(AuthError::UnknownApp)?;
             // The key directory is the operator's: its apps hold every scope.
-            scopes: Scopes::everything(),
-            expires_at: claims.exp,
+            Ok((key.clone(), Scopes::everything()))
         })
     }
+}
+
+/// The validation every app token gets: RS256 only, `exp`, `sub` and `iss` required, `nbf`
+/// honoured, 30 s of leeway for clock skew.
+pub(crate) fn validation() -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+    validation.validate_nbf = true;
+    // A small leeway absorbs clock skew between the app and us without letting stale tokens
+    // live long.
+    validation.leeway = 30;
+    validation
+}
+
+/// Verifies an RS256 token with the key (and the scopes) `grant` finds for its claims, read
+/// unverified only to find that key.
+pub(crate) fn verify_rs256(
+    token: &str,
+    validation: &Validation,
+    grant: impl FnOnce(&Claims) -> Result<(DecodingKey, Scopes), AuthError>,
+) -> Result<Caller, AuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(AuthError::InvalidClaims);
+    }
+    let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+        .map_err(|_| AuthError::Malformed)?;
+    let (key, scopes) = grant(&unverified.claims)?;
+    let data =
+        jsonwebtoken::decode::<Claims>(token, &key, validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::InvalidSignature => AuthError::BadSignature,
+            ErrorKind::InvalidToken
+            | ErrorKind::Base64(_)
+            | ErrorKind::Json(_)
+            | ErrorKind::Utf8(_) => AuthError::Malformed,
+            _ => AuthError::InvalidClaims,
+        })?;
+    let claims = data.claims;
+    if claims.sub.is_empty() {
+        return Err(AuthError::InvalidClaims);
+    }
+    Ok(Caller {
+        user_id: claims.sub,
+        app_id: claims.iss,
+        device_id: claims.device_id,
+        device_name: claims.device_name,
+        scopes,
+        expires_at: claims.exp,
+    })
 }

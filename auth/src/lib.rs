@@ -3,11 +3,14 @@
 //! model (keys and scopes stored per user and app) can replace the static key set later.
 
 mod cache;
+mod granted;
 mod keys;
 mod mint;
 pub mod scopes;
 
 pub use cache::CachedVerifier;
+pub use granted::{GrantedVerifier, Grants, OperatorThenGranted};
+pub use jsonwebtoken::DecodingKey;
 pub use keys::StaticKeyVerifier;
 pub use mint::{MintError, mint_token};
 pub use scopes::{Access, Area, Grant, Permission, Scopes};
