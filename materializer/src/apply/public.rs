@@ -292,13 +292,19 @@ impl<'a> PublicFold<'a> {
         if privacy == Privacy::Private || secret {
             return;
         }
-        let counted = CountKey::of(event).is_some_and(|key| {
-            let first = self.counted.insert(key.clone());
-            if first {
-                self.changes.counted.insert(key);
-            }
-            first
-        });
+        // The key of `CountKey::of`, from the ids computed above (not encoded again).
+        let key = CountKey {
+            user: user.to_owned(),
+            day: event.recorded_at.date_naive(),
+            kind: kind.as_str(),
+            target: item
+                .as_ref()
+                .map_or_else(|| feed_id.clone(), |i| i.item_id.clone()),
+        };
+        let counted = self.counted.insert(key.clone());
+        if counted {
+            self.changes.counted.insert(key);
+        }
         if !counted {
             self.changes.repeats += 1;
         }
