@@ -6,27 +6,13 @@ use balados_accounts::{Accounts, Authorizations, GrantCache, Password, Username}
 use balados_auth::{
     AuthError, Claims, GrantedVerifier, Permission, Scopes, TokenVerifier, mint_token,
 };
-use sqlx::{Connection as _, PgConnection};
 use std::sync::Arc;
+
+mod support;
 
 const PUBLIC: &str = include_str!("../../auth/tests/fixtures/test-app.pem");
 const PRIVATE: &[u8] = include_bytes!("../../auth/tests/fixtures/private/test-app.key.pem");
 const OTHER_PRIVATE: &[u8] = include_bytes!("../../auth/tests/fixtures/private/other.key.pem");
-
-async fn pool() -> sqlx::PgPool {
-    let admin = std::env::var("BALADOS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://balados:balados@127.0.0.1:5432/postgres".into());
-    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (server, _) = admin.rsplit_once('/').expect("a database in the URL");
-    sqlx::PgPool::connect(&format!("{server}/{name}"))
-        .await
-        .expect("connect")
-}
 
 fn token(key: &[u8], user: &str, app: &str) -> String {
     let now = chrono::Utc::now().timestamp();
@@ -43,7 +29,7 @@ fn token(key: &[u8], user: &str, app: &str) -> String {
 
 #[tokio::test]
 async fn an_authorized_app_holds_what_the_user_granted_until_revoked() {
-    let pool = pool().await;
+    let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
     let ann = accounts

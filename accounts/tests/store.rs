@@ -3,22 +3,11 @@
 
 use balados_accounts::{AccountError, Accounts, FREE_ATTEMPTS, Password, Username};
 use chrono::{TimeDelta, Utc};
-use sqlx::{Connection as _, PgConnection};
+
+mod support;
 
 async fn accounts() -> Accounts {
-    let admin = std::env::var("BALADOS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://balados:balados@127.0.0.1:5432/postgres".into());
-    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
-    // `name` is generated here, letters and digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (server, _) = admin.rsplit_once('/').expect("a database in the URL");
-    let pool = sqlx::PgPool::connect(&format!("{server}/{name}"))
-        .await
-        .expect("connect");
+    let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool);
     accounts.migrate().await.expect("migrate");
     accounts
