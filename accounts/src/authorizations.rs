@@ -3,7 +3,7 @@
 //! verifier and follows changes every [`REFRESH`]: a revocation is refused within about a second
 //! on every instance.
 
-use balados_auth::{DecodingKey, Grants, Scopes};
+use balados_auth::{AppGrant, Grants, KeyError, Scopes};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -31,8 +31,8 @@ pub const REFRESH: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizationError {
-    #[error("the app's key is not an RSA public key in PEM format")]
-    BadKey,
+    #[error("the app's key is refused: {0}")]
+    BadKey(#[from] KeyError),
     #[error("no such authorization")]
     NotFound,
     #[error(transparent)]
@@ -65,8 +65,7 @@ impl Authorizations {
         (app_id, app_name, public_key_pem): (&str, &str, &str),
         scopes: &Scopes,
     ) -> Result<(), AuthorizationError> {
-        DecodingKey::from_rsa_pem(public_key_pem.as_bytes())
-            .map_err(|_| AuthorizationError::BadKey)?;
+        balados_auth::public_key(public_key_pem)?;
         sqlx::query(
             "INSERT INTO accounts.app_authorizations
                  (user_id, app_id, app_name, public_key_pem, scopes)
@@ -118,7 +117,7 @@ type Key = (String, String);
 /// The authorizations in memory, for the token verifier (see [`balados_auth::GrantedVerifier`]).
 #[derive(Debug, Default)]
 pub struct GrantCache {
-    grants: RwLock<HashMap<Key, (DecodingKey, Scopes)>>,
+    grants: RwLock<HashMap<Key, AppGrant>>,
     /// The latest change applied.
     seen: RwLock<Option<DateTime<Utc>>>,
 }
@@ -153,9 +152,14 @@ impl GrantCache {
         for change in &changes {
             let key = (change.user_id.clone(), change.app_id.clone());
             let grant = (!change.revoked)
-                .then(|| DecodingKey::from_rsa_pem(change.public_key_pem.as_bytes()).ok())
+                .then(|| balados_auth::public_key(&change.public_key_pem).ok())
                 .flatten()
-                .zip(Scopes::parse(&change.scopes).ok());
+                .zip(Scopes::parse(&change.scopes).ok())
+                .map(|(key, scopes)| AppGrant {
+                    key,
+                    scopes,
+                    version: Some(change.changed_at.timestamp_micros()),
+                });
             match grant {
                 Some(grant) => grants.insert(key, grant),
                 None => grants.remove(&key),
@@ -169,7 +173,7 @@ impl GrantCache {
 }
 
 impl Grants for GrantCache {
-    fn grant(&self, user_id: &str, app_id: &str) -> Option<(DecodingKey, Scopes)> {
+    fn grant(&self, user_id: &str, app_id: &str) -> Option<AppGrant> {
         self.grants
             .read()
             .unwrap_or_else(|e| e.into_inner())

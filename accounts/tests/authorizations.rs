@@ -50,7 +50,7 @@ async fn an_authorized_app_holds_what_the_user_granted_until_revoked() {
         authorizations
             .authorize(&ann.user_id, ("bad", "Bad", "not a key"), &granted)
             .await,
-        Err(balados_accounts::AuthorizationError::BadKey)
+        Err(balados_accounts::AuthorizationError::BadKey(_))
     ));
     let cache = Arc::new(GrantCache::default());
     cache.refresh(&pool).await.expect("refresh");

@@ -27,14 +27,17 @@ impl CachedVerifier {
 
     fn verify_at(&self, token: &str, now: i64) -> Result<Caller, AuthError> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(caller) = self
+        let remembered = self
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
             .filter(|c| c.expires_at > now)
-        {
-            return Ok(caller.clone());
+            .cloned();
+        // A remembered verification stands only while the grant behind it does (a revoked app is
+        // refused at once, whatever its tokens' expiry).
+        if let Some(caller) = remembered.and_then(|c| self.inner.revalidate(&c)) {
+            return Ok(caller);
         }
         // Failures are not cached: a refused token costs its verification each time (the rate
         // limits bound how often).
@@ -72,13 +75,16 @@ mod tests {
     use crate::Scopes;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// Accepts tokens named "ok:{exp}", counting verifications.
+    /// Accepts tokens named "ok:{exp}", counting verifications, until revoked.
     #[derive(Debug, Default)]
-    struct Counting(AtomicUsize);
+    struct Counting(AtomicUsize, std::sync::atomic::AtomicBool);
 
     impl TokenVerifier for Counting {
         fn verify(&self, token: &str) -> Result<Caller, AuthError> {
             self.0.fetch_add(1, Ordering::SeqCst);
+            if self.1.load(Ordering::SeqCst) {
+                return Err(AuthError::BadSignature);
+            }
             let exp = token
                 .strip_prefix("ok:")
                 .and_then(|e| e.parse().ok())
@@ -90,8 +96,22 @@ mod tests {
                 device_name: None,
                 scopes: Scopes::everything(),
                 expires_at: exp,
+                grant_version: None,
             })
         }
+
+        fn revalidate(&self, remembered: &Caller) -> Option<Caller> {
+            (!self.1.load(Ordering::SeqCst)).then(|| remembered.clone())
+        }
+    }
+
+    #[test]
+    fn a_revocation_ends_a_remembered_verification_at_once() {
+        let inner = Arc::new(Counting::default());
+        let cache = CachedVerifier::new(inner.clone(), 10);
+        assert!(cache.verify_at("ok:100", 50).is_ok());
+        inner.1.store(true, Ordering::SeqCst);
+        assert_eq!(cache.verify_at("ok:100", 51), Err(AuthError::BadSignature));
     }
 
     #[test]

@@ -3,20 +3,39 @@
 //! says whether and how much. An app the user has not authorized (or revoked) gets the same answer
 //! as a bad signature, so that a caller cannot tell which apps a user authorized.
 
+use crate::Scopes;
 use crate::keys::{validation, verify_rs256};
-use crate::{AuthError, Caller, Scopes, TokenVerifier};
+use crate::{AuthError, Caller, TokenVerifier};
 use jsonwebtoken::{DecodingKey, Validation};
+
+/// What a user granted an app: the key it registered, the scopes, and which version of the
+/// authorization this is (each change makes a new one; `None` for the operator's apps).
+#[derive(Clone)]
+pub struct AppGrant {
+    pub key: DecodingKey,
+    pub scopes: Scopes,
+    pub version: Option<i64>,
+}
+
+impl std::fmt::Debug for AppGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppGrant")
+            .field("scopes", &self.scopes)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Where the keys and grants of user-authorized apps are kept.
 pub trait Grants: Send + Sync + std::fmt::Debug {
-    /// The key `app_id` registered and the scopes `user_id` granted it; `None` when the user has
-    /// not authorized the app, or revoked it.
-    fn grant(&self, user_id: &str, app_id: &str) -> Option<(DecodingKey, Scopes)>;
+    /// What `user_id` granted `app_id`; `None` when the user has not authorized the app, or
+    /// revoked it.
+    fn grant(&self, user_id: &str, app_id: &str) -> Option<AppGrant>;
 }
 
 /// A store shared with whatever keeps it current.
 impl<G: Grants> Grants for std::sync::Arc<G> {
-    fn grant(&self, user_id: &str, app_id: &str) -> Option<(DecodingKey, Scopes)> {
+    fn grant(&self, user_id: &str, app_id: &str) -> Option<AppGrant> {
         (**self).grant(user_id, app_id)
     }
 }
@@ -44,6 +63,16 @@ impl<G: Grants> TokenVerifier for GrantedVerifier<G> {
                 .ok_or(AuthError::BadSignature)
         })
     }
+
+    /// Holds while the authorization that verified the token is the current one: a revocation
+    /// ends it at once, a new key sends the token to a full verification.
+    fn revalidate(&self, remembered: &Caller) -> Option<Caller> {
+        let grant = self.grants.grant(&remembered.user_id, &remembered.app_id)?;
+        (grant.version == remembered.grant_version).then(|| Caller {
+            scopes: grant.scopes,
+            ..remembered.clone()
+        })
+    }
 }
 
 /// The operator's apps first (the key directory), then the apps users authorized.
@@ -58,6 +87,13 @@ impl<A: TokenVerifier, B: TokenVerifier> TokenVerifier for OperatorThenGranted<A
         match self.operator.verify(token) {
             Err(AuthError::UnknownApp) => self.granted.verify(token),
             other => other,
+        }
+    }
+
+    fn revalidate(&self, remembered: &Caller) -> Option<Caller> {
+        match remembered.grant_version {
+            None => self.operator.revalidate(remembered),
+            Some(_) => self.granted.revalidate(remembered),
         }
     }
 }

@@ -9,10 +9,10 @@ mod mint;
 pub mod scopes;
 
 pub use cache::CachedVerifier;
-pub use granted::{GrantedVerifier, Grants, OperatorThenGranted};
+pub use granted::{AppGrant, GrantedVerifier, Grants, OperatorThenGranted};
 pub use jsonwebtoken::DecodingKey;
-pub use keys::StaticKeyVerifier;
-pub use mint::{MintError, mint_token};
+pub use keys::{KeyError, StaticKeyVerifier, public_key};
+pub use mint::{MintError, generate_app_keys, mint_token};
 pub use scopes::{Access, Area, Grant, Permission, Scopes};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,9 @@ pub struct Caller {
     pub scopes: Scopes,
     /// The token's expiry (Unix seconds): how long a verification may be remembered.
     pub expires_at: i64,
+    /// Which version of the user's authorization of the app verified it (`None`: an operator's
+    /// app): a remembered verification holds only while that version does.
+    pub grant_version: Option<i64>,
 }
 
 /// The JWT claims the API reads. `exp` is required and checked.
@@ -58,6 +61,8 @@ pub enum AuthError {
     BadSignature,
     #[error("token is missing a required claim or uses a forbidden algorithm")]
     InvalidClaims,
+    #[error("token lives longer than the allowed {} days", MAX_TOKEN_LIFETIME_SECS / 86_400)]
+    TooLong,
     /// A valid token whose user or app is over its rate limit (a verifier that admits callers
     /// also says when they are too many).
     #[error("too many requests for this {who}; retry in {retry_after_secs} s")]
@@ -77,6 +82,7 @@ impl AuthError {
             Self::UnknownApp => "unknown_app",
             Self::BadSignature => "invalid_signature",
             Self::InvalidClaims => "invalid_token",
+            Self::TooLong => "token_lifetime_too_long",
             Self::RateLimited { .. } => "rate_limited",
         }
     }
@@ -85,7 +91,20 @@ impl AuthError {
 /// Verifies a bearer token and says who is calling.
 pub trait TokenVerifier: Send + Sync + std::fmt::Debug {
     fn verify(&self, token: &str) -> Result<Caller, AuthError>;
+
+    /// The caller a remembered verification stands for now (its current scopes), or `None` when
+    /// it no longer holds (revoked, or re-authorized with another key) and the token must be
+    /// verified again. Cheap: no signature is checked.
+    fn revalidate(&self, remembered: &Caller) -> Option<Caller> {
+        Some(remembered.clone())
+    }
 }
+
+/// The longest a token may live from now on (`exp`): a leaked token is worth a bounded time.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 31 * 24 * 3600;
+
+/// The smallest RSA modulus an app may register or sign with.
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// Extracts the token from an `Authorization: Bearer …` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {

@@ -27,6 +27,7 @@ impl TokenVerifier for AnyToken {
             device_name: None,
             scopes: balados_auth::Scopes::everything(),
             expires_at: i64::MAX,
+            grant_version: None,
         })
     }
 }
