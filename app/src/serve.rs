@@ -99,9 +99,9 @@ impl App {
             stop_flag: Arc::new(AtomicBool::new(false)),
         };
         let infra = Infrastructure::connect(&shared.settings, components).await?;
-        // The API first: a failure building it then leaves no service running.
-        let router = api(&shared, components, &infra).await?;
         let mut tasks = JoinSet::new();
+        // The API first: a failure building it then leaves no service running.
+        let router = api(&shared, components, &infra, &mut tasks).await?;
         if let (true, Some(codec)) = (components.aggregator, &infra.codec) {
             spawn_aggregator(&shared, codec, &mut tasks);
         }
@@ -161,8 +161,8 @@ impl App {
     }
 }
 
-/// The broker's topics, PostgreSQL's two pools (writers: materializers; readers: the query
-/// API, each with its own connections and statement timeout) and the codec, as needed.
+/// The broker's topics, PostgreSQL's two pools (writers: materializers, accounts; readers: the
+/// query API, each with its own connections and statement timeout) and the codec, as needed.
 struct Infrastructure {
     writers: Option<sqlx::PgPool>,
     readers: Option<sqlx::PgPool>,
@@ -177,7 +177,8 @@ impl Infrastructure {
             let specs = settings.topics().specs(settings.kafka.partitions);
             balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
         }
-        let writers = if components.materializer || components.query {
+        // The APIs verify tokens against the users' app authorizations (accounts tables).
+        let writers = if components.materializer || components.query || components.ingest {
             let pool = connect_with_retry(&settings.database, Role::Writer).await;
             startup::migrate(&pool).await?;
             Some(pool)
@@ -294,12 +295,22 @@ async fn api(
     shared: &Shared,
     components: Components,
     infra: &Infrastructure,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<axum::Router> {
     let settings = &shared.settings;
     let mut api = axum::Router::new();
     let limits = crate::fair_use::Limits::new(&settings.fair_use, &shared.metrics);
-    if components.ingest || components.query {
-        let verifier = startup::verifier(settings)?;
+    if let (true, Some(accounts)) = (components.ingest || components.query, &infra.writers) {
+        let (grants, follow) = startup::follow_grants(accounts.clone()).await?;
+        let mut stop = shared.stop.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                () = follow => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+            Ok(())
+        });
+        let verifier = startup::verifier(settings, grants)?;
         if let (true, Some(codec)) = (components.ingest, &infra.codec) {
             let mut state =
                 ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;

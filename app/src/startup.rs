@@ -1,8 +1,14 @@
 //! Waiting for what a service needs, saying what is missing, instead of crash-looping.
 
+use balados_accounts::GrantCache;
+use balados_auth::KeyLoadError;
+use balados_auth::{
+    CachedVerifier, GrantedVerifier, OperatorThenGranted, StaticKeyVerifier, TokenVerifier,
+};
 use balados_platform::Settings;
 use balados_schemas::registry_client::{RegistryError, SchemaStep};
 use balados_schemas::{Codec, CodecError, Contract};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The codec, once the registry answers and holds (or accepted) our schemas. Waits, with back-off,
@@ -199,25 +205,63 @@ pub async fn migrate(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The token verifier: the operator's apps (key directory) first, then the apps users authorized
+/// (`grants`, kept current by [`follow_grants`]); verified tokens remembered unless the settings
+/// say otherwise.
 pub fn verifier(
     settings: &Settings,
-) -> anyhow::Result<std::sync::Arc<dyn balados_auth::TokenVerifier>> {
+    grants: Arc<GrantCache>,
+) -> anyhow::Result<Arc<dyn TokenVerifier>> {
     let dir = &settings.auth.app_keys_dir;
-    let verifier = balados_auth::StaticKeyVerifier::from_dir(dir)
-        .map_err(|e| anyhow::anyhow!("{e} (setting auth.app_keys_dir)"))?;
-    if verifier.app_count() == 0 {
-        tracing::warn!(auth.app_keys_dir = %dir.display(), "no app public keys found: every token will be refused");
+    let operator = match StaticKeyVerifier::from_dir(dir) {
+        Ok(operator) => operator,
+        Err(KeyLoadError::Io { .. }) if !dir.exists() => {
+            tracing::info!(auth.app_keys_dir = %dir.display(), "no operator app keys: only apps users authorize are accepted");
+            StaticKeyVerifier::new(Default::default())
+        }
+        Err(e) => anyhow::bail!("{e} (setting auth.app_keys_dir)"),
+    };
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(OperatorThenGranted {
+        operator,
+        granted: GrantedVerifier::new(grants),
+    });
+    if !settings.auth.cache_verified_tokens {
+        return Ok(verifier);
     }
     // Apps reuse a token for many requests: its RSA verification is done once, then remembered
-    // until the token expires (at most this many tokens at a time).
-    Ok(std::sync::Arc::new(balados_auth::CachedVerifier::new(
-        std::sync::Arc::new(verifier),
-        VERIFIED_TOKENS,
-    )))
+    // until the token expires or its grant changes (at most this many tokens at a time).
+    Ok(Arc::new(CachedVerifier::new(verifier, VERIFIED_TOKENS)))
 }
 
 /// Verified tokens remembered at once (about 200 bytes each).
 const VERIFIED_TOKENS: usize = 100_000;
+
+/// The users' app authorizations, read once (before the API answers), then followed every
+/// [`balados_accounts::REFRESH`] until `stop`: a revocation reaches every instance within about a
+/// second.
+pub async fn follow_grants(
+    pool: sqlx::PgPool,
+) -> anyhow::Result<(Arc<GrantCache>, impl Future<Output = ()>)> {
+    let grants = Arc::new(GrantCache::default());
+    grants.refresh(&pool).await?;
+    let cache = grants.clone();
+    let follow = async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(balados_accounts::REFRESH).await;
+            match cache.refresh(&pool).await {
+                Ok(_) => failing = false,
+                // Said once per outage: the grants known stay in force meanwhile.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "cannot read app authorizations; retrying (revocations wait)");
+                }
+                Err(_) => {}
+            }
+        }
+    };
+    Ok((grants, follow))
+}
 
 #[cfg(test)]
 mod tests {

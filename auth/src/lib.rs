@@ -6,12 +6,13 @@ mod cache;
 mod granted;
 mod keys;
 mod mint;
+pub mod request;
 pub mod scopes;
 
 pub use cache::CachedVerifier;
 pub use granted::{AppGrant, GrantedVerifier, Grants, OperatorThenGranted};
 pub use jsonwebtoken::DecodingKey;
-pub use keys::{KeyError, StaticKeyVerifier, public_key};
+pub use keys::{KeyError, KeyLoadError, StaticKeyVerifier, public_key};
 pub use mint::{MintError, generate_app_keys, mint_token};
 pub use scopes::{Access, Area, Grant, Permission, Scopes};
 

@@ -82,6 +82,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub app_keys_dir: PathBuf,
+    pub cache_verified_tokens: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
