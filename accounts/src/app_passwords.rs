@@ -3,9 +3,8 @@
 //! that much entropy a digest cannot be searched, and checking one costs microseconds — these
 //! protocols send the password with every request, where Argon2 would cost tens of milliseconds.
 
-use base64::Engine as _;
+use crate::secret::{digest, random_secret};
 use chrono::{DateTime, Utc};
-use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 
 pub(crate) const DDL: &str = r#"
@@ -44,13 +43,6 @@ pub enum AppPasswordError {
     Database(#[from] sqlx::Error),
 }
 
-fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The app passwords of the accounts' database.
 #[derive(Debug, Clone)]
 pub struct AppPasswords {
@@ -75,12 +67,7 @@ impl AppPasswords {
         {
             return Err(AppPasswordError::InvalidName);
         }
-        let mut bytes = [0u8; 32];
-        getrandom::getrandom(&mut bytes).map_err(|_| AppPasswordError::Random)?;
-        let secret = format!(
-            "bal_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
+        let secret = random_secret("bal_").map_err(|_| AppPasswordError::Random)?;
         let record = sqlx::query_as::<_, AppPassword>(
             "INSERT INTO accounts.app_passwords (id, user_id, name, digest) VALUES ($1, $2, $3, $4)
              RETURNING id, name, created_at, revoked_at",

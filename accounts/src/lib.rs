@@ -6,11 +6,17 @@
 mod app_passwords;
 mod authorizations;
 mod password;
+mod password_change;
+mod secret;
+mod sessions;
 mod store;
 mod username;
 
 pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
 pub use authorizations::{Authorization, AuthorizationError, Authorizations, GrantCache, REFRESH};
 pub use password::{Password, PasswordError, PasswordHash};
+pub use password_change::PasswordChangeError;
+pub use secret::{NoRandom, digest, random_secret};
+pub use sessions::{SESSION_LIFETIME, Session, SessionError, Sessions};
 pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};
 pub use username::{Username, UsernameError};

@@ -94,9 +94,9 @@ impl Accounts {
         sqlx::raw_sql(crate::app_passwords::DDL)
             .execute(&mut *tx)
             .await?;
-        sqlx::raw_sql(crate::authorizations::DDL)
-            .execute(&mut *tx)
-            .await?;
+        for ddl in [crate::authorizations::DDL, crate::sessions::DDL] {
+            sqlx::raw_sql(ddl).execute(&mut *tx).await?;
+        }
         tx.commit().await
     }
 

@@ -1,0 +1,84 @@
+//! Web sessions and password changes against the real PostgreSQL: a cookie value finds its session
+//! only while it lives, the stored digest is not the cookie, and a password change closes the
+//! user's other sessions.
+
+use balados_accounts::{Accounts, Password, PasswordChangeError, Sessions, Username};
+
+mod support;
+
+#[tokio::test]
+async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
+    let pool = support::fresh_database().await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await.expect("migrate");
+    let ann = accounts
+        .create(
+            &Username::parse("ann").expect("valid"),
+            &Password::choose("correct horse battery", "ann").expect("strong"),
+            None,
+        )
+        .await
+        .expect("created");
+    let sessions = Sessions::new(pool.clone());
+    let (phone, opened) = sessions.open(&ann.user_id).await.expect("opened");
+    let (laptop, _) = sessions.open(&ann.user_id).await.expect("opened");
+    assert_ne!(phone, laptop);
+    let found = sessions.find(&phone).await.expect("read").expect("live");
+    assert_eq!(
+        (found.username.as_str(), &found.csrf),
+        ("ann", &opened.csrf)
+    );
+    assert!(
+        sessions
+            .find("planted-by-someone")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT digest FROM accounts.sessions")
+        .fetch_all(&pool)
+        .await
+        .expect("rows");
+    assert!(
+        stored.iter().all(|(d,)| d != &phone && d != &laptop),
+        "only digests stored"
+    );
+
+    assert!(matches!(
+        accounts
+            .change_password(&ann.user_id, "wrong password", "another good passphrase")
+            .await,
+        Err(PasswordChangeError::Account(_))
+    ));
+    assert!(matches!(
+        accounts
+            .change_password(&ann.user_id, "correct horse battery", "short")
+            .await,
+        Err(PasswordChangeError::Weak(_))
+    ));
+    accounts
+        .change_password(
+            &ann.user_id,
+            "correct horse battery",
+            "another good passphrase",
+        )
+        .await
+        .expect("changed");
+    assert_eq!(
+        sessions
+            .close_others(&ann.user_id, &phone)
+            .await
+            .expect("closed"),
+        1
+    );
+    assert!(sessions.find(&laptop).await.expect("read").is_none());
+    assert!(sessions.find(&phone).await.expect("read").is_some());
+    assert!(
+        accounts
+            .log_in("ann", "another good passphrase", chrono::Utc::now())
+            .await
+            .is_ok()
+    );
+    sessions.close(&phone).await.expect("closed");
+    assert!(sessions.find(&phone).await.expect("read").is_none());
+}
