@@ -7,6 +7,7 @@ mod app_passwords;
 mod authorizations;
 mod password;
 mod password_change;
+mod play_tokens;
 mod secret;
 mod sessions;
 mod store;
@@ -16,6 +17,10 @@ pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
 pub use authorizations::{Authorization, AuthorizationError, Authorizations, GrantCache, REFRESH};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use password_change::PasswordChangeError;
+pub use play_tokens::{
+    DEFAULT_PLAY_TOKEN_DAYS, MAX_PLAY_TOKEN_DAYS, PLAY_TOKEN_PREFIX, PlayToken, PlayTokenError,
+    PlayTokens,
+};
 pub use secret::{NoRandom, digest, random_secret};
 pub use sessions::{SESSION_LIFETIME, Session, SessionError, Sessions};
 pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};

@@ -94,7 +94,11 @@ impl Accounts {
         sqlx::raw_sql(crate::app_passwords::DDL)
             .execute(&mut *tx)
             .await?;
-        for ddl in [crate::authorizations::DDL, crate::sessions::DDL] {
+        for ddl in [
+            crate::authorizations::DDL,
+            crate::sessions::DDL,
+            crate::play_tokens::DDL,
+        ] {
             sqlx::raw_sql(ddl).execute(&mut *tx).await?;
         }
         tx.commit().await
