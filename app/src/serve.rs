@@ -311,11 +311,13 @@ async fn api(
             Ok(())
         });
         let verifier = startup::verifier(settings, grants)?;
+        let mut ingest = None;
         if let (true, Some(codec)) = (components.ingest, &infra.codec) {
             let mut state =
                 ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;
             state.writes = Some(limits.writes());
-            api = api.merge(balados_ingest::router(state));
+            api = api.merge(balados_ingest::router(state.clone()));
+            ingest = Some(state);
         }
         if let Some(pool) = &infra.readers {
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
@@ -328,6 +330,13 @@ async fn api(
                     Duration::from_millis(settings.query.consistency_wait_ms),
                 ),
             }));
+        }
+        // The account's pages send commands (privacy, deletion) and read the read models.
+        if let (Some(ingest), Some(readers)) = (ingest, &infra.readers) {
+            let secure = settings.http.public_url.starts_with("https://");
+            let state =
+                balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
+            api = api.merge(balados_web::router(state));
         }
     }
     let ops = Ops {

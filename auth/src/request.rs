@@ -117,6 +117,9 @@ pub fn verify_request(token: &str, now: i64) -> Result<VerifiedRequest, RequestE
         return Err(RequestError::Lifetime);
     }
     let scopes = Scopes::parse(&request.scopes).map_err(|e| RequestError::Scopes(e.to_string()))?;
+    if scopes.grants().is_empty() {
+        return Err(RequestError::Scopes("no scope asked for".into()));
+    }
     Ok(VerifiedRequest { request, scopes })
 }
 
@@ -141,10 +144,10 @@ fn check_app(request: &AuthorizationRequest) -> Result<(), RequestError> {
     if app.public_key.len() > MAX_PUBLIC_KEY {
         return Err(RequestError::Key(KeyError::NotPem));
     }
-    if let Some(redirect) = &request.redirect_uri {
-        if origin(redirect) != Some(site) {
-            return Err(RequestError::Redirect);
-        }
+    if let Some(redirect) = &request.redirect_uri
+        && origin(redirect) != Some(site)
+    {
+        return Err(RequestError::Redirect);
     }
     for (value, max) in [(&request.state, 500), (&request.redirect_uri, MAX_APP_URL)] {
         if value.as_ref().is_some_and(|v| v.len() > max) {

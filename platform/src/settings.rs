@@ -27,6 +27,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
     pub addr: String,
+    pub public_url: String,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
 }

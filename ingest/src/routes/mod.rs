@@ -304,3 +304,34 @@ pub(crate) async fn submit_as(
     }
     Ok(response)
 }
+
+/// A command the account's own web pages send for their logged-in user (app `web`): produced like
+/// an app's, then its outcome awaited up to `wait` (`None` when it did not come in time; the
+/// command still stands).
+pub async fn submit_for_user(
+    state: &IngestState,
+    user: balados_schemas::UserId,
+    payload: CommandPayload,
+    wait: std::time::Duration,
+) -> Result<Option<balados_schemas::CommandResult>, ApiError> {
+    let now = Utc::now();
+    let command = CommandEnvelope {
+        command_id: Uuid::new_v4(),
+        user_id: user,
+        occurred_at: now,
+        received_at: now,
+        app_id: Some("web".to_owned()),
+        device_id: None,
+        device_name: None,
+        reply_to: Some(state.replies.address().to_owned()),
+        payload,
+    };
+    let Some(waiter) = produce(state, &command, true).await? else {
+        return Ok(None);
+    };
+    let outcome = waiter.outcome(wait).await;
+    if outcome.is_none() {
+        count_wait_timeout(state);
+    }
+    Ok(outcome)
+}

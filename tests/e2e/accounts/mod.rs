@@ -1,0 +1,353 @@
+//! Accounts and app authorization end to end, through the pages as a browser uses them and the
+//! API as an app does: register, authorize an app with a signed request, use it within its
+//! scopes, revoke it — and every attack of the issue refused with its status.
+
+mod client;
+
+use crate::helpers::{Stack, eventually};
+use balados_auth::request::{AppInfo, AuthorizationRequest, sign_request};
+use client::{Browser, csrf_of};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+pub struct App {
+    pub id: String,
+    pub private: String,
+    pub public: String,
+}
+
+impl App {
+    pub fn new(id: &str) -> Self {
+        let (private, public) = balados_auth::generate_app_keys().expect("keys");
+        Self {
+            id: id.to_owned(),
+            private,
+            public,
+        }
+    }
+
+    /// The link the app sends its user to.
+    pub fn authorize_path(&self, scopes: &str, redirect: Option<&str>) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let request = AuthorizationRequest {
+            iss: self.id.clone(),
+            app: AppInfo {
+                name: format!("The {} app", self.id),
+                url: "https://app.example".into(),
+                image: None,
+                public_key: self.public.clone(),
+            },
+            scopes: scopes.into(),
+            redirect_uri: redirect.map(str::to_owned),
+            state: Some("s-42".into()),
+            iat: now,
+            exp: now + 600,
+        };
+        let token = sign_request(self.private.as_bytes(), &request).expect("signs");
+        format!("/authorize?token={token}")
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = balados_auth::Claims {
+            iss: self.id.clone(),
+            sub: user.into(),
+            exp: now + 600,
+            iat: Some(now),
+            device_id: None,
+            device_name: None,
+        };
+        balados_auth::mint_token(self.private.as_bytes(), &claims).expect("mints")
+    }
+}
+
+/// Approves `app` for the browser's user; the user id the app is sent back with.
+pub async fn approve(browser: &mut Browser, app: &App, scopes: &str) -> String {
+    let path = app.authorize_path(scopes, Some("https://app.example/done"));
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&format!("The {} app", app.id)));
+    let token = path.trim_start_matches("/authorize?token=");
+    let done = browser
+        .post(
+            "/authorize",
+            &[
+                ("csrf", &csrf_of(&page.body)),
+                ("token", token),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    let back = done.location.expect("sent back to the app");
+    assert!(
+        back.starts_with("https://app.example/done?user_id="),
+        "{back}"
+    );
+    assert!(back.ends_with("&state=s-42"), "{back}");
+    back.trim_start_matches("https://app.example/done?user_id=")
+        .trim_end_matches("&state=s-42")
+        .to_owned()
+}
+
+pub async fn call(
+    url: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> u16 {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .request(method.parse().expect("method"), format!("{url}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request").status().as_u16()
+}
+
+fn subscribe() -> Option<serde_json::Value> {
+    Some(json!({"rss_source_feed": crate::helpers::feed_id("https://feeds.example/a.xml")}))
+}
+
+#[tokio::test]
+async fn a_user_registers_authorizes_an_app_uses_it_within_its_scopes_and_revokes_it() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let mut ann = Browser::new(&url);
+    let ann_id = ann.register("ann_e2e", "correct horse battery").await;
+    let app = App::new("podapp");
+    let granted = approve(&mut ann, &app, "user.subscriptions user.plays.read").await;
+    assert_eq!(granted, ann_id);
+
+    let token = app.token(&ann_id);
+    assert_eq!(
+        call(&url, "POST", "/api/v1/subscriptions", &token, subscribe()).await,
+        202
+    );
+    assert_eq!(call(&url, "GET", "/api/v1/play", &token, None).await, 200);
+    // Never granted: 403, whatever the token says.
+    let play =
+        json!({"rss_source_feed": "x", "rss_source_item": "y", "position": 1, "played": false});
+    assert_eq!(
+        call(&url, "POST", "/api/v1/play", &token, Some(play)).await,
+        403
+    );
+    // The app's key, another user: refused like a bad signature.
+    let bob_id = Browser::new(&url)
+        .register("bob_e2e", "another good passphrase")
+        .await;
+    assert_eq!(
+        call(
+            &url,
+            "GET",
+            "/api/v1/subscriptions",
+            &app.token(&bob_id),
+            None
+        )
+        .await,
+        401
+    );
+    // Another app's key for Ann: refused.
+    let other = App::new("podapp");
+    assert_eq!(
+        call(
+            &url,
+            "GET",
+            "/api/v1/subscriptions",
+            &other.token(&ann_id),
+            None
+        )
+        .await,
+        401
+    );
+
+    let apps = reqwest::Client::new()
+        .get(format!("{url}/api/v1/apps"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("apps")
+        .json::<serde_json::Value>()
+        .await
+        .expect("json");
+    assert_eq!(apps["apps"][0]["app_id"], "podapp", "{apps}");
+    assert_eq!(
+        apps["apps"][0]["scopes"],
+        "user.subscriptions user.plays.read"
+    );
+
+    // Revoked on the page: refused within a second.
+    let page = ann.get("/account/apps").await;
+    assert!(page.body.contains("podapp"));
+    let revoked = ann
+        .post(
+            "/account/apps/podapp/revoke",
+            &[("csrf", &csrf_of(&page.body))],
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    let start = Instant::now();
+    eventually(Duration::from_secs(2), "the revoked app refused", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            (call(&url, "GET", "/api/v1/subscriptions", &token, None).await == 401).then_some(())
+        }
+    })
+    .await;
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "refused after {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_refused() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+
+    // Session fixation: a session id planted before log-in is never the one logged in.
+    let mut eve = Browser::new(&url);
+    eve.cookies.insert(balados_web_cookie(), "planted".into());
+    let _ = eve.register("eve_e2e", "correct horse battery").await;
+    assert_ne!(
+        eve.cookies.get(&balados_web_cookie()).map(String::as_str),
+        Some("planted")
+    );
+    let mut planted = Browser::new(&url);
+    planted
+        .cookies
+        .insert(balados_web_cookie(), "planted".into());
+    assert_eq!(
+        planted.get("/account").await.status,
+        303,
+        "a planted id logs no one in"
+    );
+
+    // CSRF: every form refuses a post without the page's token, or with another session's.
+    let mut other = Browser::new(&url);
+    let _ = other
+        .register("mallory_e2e", "another good passphrase")
+        .await;
+    let foreign = other.csrf("/account").await;
+    let app = App::new("csrfapp");
+    let authorize = app.authorize_path("user.plays", None);
+    let token = authorize.trim_start_matches("/authorize?token=");
+    for (path, fields) in [
+        ("/logout", vec![]),
+        (
+            "/account/password",
+            vec![
+                ("current", "correct horse battery"),
+                ("new", "a new passphrase here"),
+            ],
+        ),
+        (
+            "/authorize",
+            vec![("token", token), ("decision", "approve")],
+        ),
+        ("/account/apps/csrfapp/revoke", vec![]),
+        ("/account/app-passwords", vec![("name", "phone")]),
+        (
+            "/account/privacy",
+            vec![("privacy", "private"), ("feed", "")],
+        ),
+    ] {
+        for csrf in ["", foreign.as_str()] {
+            let mut form = fields.clone();
+            form.push(("csrf", csrf));
+            let answer = eve.post(path, &form).await;
+            assert_eq!(
+                answer.status, 403,
+                "{path} with csrf {csrf:?}: {}",
+                answer.body
+            );
+        }
+    }
+    // The anonymous forms: a token that is not the cookie's.
+    let mut stranger = Browser::new(&url);
+    let _ = stranger.csrf("/login").await;
+    for path in ["/login", "/register"] {
+        let answer = stranger
+            .post(
+                path,
+                &[
+                    ("csrf", "forged"),
+                    ("username", "eve_e2e"),
+                    ("password", "correct horse battery"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, 403, "{path}");
+    }
+
+    // Open redirects: after log-in only to this site; an app's return URL only on its origin.
+    let mut visitor = Browser::new(&url);
+    let csrf = visitor.csrf("/login").await;
+    let answer = visitor
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "eve_e2e"),
+                ("password", "correct horse battery"),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.location.as_deref(), Some("/account"));
+    let evil = app.authorize_path("user.plays", Some("https://evil.example/steal"));
+    let answer = visitor.get(&evil).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(answer.body.contains("invalid_redirect"));
+    assert!(answer.location.is_none());
+
+    // A weak key at authorization.
+    let weak = include_str!("../../../auth/tests/fixtures/refused/weak-1024.pem");
+    let mut weak_app = App::new("weakapp");
+    weak_app.public = weak.to_owned();
+    let answer = visitor
+        .get(&weak_app.authorize_path("user.plays", None))
+        .await;
+    assert_eq!(answer.status, 422);
+
+    // Brute force: locked after the free attempts, said clearly.
+    let mut attacker = Browser::new(&url);
+    let mut last = String::new();
+    for n in 0..7 {
+        let csrf = attacker.csrf("/login").await;
+        let answer = attacker
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", "mallory_e2e"),
+                    ("password", &format!("guess number {n}")),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, 401);
+        last = answer.body;
+    }
+    assert!(last.contains("locked until"), "{last}");
+    let csrf = attacker.csrf("/login").await;
+    let right = attacker
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "mallory_e2e"),
+                ("password", "another good passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        right.status, 401,
+        "even the right password waits out the lock"
+    );
+}
+
+fn balados_web_cookie() -> String {
+    "balados_session".to_owned()
+}

@@ -1,0 +1,64 @@
+//! What a page answers when it cannot do what was asked: an HTML page with the status and a
+//! sentence saying what to do, or the log-in page for a request that needs a session.
+
+use crate::html::{Page, error};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("log in first")]
+    LogIn { next: String },
+    #[error("this form has expired or was sent from another site: reload the page and try again")]
+    Csrf,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the service is busy or unavailable: try again in a moment")]
+    Unavailable,
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::warn!(error = %e, "a page could not read or write the database");
+        Self::Unavailable
+    }
+}
+
+impl From<balados_accounts::SessionError> for PageError {
+    fn from(e: balados_accounts::SessionError) -> Self {
+        tracing::warn!(error = %e, "a session could not be read or written");
+        Self::Unavailable
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::LogIn { next } => {
+                let to = format!("/login?next={}", crate::form::encode(next));
+                return Redirect::to(&to).into_response();
+            }
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let page = Page {
+            title: status.canonical_reason().unwrap_or("Error"),
+            username: None,
+            csrf: None,
+        }
+        .render(&format!(
+            "{}<p><a href=\"/account\">Back to your account</a></p>",
+            error(&self.to_string())
+        ));
+        let mut response = (status, page).into_response();
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+}

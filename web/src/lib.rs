@@ -1,0 +1,64 @@
+//! The account's web pages and the apps API. Pages are rendered on the server (no script), each
+//! form carries a CSRF token, and every change to the user's listening data (privacy, deletion)
+//! goes through the pipeline as a command, like an app's.
+
+mod api;
+mod error;
+mod form;
+mod html;
+mod pages;
+mod session;
+
+pub use session::{CSRF_COOKIE, SESSION_COOKIE};
+
+use balados_accounts::{Accounts, AppPasswords, Authorizations, Sessions};
+use balados_auth::TokenVerifier;
+use balados_platform::http::Verifies;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct WebState {
+    pub accounts: Accounts,
+    pub sessions: Sessions,
+    pub authorizations: Authorizations,
+    pub app_passwords: AppPasswords,
+    /// For the apps API (a token of any of the user's apps may list and revoke them).
+    pub verifier: Arc<dyn TokenVerifier>,
+    /// Cookies marked Secure: the server is reached over TLS (setting http.public_url).
+    pub secure_cookies: bool,
+    /// Where the pages send the user's commands (privacy, deletion).
+    pub ingest: balados_ingest::IngestState,
+    /// The read models (subscriptions, privacy, export).
+    pub readers: sqlx::PgPool,
+}
+
+impl WebState {
+    pub fn new(
+        accounts_pool: sqlx::PgPool,
+        readers: sqlx::PgPool,
+        ingest: balados_ingest::IngestState,
+        secure_cookies: bool,
+    ) -> Self {
+        Self {
+            accounts: Accounts::new(accounts_pool.clone()),
+            sessions: Sessions::new(accounts_pool.clone()),
+            authorizations: Authorizations::new(accounts_pool.clone()),
+            app_passwords: AppPasswords::new(accounts_pool),
+            verifier: ingest.verifier.clone(),
+            secure_cookies,
+            ingest,
+            readers,
+        }
+    }
+}
+
+impl Verifies for WebState {
+    fn verifier(&self) -> &dyn TokenVerifier {
+        self.verifier.as_ref()
+    }
+}
+
+/// The pages and the apps API.
+pub fn router(state: WebState) -> axum::Router {
+    pages::router().merge(api::router()).with_state(state)
+}

@@ -1,0 +1,277 @@
+//! Register, log in, log out, the account's home and the password change.
+
+use crate::WebState;
+use crate::error::PageError;
+use crate::form::Form;
+use crate::html::{Page, csrf_field, error, esc, notice};
+use crate::session::{Anonymous, LoggedIn, expired_session_cookie, local_path, session_cookie};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use balados_accounts::{AccountError, Password, PasswordChangeError, Username};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// A page shown before log-in, with its CSRF cookie set when new.
+fn anonymous_page(
+    state: &WebState,
+    anon: &Anonymous,
+    status: StatusCode,
+    page: Html<String>,
+) -> Response {
+    let mut response = (status, page).into_response();
+    if let Some(cookie) = anon.set_cookie(state) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn credentials_form(action: &str, anon: &Anonymous, next: &str, new_password: bool) -> String {
+    let (complete, hint) = if new_password {
+        (
+            "new-password",
+            r#"<p id="pw-hint">At least 10 characters, not the username; a passphrase of several words is best.</p>"#,
+        )
+    } else {
+        ("current-password", "")
+    };
+    format!(
+        r#"<form method="post" action="{action}">{csrf}<input type="hidden" name="next" value="{next}">
+<label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required minlength="3" maxlength="30" pattern="[A-Za-z0-9_\-]+" aria-describedby="user-hint">
+<p id="user-hint">3 to 30 letters, digits, - or _.</p>
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="{complete}" required aria-describedby="pw-hint">{hint}
+<button type="submit">{label}</button></form>"#,
+        csrf = csrf_field(&anon.csrf),
+        next = esc(next),
+        label = if new_password {
+            "Create the account"
+        } else {
+            "Log in"
+        },
+    )
+}
+
+pub async fn login_page(
+    State(state): State<WebState>,
+    anon: Anonymous,
+    Query(q): Query<Next>,
+) -> Response {
+    let next = local_path(q.next.as_deref());
+    let body = format!(
+        "{}<p>No account yet? <a href=\"/register?next={}\">Register</a>.</p>",
+        credentials_form("/login", &anon, &next, false),
+        crate::form::encode(&next)
+    );
+    let page = Page {
+        title: "Log in",
+        username: None,
+        csrf: None,
+    }
+    .render(&body);
+    anonymous_page(&state, &anon, StatusCode::OK, page)
+}
+
+/// Logs in: a new session (never one the browser brought along), then where the user was going.
+async fn open_session(state: &WebState, user_id: &str, next: &str) -> Result<Response, PageError> {
+    let (cookie, _) = state.sessions.open(user_id).await?;
+    let mut response = Redirect::to(next).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(state, &cookie));
+    Ok(response)
+}
+
+pub async fn login(
+    State(state): State<WebState>,
+    anon: Anonymous,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Result<Response, PageError> {
+    Anonymous::check(&headers, &form.csrf)?;
+    let next = local_path(form.next.as_deref());
+    let refused = match state
+        .accounts
+        .log_in(&form.username, &form.password, chrono::Utc::now())
+        .await
+    {
+        Ok(account) => return open_session(&state, &account.user_id, &next).await,
+        Err(AccountError::Locked(until)) => format!(
+            "Too many failed log-ins: this account is locked until {} UTC. Each further failure doubles the wait.",
+            until.format("%Y-%m-%d %H:%M:%S")
+        ),
+        Err(AccountError::Disabled) => "This account is disabled.".to_owned(),
+        Err(AccountError::Database(e)) => return Err(e.into()),
+        Err(_) => "Wrong username or password.".to_owned(),
+    };
+    let body = format!(
+        "{}{}",
+        error(&refused),
+        credentials_form("/login", &anon, &next, false)
+    );
+    let page = Page {
+        title: "Log in",
+        username: None,
+        csrf: None,
+    }
+    .render(&body);
+    Ok(anonymous_page(
+        &state,
+        &anon,
+        StatusCode::UNAUTHORIZED,
+        page,
+    ))
+}
+
+pub async fn register_page(
+    State(state): State<WebState>,
+    anon: Anonymous,
+    Query(q): Query<Next>,
+) -> Response {
+    let next = local_path(q.next.as_deref());
+    let page = Page {
+        title: "Register",
+        username: None,
+        csrf: None,
+    }
+    .render(&credentials_form("/register", &anon, &next, true));
+    anonymous_page(&state, &anon, StatusCode::OK, page)
+}
+
+pub async fn register(
+    State(state): State<WebState>,
+    anon: Anonymous,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Result<Response, PageError> {
+    Anonymous::check(&headers, &form.csrf)?;
+    let next = local_path(form.next.as_deref());
+    let refused = match Username::parse(&form.username) {
+        Err(e) => e.to_string(),
+        Ok(username) => match Password::choose(&form.password, username.as_str()) {
+            Err(e) => e.to_string(),
+            Ok(password) => match state.accounts.create(&username, &password, None).await {
+                Ok(account) => return open_session(&state, &account.user_id, &next).await,
+                Err(AccountError::UsernameTaken) => "This username is taken.".to_owned(),
+                Err(AccountError::Database(e)) => return Err(e.into()),
+                Err(e) => e.to_string(),
+            },
+        },
+    };
+    let body = format!(
+        "{}{}",
+        error(&refused),
+        credentials_form("/register", &anon, &next, true)
+    );
+    let page = Page {
+        title: "Register",
+        username: None,
+        csrf: None,
+    }
+    .render(&body);
+    Ok(anonymous_page(
+        &state,
+        &anon,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<WebState>,
+    who: LoggedIn,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    who.check(&form.csrf)?;
+    state.sessions.close(&who.cookie).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, expired_session_cookie(&state));
+    Ok(response)
+}
+
+pub async fn home(who: LoggedIn) -> Html<String> {
+    let body = format!(
+        r#"<p>Logged in as <strong>{name}</strong>. Your user id, which apps sign their tokens for: <code>{id}</code></p>
+<ul><li><a href="/account/subscriptions">Your subscriptions</a></li><li><a href="/account/privacy">Privacy of your listening activity</a></li>
+<li><a href="/account/apps">Apps you authorized</a></li><li><a href="/account/app-passwords">App passwords</a> (for podcast apps speaking gpodder.net or Nextcloud)</li>
+<li><a href="/account/play-tokens">Play tokens</a></li><li><a href="/account/export">Export your data</a></li>
+<li><a href="/account/password">Change your password</a></li><li><a href="/account/delete">Delete your account</a></li></ul>"#,
+        name = esc(&who.session.username),
+        id = esc(&who.session.user_id),
+    );
+    who.page("Your account").render(&body)
+}
+
+fn password_form(who: &LoggedIn) -> String {
+    format!(
+        r#"<form method="post" action="/account/password">{}
+<label for="current">Current password</label><input type="password" id="current" name="current" autocomplete="current-password" required>
+<label for="new">New password</label><input type="password" id="new" name="new" autocomplete="new-password" required aria-describedby="pw-hint">
+<p id="pw-hint">At least 10 characters, not the username. Your other sessions will be logged out.</p>
+<button type="submit">Change the password</button></form>"#,
+        csrf_field(&who.session.csrf)
+    )
+}
+
+pub async fn password_page(who: LoggedIn) -> Html<String> {
+    who.page("Change your password")
+        .render(&password_form(&who))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    csrf: String,
+    current: String,
+    new: String,
+}
+
+pub async fn change_password(
+    State(state): State<WebState>,
+    who: LoggedIn,
+    Form(form): Form<PasswordChange>,
+) -> Result<Response, PageError> {
+    who.check(&form.csrf)?;
+    let user = &who.session.user_id;
+    let (status, message) = match state
+        .accounts
+        .change_password(user, &form.current, &form.new)
+        .await
+    {
+        Ok(()) => {
+            let closed = state.sessions.close_others(user, &who.cookie).await?;
+            let done = format!("Password changed; {closed} other session(s) logged out.");
+            (StatusCode::OK, notice(&done))
+        }
+        Err(PasswordChangeError::Weak(e)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, error(&e.to_string()))
+        }
+        Err(PasswordChangeError::Account(AccountError::Database(e))) => return Err(e.into()),
+        Err(PasswordChangeError::Account(e)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, error(&e.to_string()))
+        }
+    };
+    let body = format!("{message}{}", password_form(&who));
+    Ok((status, who.page("Change your password").render(&body)).into_response())
+}

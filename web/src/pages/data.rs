@@ -1,0 +1,314 @@
+//! The user's listening data as the pages show it: subscriptions (read models), privacy (changed
+//! through the pipeline, like an app's change) and the export (JSON of everything, OPML of the
+//! subscriptions with collections as outline groups).
+
+use crate::WebState;
+use crate::error::PageError;
+use crate::form::Form;
+use crate::html::{csrf_field, error, esc, notice};
+use crate::session::LoggedIn;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use balados_schemas::{CommandPayload, FeedUrl, Privacy, Scope, UserId};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// How long a page waits for its command's outcome before saying it is on its way.
+const WAIT: Duration = Duration::from_secs(5);
+
+#[derive(sqlx::FromRow)]
+struct Subscription {
+    feed_id: String,
+    feed_url: String,
+}
+
+async fn subscriptions_of(state: &WebState, user: &str) -> Result<Vec<Subscription>, PageError> {
+    Ok(sqlx::query_as::<_, Subscription>(
+        "SELECT feed_id, feed_url FROM users.subscriptions
+         WHERE user_id = $1 AND subscribed_at IS NOT NULL
+           AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)
+         ORDER BY feed_url",
+    )
+    .bind(user)
+    .fetch_all(&state.readers)
+    .await?)
+}
+
+pub async fn subscriptions(
+    State(state): State<WebState>,
+    who: LoggedIn,
+) -> Result<Html<String>, PageError> {
+    let subscriptions = subscriptions_of(&state, &who.session.user_id).await?;
+    let body = if subscriptions.is_empty() {
+        "<p>No subscriptions yet: subscribe in your podcast app and they appear here.</p>"
+            .to_owned()
+    } else {
+        let items: String = subscriptions
+            .iter()
+            .map(|s| format!("<li><code>{}</code></li>", esc(&s.feed_url)))
+            .collect();
+        format!("<p>{} feed(s).</p><ul>{items}</ul>", subscriptions.len())
+    };
+    Ok(who.page("Your subscriptions").render(&body))
+}
+
+async fn privacy_settings(
+    state: &WebState,
+    user: &str,
+) -> Result<Vec<(String, String, String)>, PageError> {
+    Ok(sqlx::query_as(
+        "SELECT scope, scope_id, privacy FROM users.user_privacy WHERE user_id = $1 AND scope <> 'item'",
+    )
+    .bind(user)
+    .fetch_all(&state.readers)
+    .await?)
+}
+
+fn choice(name: &str, label: &str, current: &str) -> String {
+    let options: String = ["public", "anonymous", "private"]
+        .iter()
+        .map(|p| {
+            let selected = if *p == current { " selected" } else { "" };
+            format!(r#"<option value="{p}"{selected}>{p}</option>"#)
+        })
+        .collect();
+    format!(
+        r#"<label for="{name}">{label}</label><select id="{name}" name="privacy">{options}</select>"#
+    )
+}
+
+async fn privacy_page(
+    state: &WebState,
+    who: &LoggedIn,
+    top: &str,
+) -> Result<Html<String>, PageError> {
+    let user = &who.session.user_id;
+    let settings = privacy_settings(state, user).await?;
+    let of = |scope: &str, id: &str| {
+        settings
+            .iter()
+            .find(|(s, i, _)| s == scope && i == id)
+            .map(|(_, _, p)| p.clone())
+    };
+    let global = of("global", "").unwrap_or_else(|| "public".to_owned());
+    let csrf = csrf_field(&who.session.csrf);
+    let mut body = format!(
+        r#"{top}<p><strong>public</strong>: your activity appears in public timelines and stats with your user id; <strong>anonymous</strong>: it counts without your id; <strong>private</strong>: it is not published (earlier public events are withdrawn).</p>
+<form method="post" action="/account/privacy">{csrf}<input type="hidden" name="feed" value="">{}<button type="submit">Save for everything</button></form><h2>Per feed</h2>"#,
+        choice("global", "Everything you do", &global)
+    );
+    for (n, s) in subscriptions_of(state, user).await?.iter().enumerate() {
+        let current = of("feed", &s.feed_url)
+            .or_else(|| of("feed", &s.feed_id))
+            .unwrap_or_else(|| "as everything".to_owned());
+        body.push_str(&format!(
+            r#"<form method="post" action="/account/privacy">{csrf}<input type="hidden" name="feed" value="{id}">{}<button type="submit" aria-label="Save for {url}">Save</button></form>"#,
+            choice(&format!("feed{n}"), &esc(&s.feed_url), &current),
+            id = esc(&s.feed_id),
+            url = esc(&s.feed_url),
+        ));
+    }
+    Ok(who.page("Privacy").render(&body))
+}
+
+pub async fn privacy(
+    State(state): State<WebState>,
+    who: LoggedIn,
+) -> Result<Html<String>, PageError> {
+    privacy_page(&state, &who, "").await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PrivacyChange {
+    csrf: String,
+    privacy: String,
+    #[serde(default)]
+    feed: String,
+}
+
+/// Sends `payload` for the logged-in user and says how it went, in a sentence.
+pub async fn through_pipeline(
+    state: &WebState,
+    who: &LoggedIn,
+    payload: CommandPayload,
+) -> Result<(StatusCode, String), PageError> {
+    let user =
+        UserId::parse(&who.session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
+    let outcome = balados_ingest::submit_for_user(&state.ingest, user, payload, WAIT)
+        .await
+        .map_err(|_| PageError::Unavailable)?;
+    Ok(match outcome {
+        Some(result) if result.rejection_code.is_some() => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(result.message.as_deref().unwrap_or("refused")),
+        ),
+        Some(_) => (StatusCode::OK, notice("Saved.")),
+        None => (
+            StatusCode::ACCEPTED,
+            notice("Accepted: it will show in a moment."),
+        ),
+    })
+}
+
+pub async fn change_privacy(
+    State(state): State<WebState>,
+    who: LoggedIn,
+    Form(form): Form<PrivacyChange>,
+) -> Result<Response, PageError> {
+    who.check(&form.csrf)?;
+    let privacy = Privacy::parse(&form.privacy)
+        .ok_or_else(|| PageError::Invalid("privacy must be public, anonymous or private".into()))?;
+    let scope = if form.feed.is_empty() {
+        Scope::Global
+    } else {
+        Scope::Feed(
+            FeedUrl::from_id(&form.feed).map_err(|e| PageError::Invalid(format!("feed: {e}")))?,
+        )
+    };
+    let (status, top) = through_pipeline(
+        &state,
+        &who,
+        CommandPayload::ChangePrivacy { scope, privacy },
+    )
+    .await?;
+    Ok((status, privacy_page(&state, &who, &top).await?).into_response())
+}
+
+pub async fn export_page(who: LoggedIn) -> Html<String> {
+    who.page("Export your data").render(
+        r#"<p>Everything the service holds about you, as you can take it elsewhere.</p><ul>
+<li><a href="/account/export.json" download>All your data (JSON)</a>: account, subscriptions, plays, privacy, devices, playlists, collections, apps, app passwords and play tokens (names, never secrets).</li>
+<li><a href="/account/export.opml" download>Your subscriptions (OPML)</a>, collections as groups: every podcast app imports it.</li></ul>"#,
+    )
+}
+
+/// The per-user read models, each exported whole.
+const TABLES: [&str; 8] = [
+    "subscriptions",
+    "play_statuses",
+    "user_privacy",
+    "devices",
+    "playlists",
+    "playlist_items",
+    "collections",
+    "collection_feeds",
+];
+
+fn download(content_type: &'static str, name: &str, body: String) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+pub async fn export_json(
+    State(state): State<WebState>,
+    who: LoggedIn,
+) -> Result<Response, PageError> {
+    let user = &who.session.user_id;
+    let mut data = serde_json::Map::new();
+    data.insert("user_id".into(), user.clone().into());
+    data.insert("username".into(), who.session.username.clone().into());
+    for table in TABLES {
+        // `table` comes from the fixed list above, never from a request.
+        let sql = format!(
+            "SELECT coalesce(json_agg(to_jsonb(t) - 'user_id' - 'last_sequence'), '[]'::json) FROM users.{table} t WHERE user_id = $1"
+        );
+        let (rows,): (serde_json::Value,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .fetch_one(&state.readers)
+            .await?;
+        data.insert(table.into(), rows);
+    }
+    let (accounts,): (serde_json::Value,) = sqlx::query_as(
+        "SELECT json_build_object(
+           'apps', (SELECT coalesce(json_agg(json_build_object('app_id', app_id, 'name', app_name, 'scopes', scopes, 'authorized_at', authorized_at, 'revoked_at', revoked_at)), '[]') FROM accounts.app_authorizations WHERE user_id = $1),
+           'app_passwords', (SELECT coalesce(json_agg(json_build_object('name', name, 'created_at', created_at, 'revoked_at', revoked_at)), '[]') FROM accounts.app_passwords WHERE user_id = $1),
+           'account', (SELECT json_build_object('created_at', created_at) FROM accounts.users WHERE user_id = $1))",
+    )
+    .bind(user)
+    .fetch_one(state.accounts.pool())
+    .await?;
+    if let serde_json::Value::Object(more) = accounts {
+        data.extend(more);
+    }
+    let body = serde_json::to_string_pretty(&data).map_err(|_| PageError::Unavailable)?;
+    Ok(download("application/json", "balados-export.json", body))
+}
+
+pub async fn export_opml(
+    State(state): State<WebState>,
+    who: LoggedIn,
+) -> Result<Response, PageError> {
+    let user = &who.session.user_id;
+    let subscriptions = subscriptions_of(&state, user).await?;
+    let grouped: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.title, f.feed_url FROM users.collections c
+         JOIN users.collection_feeds f USING (user_id, collection_id)
+         WHERE c.user_id = $1 AND NOT c.is_default ORDER BY c.title, f.position",
+    )
+    .bind(user)
+    .fetch_all(&state.readers)
+    .await?;
+    Ok(download(
+        "text/x-opml; charset=utf-8",
+        "balados-subscriptions.opml",
+        opml(
+            &subscriptions
+                .iter()
+                .map(|s| s.feed_url.as_str())
+                .collect::<Vec<_>>(),
+            &grouped,
+        ),
+    ))
+}
+
+/// OPML 2.0: every subscription once at the top level, and each collection as a group.
+fn opml(feeds: &[&str], grouped: &[(String, String)]) -> String {
+    let outline = |url: &str| {
+        format!(
+            r#"    <outline type="rss" text="{0}" xmlUrl="{0}"/>"#,
+            esc(url)
+        )
+    };
+    let mut body: Vec<String> = feeds.iter().map(|f| outline(f)).collect();
+    let mut titles: Vec<&str> = grouped.iter().map(|(t, _)| t.as_str()).collect();
+    titles.dedup();
+    for title in titles {
+        body.push(format!(r#"    <outline text="{}">"#, esc(title)));
+        body.extend(
+            grouped
+                .iter()
+                .filter(|(t, _)| t == title)
+                .map(|(_, url)| format!("  {}", outline(url))),
+        );
+        body.push("    </outline>".to_owned());
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>Balados Sync subscriptions</title></head>\n  <body>\n{}\n  </body>\n</opml>\n",
+        body.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn opml_lists_every_feed_and_groups_collections() {
+        let text = super::opml(
+            &["https://a.example/feed?x=1&y=2", "https://b.example/rss"],
+            &[("News".into(), "https://b.example/rss".into())],
+        );
+        assert!(text.contains(r#"xmlUrl="https://a.example/feed?x=1&amp;y=2""#));
+        assert!(text.contains(r#"<outline text="News">"#));
+        assert_eq!(
+            text.matches("https://b.example/rss\"/>").count(),
+            2,
+            "top level and group"
+        );
+    }
+}
