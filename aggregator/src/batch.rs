@@ -5,6 +5,7 @@
 //! Events are produced and delivered first: their offsets become each outcome's consistency
 //! token (`events_next_offset`), which the outcomes then carry.
 
+use crate::deletion::is_deletion;
 use crate::handle::{handle, refuse};
 use crate::output::{Output, UNTRACKED};
 use crate::partitions::{Standing, StateStore};
@@ -154,13 +155,15 @@ impl BatchWriter {
         self.output.abort(INIT_TIMEOUT)
     }
 
+    /// Writes the longest prefix of `batch` that may share one batch and returns its length
+    /// (at least 1): a `DeleteAccount` is decided alone (see `crate::deletion`).
     pub fn write(
         &mut self,
         consumer: &CommandConsumer,
         restorer: &Restorer,
         store: &mut StateStore,
         batch: &[OwnedMessage],
-    ) -> Result<(), BatchError> {
+    ) -> Result<usize, BatchError> {
         self.output.begin()?;
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
         let mut pending: Vec<PendingResult> = Vec::with_capacity(batch.len());
@@ -173,7 +176,9 @@ impl BatchWriter {
         // Encoded in the loop, sent once every record of the batch is known to fit: a batch that
         // fails before sending anything is replayed without a transaction to clean up.
         let mut events: Vec<(usize, (i32, i64), Vec<u8>)> = Vec::with_capacity(batch.len() * 2);
-        for message in batch {
+        let mut taken = batch.len();
+        let mut deleted = Vec::new();
+        for (index, message) in batch.iter().enumerate() {
             let partition = message.partition();
             match store.standing(partition) {
                 Standing::Ready => {}
@@ -192,14 +197,20 @@ impl BatchWriter {
                 behind += 1;
                 continue;
             }
-            next_offsets.insert(partition, message.offset() + 1);
             let command = match self.decode(message)? {
                 Ok(command) => command,
                 Err(reason) => {
+                    next_offsets.insert(partition, message.offset() + 1);
                     self.dead_letter(message, &reason)?;
                     continue;
                 }
             };
+            let deletion = is_deletion(&command);
+            if deletion && !pending.is_empty() {
+                taken = index;
+                break;
+            }
+            next_offsets.insert(partition, message.offset() + 1);
             let source = (partition, message.offset());
             let state = store.user_mut(partition, &command.user_id);
             let unwritable = self.unwritable.borrow().get(&source).cloned();
@@ -229,10 +240,17 @@ impl BatchWriter {
                     }
                 }
             }
+            if handled.deleted {
+                deleted.push((partition, command.user_id.clone()));
+            }
             pending.push(PendingResult {
                 reply_to: command.reply_to,
                 result: handled.result,
             });
+            if deletion {
+                taken = index + 1;
+                break;
+            }
         }
         if behind > 0 {
             tracing::warn!(
@@ -270,8 +288,15 @@ impl BatchWriter {
                 p.result.events_next_offset = p.result.events_next_offset.max(offset + 1);
             }
         }
-        // The meta records say where each user's last event landed (restore checks it).
+        // The meta records say where each user's last event landed (restore checks it); a
+        // deleted user has none, and leaves memory.
+        for (partition, user) in &deleted {
+            store.forget(*partition, user);
+        }
         for p in pending.iter().filter(|p| p.result.events_next_offset > 0) {
+            if deleted.iter().any(|(_, user)| *user == p.result.user_id) {
+                continue;
+            }
             let last = p.result.events_next_offset - 1;
             let user = &p.result.user_id;
             store
@@ -319,7 +344,7 @@ impl BatchWriter {
         }
         self.commit(consumer, &next_offsets)?;
         store.commit(next_offsets);
-        Ok(())
+        Ok(taken)
     }
 
     /// The value of a state record (`None` for a tombstone).

@@ -1,8 +1,9 @@
 //! One command, start to end, without I/O: decide, apply, and say what must be written — the
 //! events, the changed state records and the outcome.
 
+use crate::deletion::{deletes_account, tombstones};
 use crate::store::{StateWrite, apply_and_collect, meta_write};
-use balados_domain::{Decision, Rejection, UserState, decide, is_clamped};
+use balados_domain::{Decision, Rejection, UserState, decide, evolve, is_clamped};
 use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +11,8 @@ pub struct Handled {
     pub events: Vec<EventEnvelope>,
     pub records: Vec<StateWrite>,
     pub result: CommandResult,
+    /// The account was deleted: the user is to be dropped from memory (see `deletion`).
+    pub deleted: bool,
 }
 
 /// Handles `command`, read at `offset` of `partition`, against `state` (updated in place).
@@ -30,9 +33,24 @@ pub fn handle(
                 events: vec![],
                 records: vec![],
                 result,
+                deleted: false,
             }
         }
         Decision::Rejected(rejection) => rejected(state, command, result, rejection, offset),
+        Decision::Accepted(events) if deletes_account(&events) => {
+            // Every record goes, the meta record included: the command is not remembered (a
+            // retry deletes nothing more) and the sequence starts again.
+            let records = tombstones(state, &command.user_id, offset);
+            *state = events.iter().fold(std::mem::take(state), evolve);
+            result.first_sequence = events.first().map_or(0, |e| e.sequence);
+            result.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            Handled {
+                events,
+                records,
+                result,
+                deleted: true,
+            }
+        }
         Decision::Accepted(events) => {
             let user = &command.user_id;
             let mut records = apply_and_collect(state, user, &events, offset);
@@ -49,6 +67,7 @@ pub fn handle(
                 events,
                 records,
                 result,
+                deleted: false,
             }
         }
     }
@@ -95,6 +114,7 @@ fn rejected(
         events: vec![],
         records: vec![meta_write(state, &command.user_id, offset)],
         result,
+        deleted: false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! exactly-once consume-transform-produce loop (`runner`, `batch`).
 
 mod batch;
+pub mod deletion;
 pub mod handle;
 mod output;
 pub mod partitions;

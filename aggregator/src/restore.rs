@@ -165,6 +165,8 @@ impl Restorer {
                 self.apply(record, committed, &mut users, &mut stats)?;
             }
         }
+        // A deleted user's records are all tombstones: they are absent, not an empty state.
+        crate::deletion::drop_deleted(&mut users);
         stats.users = users.len();
         (stats.events_checked, stats.events_missing) = self.check_events(partition, &users)?;
         stats.duration = started.elapsed();

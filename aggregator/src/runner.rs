@@ -14,6 +14,10 @@
 //! outcomes are flushed, then state records, then the offsets are committed; a failed delivery
 //! of any of them fails the batch before its offsets are committed.
 //!
+//! A `DeleteAccount` command is written in a batch of its own (the polled batch is cut before and
+//! after it), so that a replay never repeats another event of its user around the deletion (see
+//! `deletion`).
+//!
 //! The transactional id is `{prefix}.aggregator.{instance id}`: unique among live processes and
 //! the same after a restart, so that a restarted instance fences its predecessor (see
 //! `balados_platform::kafka::instance`).
@@ -115,35 +119,44 @@ pub fn run(
             .map(|e| e.partition())
             .collect();
         batch.retain(|m| owned.contains(&m.partition()));
-        let started = Instant::now();
-        match writer.write(&consumer, &restorer, &mut store, &batch) {
-            Ok(()) => {
-                metrics.add(
-                    "balados_aggregator_commands_total",
-                    "Commands processed.",
-                    &[],
-                    batch.len() as f64,
-                );
-                metrics.add(
-                    "balados_aggregator_batches_total",
-                    "Batches committed.",
-                    &[],
-                    1.0,
-                );
-                tracing::debug!(
-                    batch.size = batch.len(),
-                    duration_ms = started.elapsed().as_millis() as u64,
-                    "batch committed"
-                );
+        // A batch is written in parts where a part must end (an account deletion is decided
+        // alone); a failure rewinds to the committed offsets, which covers the parts not written.
+        let mut rest = batch.as_slice();
+        while !rest.is_empty() {
+            let started = Instant::now();
+            match writer.write(&consumer, &restorer, &mut store, rest) {
+                Ok(taken) => {
+                    metrics.add(
+                        "balados_aggregator_commands_total",
+                        "Commands processed.",
+                        &[],
+                        taken as f64,
+                    );
+                    metrics.add(
+                        "balados_aggregator_batches_total",
+                        "Batches committed.",
+                        &[],
+                        1.0,
+                    );
+                    tracing::debug!(
+                        batch.size = taken,
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        "batch committed"
+                    );
+                    rest = rest.get(taken.max(1)..).unwrap_or_default();
+                }
+                Err(error) => {
+                    recover(
+                        (&consumer, &topics.commands),
+                        &mut writer,
+                        &mut store,
+                        &metrics,
+                        error,
+                        &shutdown,
+                    )?;
+                    break;
+                }
             }
-            Err(error) => recover(
-                (&consumer, &topics.commands),
-                &mut writer,
-                &mut store,
-                &metrics,
-                error,
-                &shutdown,
-            )?,
         }
     }
     tracing::info!("aggregator stopping");

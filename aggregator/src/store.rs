@@ -45,7 +45,10 @@ fn touched(user: &UserId, event: &EventPayload) -> Option<StateKey> {
         | EventPayload::PositionUpdated { item, .. }
         | EventPayload::EpisodeSaved { item, .. }
         | EventPayload::EpisodeUnsaved { item, .. } => StateKey::Episode(user, item.clone()),
-        EventPayload::EpisodeShared { .. } | EventPayload::EventsRemoved { .. } => return None,
+        // A deletion tombstones every record (`deletion`), written by `handle` instead.
+        EventPayload::EpisodeShared { .. }
+        | EventPayload::EventsRemoved { .. }
+        | EventPayload::AccountDeleted {} => return None,
         EventPayload::PrivacyChanged { scope, .. } => StateKey::Privacy(user, scope.clone()),
         EventPayload::PlaylistCreated { playlist_id, .. }
         | EventPayload::PlaylistUpdated { playlist_id, .. }
@@ -410,6 +413,7 @@ mod tests {
                 }
             }
             let user = UserId::parse("u").expect("valid");
+            crate::deletion::drop_deleted(&mut users);
             let restored = users.remove(&user).unwrap_or_default();
             proptest::prop_assert_eq!(restored, state);
         }

@@ -93,6 +93,9 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
         CommandPayload::RemoveEvents { scope } => Ok(vec![EventPayload::EventsRemoved {
             scope: scope.clone(),
         }]),
+        // Always recorded, even for a user with nothing: the event is what makes every reader
+        // forget the user (a retry after the deletion deletes nothing more).
+        CommandPayload::DeleteAccount {} => Ok(vec![EventPayload::AccountDeleted {}]),
         CommandPayload::UpsertDevice {
             device_id,
             caption,

@@ -8,6 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 
 pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
     use EventPayload as E;
+    if let E::AccountDeleted {} = event.payload {
+        // Nothing survives, the sequence included: the same user id starts again from nothing,
+        // its next event at sequence 1, as a user never seen.
+        return UserState::default();
+    }
     state.sequence = event.sequence;
     let payload = &event.payload;
     match payload {
@@ -44,7 +49,7 @@ pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
             };
             state.devices.insert(device_id.clone(), device);
         }
-        E::EpisodeShared { .. } | E::EventsRemoved { .. } => {}
+        E::EpisodeShared { .. } | E::EventsRemoved { .. } | E::AccountDeleted {} => {}
     }
     state
 }

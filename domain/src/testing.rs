@@ -36,7 +36,7 @@ pub fn item(n: u32) -> ItemId {
 /// including the default one), its values within their types' bounds (the bounds themselves are
 /// the types' own tests) and sometimes against the rules (positions beyond the duration).
 pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
-    (0u8..22, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
+    (0u8..23, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
         let playlist = local(&format!("p{b}"));
         let collection = if a == 0 {
@@ -121,6 +121,8 @@ pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
                 feed: f,
                 position: n % 4,
             },
+            // Rare, so that streams build up state between deletions.
+            21 if n < 100 => CommandPayload::DeleteAccount {},
             _ => CommandPayload::UpsertDevice {
                 device_id: DeviceId::parse(&format!("d{a}")).expect("valid"),
                 caption: flag.then(|| name(&format!("Device {b}"))),

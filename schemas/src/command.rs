@@ -80,5 +80,7 @@ avro_union! {
             caption: Option<Name>,
             kind: Option<DeviceKind>,
         }
+        /// Everything of the user goes; the same user id may start again from nothing.
+        22 DeleteAccount "delete_account" {}
     }
 }

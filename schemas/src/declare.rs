@@ -2,7 +2,7 @@
 //! [`avro_union!`] writes the enum, its `kind()` and its [`AvroField`] mapping from one list of
 //! branches; [`avro_record!`] writes a struct with its `to_avro` and `from_avro`. A field's layout
 //! in its record follows its type (see [`crate::mapping`]); fields are declared in the order of
-//! the `.avsc`.
+//! the `.avsc`. A branch may have no field (`DeleteAccount {}`): the envelope says it all.
 //!
 //! A branch reads `NUMBER Variant [as AvroRecordName] "kind" { fields }`: its index in the `.avsc`
 //! union (what the encoder writes; readers of other versions match branches by record name, see
@@ -19,14 +19,14 @@ macro_rules! avro_union {
             $(
                 $(#[$vmeta:meta])*
                 $number:literal $variant:ident $(as $record:ident)? $kind:literal {
-                    $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),+ $(,)?
+                    $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
                 }
             )+
         }
     ) => {
         $(#[$meta])*
         $vis enum $union {
-            $( $(#[$vmeta])* $variant { $( $(#[$fmeta])* $field: $ty ),+ }, )+
+            $( $(#[$vmeta])* $variant { $( $(#[$fmeta])* $field: $ty ),* }, )+
         }
 
         impl $union {
@@ -43,8 +43,9 @@ macro_rules! avro_union {
                     number: $number,
                     record: $crate::declare::avro_union!(@record $variant $($record)?),
                     kind: $kind,
-                    fields: [$( $crate::mapping::field_names::<$ty>(stringify!($field)) ),+]
-                        .concat(),
+                    fields: <[Vec<&'static str>]>::concat(&[
+                        $( $crate::mapping::field_names::<$ty>(stringify!($field)) ),*
+                    ]),
                 }, )+]
             }
         }
@@ -54,10 +55,12 @@ macro_rules! avro_union {
             fn to_value(&self) -> ::apache_avro::types::Value {
                 use ::apache_avro::types::Value;
                 let (branch, record) = match self {
-                    $( Self::$variant { $($field),+ } => {
-                        let widths = [$( $crate::mapping::width::<$ty>() ),+];
+                    $( Self::$variant { $($field),* } => {
+                        let widths: &[usize] = &[$( $crate::mapping::width::<$ty>() ),*];
+                        // Not `expect`: only a branch without fields leaves it unfilled.
+                        #[allow(unused_mut, reason = "a branch without fields puts nothing")]
                         let mut record = Vec::with_capacity(widths.iter().sum());
-                        $( $crate::mapping::AvroField::put($field, stringify!($field), &mut record); )+
+                        $( $crate::mapping::AvroField::put($field, stringify!($field), &mut record); )*
                         ($number, record)
                     } )+
                 };
@@ -79,7 +82,7 @@ macro_rules! avro_union {
                 };
                 Ok(match branch {
                     $( $number => Self::$variant {
-                        $( $field: fields.get(stringify!($field))?, )+
+                        $( $field: fields.get(stringify!($field))?, )*
                     }, )+
                     other => {
                         let union = stringify!($union);

@@ -92,6 +92,8 @@ avro_union! {
             caption: Option<String>,
             kind: Option<String>,
         }
+        /// The user's state is gone; their next event, if any, has sequence 1.
+        24 AccountDeleted "account_deleted" {}
     }
 }
 

@@ -365,6 +365,7 @@ fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
             caption: Some(name("Phone")),
             kind: Some(DeviceKind::parse("mobile").expect("valid")),
         },
+        CommandPayload::DeleteAccount {},
     ]
 }
 
@@ -489,5 +490,6 @@ fn every_event(feed: &FeedUrl) -> Vec<EventPayload> {
             caption: None,
             kind: Some("laptop".into()),
         },
+        EventPayload::AccountDeleted {},
     ]
 }

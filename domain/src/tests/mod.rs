@@ -1,6 +1,7 @@
 //! Unit and property tests of decide/evolve, without I/O: one module per area, sharing these
 //! helpers.
 
+mod account;
 mod collections;
 mod episodes;
 mod playlists;
@@ -58,6 +59,10 @@ pub(super) fn run(state: &mut UserState, cmd: &CommandEnvelope) -> Decision {
     };
     let first_sequence = events.first().map_or(0, |e| e.sequence);
     *state = events.iter().fold(std::mem::take(state), evolve);
+    if matches!(cmd.payload, CommandPayload::DeleteAccount {}) && rejection_code.is_none() {
+        // The aggregator keeps nothing of a deleted user, not even this command's id.
+        return decision;
+    }
     state.remember(RecentCommand {
         command_id: cmd.command_id,
         rejection_code,
