@@ -2,7 +2,6 @@
 
 use balados_platform::Settings;
 use clap::Subcommand;
-use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -30,23 +29,14 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: crate::users::AppPasswordCommand,
     },
-    /// Sign a token as an app would (development and demos).
-    MintToken {
-        /// The app's RSA private key (PEM).
-        #[arg(long)]
-        key: PathBuf,
-        /// The app id (JWT `iss`; its public key must be `{app}.pem` in auth.app_keys_dir).
-        #[arg(long)]
-        app: String,
-        /// The user id (JWT `sub`).
-        #[arg(long)]
-        user: String,
-        #[arg(long)]
-        device_id: Option<String>,
-        /// Validity, in hours.
-        #[arg(long, default_value_t = 24)]
-        ttl_hours: i64,
+    /// Play tokens (what the play gateway and private RSS feeds carry): create, list, revoke.
+    PlayToken {
+        #[command(subcommand)]
+        command: crate::users::PlayTokenCommand,
     },
+    /// Sign a token as an app would (development and demos): the same as `balados app
+    /// sign-token`; an operator's app has its public key as `{app}.pem` in auth.app_keys_dir.
+    MintToken(crate::apps::SignArgs),
 }
 
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
@@ -54,6 +44,9 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
         AdminCommand::User { command } => crate::users::run(&settings, command).await?,
         AdminCommand::AppPassword { command } => {
             crate::users::run_app_passwords(&settings, command).await?;
+        }
+        AdminCommand::PlayToken { command } => {
+            crate::users::run_play_tokens(&settings, command).await?;
         }
         AdminCommand::Topics => {
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
@@ -122,25 +115,9 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 repaired.state_records, repaired.sequence
             );
         }
-        AdminCommand::MintToken {
-            key,
-            app,
-            user,
-            device_id,
-            ttl_hours,
-        } => {
-            let pem = std::fs::read(&key)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?;
+        AdminCommand::MintToken(args) => {
             let now = chrono::Utc::now().timestamp();
-            let claims = balados_auth::Claims {
-                iss: app,
-                sub: user,
-                exp: now + ttl_hours * 3600,
-                iat: Some(now),
-                device_id,
-                device_name: None,
-            };
-            println!("{}", balados_auth::mint_token(&pem, &claims)?);
+            println!("{}", crate::apps::sign_token(&args, now)?);
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! schema registry, and admin commands.
 
 mod admin;
+mod apps;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// An app developer's tools: key pairs, authorization URLs, signed tokens (no server needed).
+    App {
+        #[command(subcommand)]
+        command: apps::AppCommand,
     },
 }
 
@@ -105,6 +111,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::SchemaRegistry => balados_app::registry::run(settings).await,
             Command::Admin { command } => admin::run(settings, command).await,
+            Command::App { command } => apps::run(command),
         }
     });
     // A service still stuck in a blocking call (a broker that does not answer) must not hold the

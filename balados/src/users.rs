@@ -133,3 +133,74 @@ pub async fn run_app_passwords(
     }
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub enum PlayTokenCommand {
+    /// Create a play token for a user and print it (shown once).
+    Create {
+        /// The username.
+        #[arg(long)]
+        user: String,
+        /// What the user will recognise it by.
+        #[arg(long)]
+        name: String,
+        /// Its lifetime, in days (1 to 3650).
+        #[arg(long, default_value_t = balados_accounts::DEFAULT_PLAY_TOKEN_DAYS)]
+        days: u32,
+    },
+    /// List a user's play tokens.
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke one of a user's play tokens.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
+}
+
+pub async fn run_play_tokens(settings: &Settings, command: PlayTokenCommand) -> anyhow::Result<()> {
+    let pool = balados_platform::db::connect_with_retry(
+        &settings.database,
+        balados_platform::db::Role::Writer,
+    )
+    .await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await?;
+    let tokens = balados_accounts::PlayTokens::new(pool);
+    let owner = |user: &str| -> anyhow::Result<Username> {
+        Username::parse(user).map_err(|e| anyhow::anyhow!("--user: {e}"))
+    };
+    match command {
+        PlayTokenCommand::Create { user, name, days } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            let (record, token) = tokens.create(&account.user_id, &name, days).await?;
+            eprintln!(
+                "play token {} for {}, until {} (shown once):",
+                record.id, account.username, record.expires_at
+            );
+            println!("{token}");
+        }
+        PlayTokenCommand::List { user } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            for t in tokens.list(&account.user_id).await? {
+                let state = t
+                    .revoked_at
+                    .map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!(
+                    "{} {:<40} created {} expires {} {state}",
+                    t.id, t.name, t.created_at, t.expires_at
+                );
+            }
+        }
+        PlayTokenCommand::Revoke { user, id } => {
+            let account = accounts.find(&owner(&user)?).await?;
+            tokens.revoke(&account.user_id, id).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
