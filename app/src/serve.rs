@@ -310,7 +310,7 @@ async fn api(
             }
             Ok(())
         });
-        let verifier = startup::verifier(settings, grants)?;
+        let verifier = startup::verifier(settings, grants.clone())?;
         let mut ingest = None;
         if let (true, Some(codec)) = (components.ingest, &infra.codec) {
             let mut state =
@@ -334,8 +334,9 @@ async fn api(
         // The account's pages send commands (privacy, deletion) and read the read models.
         if let (Some(ingest), Some(readers)) = (ingest, &infra.readers) {
             let secure = settings.http.public_url.starts_with("https://");
-            let state =
+            let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
+            state.grants = Some(grants);
             api = api.merge(balados_web::router(state));
         }
     }

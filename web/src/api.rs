@@ -73,7 +73,10 @@ async fn revoke(
         .revoke(auth.user.as_str(), &app_id)
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            state.refresh_grants().await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(AuthorizationError::NotFound) => Err(ApiError::not_found(
             "no such app is authorized for this user",
         )),

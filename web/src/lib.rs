@@ -30,6 +30,9 @@ pub struct WebState {
     pub ingest: balados_ingest::IngestState,
     /// The read models (subscriptions, privacy, export).
     pub readers: sqlx::PgPool,
+    /// This instance's copy of the authorizations, refreshed at once after an approval or a
+    /// revocation (the others follow within a second).
+    pub grants: Option<Arc<balados_accounts::GrantCache>>,
 }
 
 impl WebState {
@@ -48,6 +51,16 @@ impl WebState {
             secure_cookies,
             ingest,
             readers,
+            grants: None,
+        }
+    }
+
+    /// Brings this instance's authorizations up to date (after the pages or the API changed one).
+    pub(crate) async fn refresh_grants(&self) {
+        if let Some(grants) = &self.grants
+            && let Err(e) = grants.refresh(self.accounts.pool()).await
+        {
+            tracing::warn!(error = %e, "cannot refresh app authorizations (the periodic refresh will)");
         }
     }
 }

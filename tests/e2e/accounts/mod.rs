@@ -103,7 +103,15 @@ pub async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    request.send().await.expect("request").status().as_u16()
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    if status >= 400 {
+        eprintln!(
+            "{method} {path}: {status} {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+    status
 }
 
 fn subscribe() -> Option<serde_json::Value> {
@@ -350,4 +358,63 @@ async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_
 
 fn balados_web_cookie() -> String {
     "balados_session".to_owned()
+}
+
+/// Two servers over the same database and topics: an app revoked through one is refused by the
+/// other within a second, though the other had verified (and cached) its token.
+#[tokio::test]
+async fn a_revocation_on_one_instance_is_refused_on_the_other_within_a_second() {
+    let stack = Stack::start(true).await;
+    let first = stack.server().url.clone();
+    let second = stack.spawn_service(
+        "serve",
+        &[("BALADOS__AGGREGATOR__INSTANCE_ID".into(), "e2e-2".into())],
+    );
+    let mut ann = Browser::new(&first);
+    let ann_id = ann.register("ann_two", "correct horse battery").await;
+    let app = App::new("twoapp");
+    approve(&mut ann, &app, "user").await;
+    let token = app.token(&ann_id);
+    let second_url = second.url.clone();
+    // The other instance learns of the grant within its refresh, then remembers the token.
+    eventually(
+        Duration::from_secs(5),
+        "the grant known on the second instance",
+        || {
+            let (url, token) = (second_url.clone(), token.clone());
+            async move {
+                (call(&url, "GET", "/api/v1/subscriptions", &token, None).await == 200)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        call(&second_url, "GET", "/api/v1/apps", &token, None).await,
+        200
+    );
+
+    assert_eq!(
+        call(&first, "DELETE", "/api/v1/apps/twoapp", &token, None).await,
+        204
+    );
+    let start = Instant::now();
+    eventually(
+        Duration::from_secs(3),
+        "the revoked app refused on the second instance",
+        || {
+            let (url, token) = (second_url.clone(), token.clone());
+            async move {
+                (call(&url, "GET", "/api/v1/subscriptions", &token, None).await == 401)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "refused after {took:?}");
+    assert_eq!(
+        call(&first, "DELETE", "/api/v1/apps/twoapp", &token, None).await,
+        401
+    );
 }

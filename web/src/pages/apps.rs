@@ -66,6 +66,7 @@ pub async fn revoke_app(
         .revoke(&who.session.user_id, &app_id)
         .await
         .map_err(unavailable_apps)?;
+    state.refresh_grants().await;
     Ok(Redirect::to("/account/apps").into_response())
 }
 

@@ -120,6 +120,7 @@ pub async fn decide(
                 balados_accounts::AuthorizationError::Database(e) => PageError::from(e),
                 other => PageError::Invalid(other.to_string()),
             })?;
+        state.refresh_grants().await;
         tracing::info!(app_id = %request.iss, "app authorized by its user");
     }
     let state_param = request.state.as_deref().unwrap_or_default();
