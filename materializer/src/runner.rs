@@ -330,6 +330,12 @@ fn record_metrics(
         changes.public.late as f64,
     );
     metrics.add(
+        "balados_materializer_accounts_deleted_total",
+        "Accounts whose read models were deleted (AccountDeleted events applied).",
+        &[],
+        changes.deleted.len() as f64,
+    );
+    metrics.add(
         "balados_materializer_popularity_repeats_total",
         "Public events without points: their user's episode (or feed) counted already that day.",
         &[],

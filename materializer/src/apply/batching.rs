@@ -1,5 +1,6 @@
 //! Property: the public projection does not depend on how the stream is cut into batches. A
-//! stream of plays, saves, shares, subscriptions, privacy changes and removals folded in one
+//! stream of plays, saves, shares, subscriptions, privacy changes, removals and account deletions
+//! folded in one
 //! batch leaves the same public rows and popularity as the same stream folded in arbitrary
 //! batches against the rows the earlier batches left (as the sink stores and loads them). Replays
 //! and rebuilds rely on it.
@@ -20,6 +21,7 @@ enum Step {
     Subscribe(usize),
     Privacy(usize, Privacy),
     Remove(usize),
+    Delete,
 }
 
 fn feed(n: usize) -> FeedUrl {
@@ -53,6 +55,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..2usize).prop_map(Step::Subscribe),
         2 => (0..7usize, level).prop_map(|(s, l)| Step::Privacy(s, l)),
         1 => (0..7usize).prop_map(Step::Remove),
+        1 => Just(Step::Delete),
     ]
 }
 
@@ -96,12 +99,18 @@ fn events(steps: &[(bool, Step)]) -> Vec<EventEnvelope> {
                     privacy: *level,
                 },
                 Step::Remove(s) => EventPayload::EventsRemoved { scope: scope(*s) },
+                Step::Delete => EventPayload::AccountDeleted {},
             };
+            let sequence = sequences[user];
+            if let Step::Delete = step {
+                // The user's next event starts again at 1.
+                sequences[user] = 0;
+            }
             EventEnvelope {
                 event_id: uuid::Uuid::from_u128(i as u128 + 1),
                 command_id: uuid::Uuid::nil(),
                 user_id: UserId::parse(["a", "b"][user]).expect("valid"),
-                sequence: sequences[user],
+                sequence,
                 occurred_at: at,
                 recorded_at: at,
                 app_id: None,
@@ -175,6 +184,11 @@ impl Tables {
             if let Some((_, row)) = self.rows.get_mut(id) {
                 row.user_id = None;
             }
+        }
+        // As the sink does: a deleted user's keys and positions go before the batch's are written.
+        for user in &changes.deleted {
+            self.counted.retain(|key| &key.user != user);
+            self.positions.remove(user);
         }
         self.rows.extend(public.inserts);
         self.counted.extend(public.counted);

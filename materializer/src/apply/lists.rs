@@ -79,6 +79,13 @@ pub fn touched(payload: &EventPayload) -> Option<(bool, &str)> {
 }
 
 impl Lists {
+    /// Drops the user's lists: their account was deleted (its rows are deleted whole), and a list
+    /// of the same id after it is a new one.
+    pub fn forget(&mut self, user: &str) {
+        self.playlists.retain(|(u, _), _| u != user);
+        self.collections.retain(|(u, _), _| u != user);
+    }
+
     /// Applies a list event of `user`; the list must have been loaded (or be absent in storage).
     pub fn apply(&mut self, user: &str, payload: &EventPayload) {
         use EventPayload as E;

@@ -8,6 +8,14 @@
 //! that lost acknowledged records). The materializer then holds that user — their later events are
 //! not applied, so no read model silently skips a write — until an operator repairs the user from
 //! the state records (`balados admin repair-user`); other users flow on.
+//!
+//! `AccountDeleted` ends a user's stream: whatever the positions (never a replay, never a gap),
+//! the user's rows go, their public events are withdrawn with their points, their hold is
+//! released, and their positions start again from none, since the same user id starts again at
+//! sequence 1. That is exact because the aggregator decides a deletion in a batch of its own: no
+//! copy of another event of the user is ever written around it. (A replay of the whole topic from
+//! offset 0 applies a deleted user's earlier events again, then the deletion again: the models end
+//! the same.)
 
 pub mod credentials;
 pub mod lists;
@@ -93,7 +101,9 @@ pub fn needs(events: &[EventEnvelope]) -> Needs {
             needs.counting.insert(key);
         }
         match &event.payload {
-            EventPayload::PrivacyChanged { .. } | EventPayload::EventsRemoved { .. } => {
+            EventPayload::PrivacyChanged { .. }
+            | EventPayload::EventsRemoved { .. }
+            | EventPayload::AccountDeleted {} => {
                 needs.revising.insert(user.to_owned());
             }
             payload => match lists::touched(payload) {
@@ -127,6 +137,9 @@ pub struct BatchChanges {
     pub gaps: Vec<Gap>,
     /// Events not applied because their user is held at a gap (the gap's own event included).
     pub held: usize,
+    /// Users whose account was deleted in the batch: every stored row of theirs is deleted before
+    /// the batch's rows (those of events after the deletion) are written.
+    pub deleted: BTreeSet<String>,
 }
 
 /// Folds `events` (in partition order) over what was loaded for them. `grace` is how late an
@@ -152,6 +165,19 @@ pub fn fold(
     let mut public = PublicFold::new(privacy, &mut earlier, counted, grace);
     for (index, event) in events.iter().enumerate() {
         let user = event.user_id.as_str();
+        if let EventPayload::AccountDeleted {} = event.payload {
+            held.remove(user);
+            changes.gaps.retain(|gap| gap.user != user);
+            changes.per_user.forget(user);
+            changes.lists.forget(user);
+            public.delete_account(user);
+            changes
+                .positions
+                .insert(user.to_owned(), Positions::default());
+            changes.deleted.insert(user.to_owned());
+            changes.applied += 1;
+            continue;
+        }
         if held.contains(user) {
             changes.held += 1;
             continue;

@@ -115,6 +115,14 @@ impl PerUserChanges {
         }
     }
 
+    /// Drops the user's changes: their account was deleted (its rows are deleted whole).
+    pub fn forget(&mut self, user: &str) {
+        self.subscriptions.retain(|(u, _), _| u != user);
+        self.episodes.retain(|(u, _), _| u != user);
+        self.privacy.retain(|(u, _, _), _| u != user);
+        self.devices.retain(|(u, _), _| u != user);
+    }
+
     fn subscription(&mut self, user: String, feed: &FeedUrl) -> &mut SubscriptionPatch {
         self.subscriptions
             .entry((user, feed.id()))

@@ -266,6 +266,18 @@ impl<'a> PublicFold<'a> {
         }
     }
 
+    /// A deleted account: every public event of the user (anonymous ones included) is withdrawn
+    /// and its popularity points taken back, as a removal of all their events does — the
+    /// popularity numbers keep nothing of a deleted user. Their settings and the keys they counted
+    /// are forgotten: the same user id starts again as a new user.
+    pub fn delete_account(&mut self, user: &str) {
+        self.revise(user, &Scope::Global, |_| Privacy::Private);
+        self.settings
+            .insert(user.to_owned(), PrivacySettings::default());
+        self.counted.retain(|key| key.user != user);
+        self.changes.counted.retain(|key| key.user != user);
+    }
+
     fn publish(&mut self, event: &EventEnvelope) {
         use EventPayload as E;
         let (kind, feed, item) = match &event.payload {

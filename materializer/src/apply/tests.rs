@@ -5,6 +5,8 @@ use super::*;
 use balados_schemas::{FeedUrl, ItemId, Privacy, Scope, UserId};
 use chrono::{DateTime, TimeZone as _, Utc};
 
+mod deletion;
+
 const GRACE: TimeDelta = TimeDelta::hours(48);
 
 fn at(seconds: i64) -> DateTime<Utc> {

@@ -2,13 +2,14 @@
 //! positions and the offsets the batch reached are written, in one transaction, with set-based
 //! statements (UNNEST), one per table.
 
+mod deletion;
 pub(crate) mod lists;
 mod load;
 pub(crate) mod per_user;
 mod public;
 
 use crate::apply::privacy::PrivacySettings;
-use crate::apply::{BatchChanges, OnGap, fold, needs};
+use crate::apply::{BatchChanges, OnGap, Positions, fold, needs};
 use balados_schemas::EventEnvelope;
 use chrono::TimeDelta;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -85,6 +86,7 @@ pub(crate) async fn apply_events(
         OnGap::Hold
     };
     let mut changes = fold(events, loaded, grace, on_gap);
+    deletion::delete_users(tx, &changes.deleted).await?;
     per_user::write(tx, &changes.per_user).await?;
     lists::write(tx, &changes.lists).await?;
     public::write(tx, &changes.public).await?;
@@ -114,14 +116,19 @@ pub(crate) async fn upsert_positions(
     tx: &mut Transaction<'_, Postgres>,
     changes: &BatchChanges,
 ) -> Result<(), sqlx::Error> {
-    if changes.positions.is_empty() {
+    // A deleted user with nothing after the deletion keeps no position row (`deletion`).
+    let positions: Vec<(&String, &Positions)> = changes
+        .positions
+        .iter()
+        .filter(|(user, p)| !(changes.deleted.contains(*user) && **p == Positions::default()))
+        .collect();
+    if positions.is_empty() {
         return Ok(());
     }
-    let users: Vec<&str> = changes.positions.keys().map(String::as_str).collect();
-    let (per_user, public): (Vec<i64>, Vec<i64>) = changes
-        .positions
-        .values()
-        .map(|p| (to_i64(p.per_user), to_i64(p.public)))
+    let users: Vec<&str> = positions.iter().map(|(u, _)| u.as_str()).collect();
+    let (per_user, public): (Vec<i64>, Vec<i64>) = positions
+        .iter()
+        .map(|(_, p)| (to_i64(p.per_user), to_i64(p.public)))
         .unzip();
     sqlx::query(
         "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
