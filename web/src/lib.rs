@@ -11,7 +11,7 @@ mod session;
 
 pub use session::{CSRF_COOKIE, SESSION_COOKIE};
 
-use balados_accounts::{Accounts, AppPasswords, Authorizations, Sessions};
+use balados_accounts::{Accounts, AppPasswords, Authorizations, PlayTokens, Sessions};
 use balados_auth::TokenVerifier;
 use balados_platform::http::Verifies;
 use std::sync::Arc;
@@ -22,6 +22,7 @@ pub struct WebState {
     pub sessions: Sessions,
     pub authorizations: Authorizations,
     pub app_passwords: AppPasswords,
+    pub play_tokens: PlayTokens,
     /// For the apps API (a token of any of the user's apps may list and revoke them).
     pub verifier: Arc<dyn TokenVerifier>,
     /// Cookies marked Secure: the server is reached over TLS (setting http.public_url).
@@ -46,7 +47,8 @@ impl WebState {
             accounts: Accounts::new(accounts_pool.clone()),
             sessions: Sessions::new(accounts_pool.clone()),
             authorizations: Authorizations::new(accounts_pool.clone()),
-            app_passwords: AppPasswords::new(accounts_pool),
+            app_passwords: AppPasswords::new(accounts_pool.clone()),
+            play_tokens: PlayTokens::new(accounts_pool),
             verifier: ingest.verifier.clone(),
             secure_cookies,
             ingest,

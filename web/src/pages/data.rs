@@ -229,6 +229,7 @@ pub async fn export_json(
         "SELECT json_build_object(
            'apps', (SELECT coalesce(json_agg(json_build_object('app_id', app_id, 'name', app_name, 'scopes', scopes, 'authorized_at', authorized_at, 'revoked_at', revoked_at)), '[]') FROM accounts.app_authorizations WHERE user_id = $1),
            'app_passwords', (SELECT coalesce(json_agg(json_build_object('name', name, 'created_at', created_at, 'revoked_at', revoked_at)), '[]') FROM accounts.app_passwords WHERE user_id = $1),
+           'play_tokens', (SELECT coalesce(json_agg(json_build_object('name', name, 'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at)), '[]') FROM accounts.play_tokens WHERE user_id = $1),
            'account', (SELECT json_build_object('created_at', created_at) FROM accounts.users WHERE user_id = $1))",
     )
     .bind(user)

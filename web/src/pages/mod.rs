@@ -4,6 +4,7 @@ mod account;
 mod apps;
 mod authorize;
 mod data;
+mod play_tokens;
 
 use crate::WebState;
 use axum::Router;
@@ -35,6 +36,14 @@ pub fn router() -> Router<WebState> {
         .route(
             "/account/app-passwords/{id}/revoke",
             post(apps::revoke_app_password),
+        )
+        .route(
+            "/account/play-tokens",
+            get(play_tokens::list).post(play_tokens::create),
+        )
+        .route(
+            "/account/play-tokens/{id}/revoke",
+            post(play_tokens::revoke),
         )
         .route("/account/subscriptions", get(data::subscriptions))
         .route(

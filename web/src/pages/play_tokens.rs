@@ -1,0 +1,116 @@
+//! Play tokens: for the play gateway and private RSS feeds, where an app cannot sign a request.
+//! Created with a lifetime (shown once), listed with their expiry, revoked.
+
+use crate::WebState;
+use crate::error::PageError;
+use crate::form::Form;
+use crate::html::{csrf_field, esc, notice};
+use crate::session::LoggedIn;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use balados_accounts::{DEFAULT_PLAY_TOKEN_DAYS, MAX_PLAY_TOKEN_DAYS, PlayTokenError};
+use serde::Deserialize;
+
+fn page_error(e: PlayTokenError) -> PageError {
+    match e {
+        PlayTokenError::NotFound => PageError::NotFound,
+        PlayTokenError::Database(e) => e.into(),
+        other => PageError::Invalid(other.to_string()),
+    }
+}
+
+async fn render(state: &WebState, who: &LoggedIn, top: &str) -> Result<Html<String>, PageError> {
+    let now = chrono::Utc::now();
+    let rows: String = state
+        .play_tokens
+        .list(&who.session.user_id)
+        .await
+        .map_err(page_error)?
+        .iter()
+        .filter(|t| t.revoked_at.is_none())
+        .map(|t| {
+            let expiry = if t.expires_at <= now { "expired " } else { "" };
+            format!(
+                r#"<tr><td>{name}</td><td>{expiry}{at}</td><td><form method="post" action="/account/play-tokens/{id}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></td></tr>"#,
+                name = esc(&t.name),
+                at = t.expires_at.format("%Y-%m-%d"),
+                id = t.id,
+                csrf = csrf_field(&who.session.csrf),
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{top}<p>A play token lets a podcast player or an RSS reader record your plays and read your private feeds without your password. Each is shown once and stops working when it expires or is revoked.</p>
+<form method="post" action="/account/play-tokens">{csrf}<label for="name">Name (where you will use it)</label><input type="text" id="name" name="name" required maxlength="100">
+<label for="days">Valid for (days, 1 to {MAX_PLAY_TOKEN_DAYS})</label><input type="text" inputmode="numeric" id="days" name="days" value="{DEFAULT_PLAY_TOKEN_DAYS}" pattern="[0-9]+" required>
+<button type="submit">Create a play token</button></form>
+<table><caption>Your play tokens</caption><thead><tr><th scope="col">Name</th><th scope="col">Expires</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>{rows}</tbody></table>"#,
+        csrf = csrf_field(&who.session.csrf),
+    );
+    Ok(who.page("Play tokens").render(&body))
+}
+
+pub async fn list(State(state): State<WebState>, who: LoggedIn) -> Result<Html<String>, PageError> {
+    render(&state, &who, "").await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Creation {
+    csrf: String,
+    name: String,
+    days: String,
+}
+
+pub async fn create(
+    State(state): State<WebState>,
+    who: LoggedIn,
+    Form(form): Form<Creation>,
+) -> Result<Response, PageError> {
+    who.check(&form.csrf)?;
+    let days = form.days.trim().parse().map_err(|_| {
+        PageError::Invalid(format!(
+            "a play token lives 1 to {MAX_PLAY_TOKEN_DAYS} days"
+        ))
+    })?;
+    let (record, token) = state
+        .play_tokens
+        .create(&who.session.user_id, &form.name, days)
+        .await
+        .map_err(page_error)?;
+    let top = format!(
+        r#"{}<p>Copy it now: it will not be shown again.</p><p><output class="secret" id="new-secret" aria-label="The new play token">{}</output></p>"#,
+        notice(&format!(
+            "Play token “{}” created, valid until {}.",
+            record.name,
+            record.expires_at.format("%Y-%m-%d")
+        )),
+        esc(&token)
+    );
+    let mut response = render(&state, &who, &top).await?.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn revoke(
+    State(state): State<WebState>,
+    who: LoggedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    who.check(&form.csrf)?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    state
+        .play_tokens
+        .revoke(&who.session.user_id, id)
+        .await
+        .map_err(page_error)?;
+    Ok(Redirect::to("/account/play-tokens").into_response())
+}
