@@ -59,6 +59,7 @@ INFRA_PY_PACKAGES=(
   "confluent-kafka[avro,schemaregistry]==2.16.1" # readiness checks, the e2e decode check
   "fastavro==1.13.1"
   "requests==2.34.2"
+  "websocket-client==1.9.2" # the browser test drives chromium over the DevTools protocol
 )
 
 # SeaweedFS ports (see header). Every port is pinned so that none can land on 8080/8081/9092; a
@@ -435,6 +436,24 @@ infra_stop_private_postgres() {
   local dir="${1:?infra_stop_private_postgres DIR}"
   [[ -f "$dir/postmaster.pid" ]] || return 0
   infra__as_postgres "$(infra__private_pg_bin pg_ctl)" -D "$dir" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Chromium
+
+# infra_install_chromium — Debian's chromium unless present: the browser test of the account pages
+# (tests/e2e/browser.rs) drives it headless. Its package brings the fonts the screenshots need.
+infra_install_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    infra_log "chromium: already installed"
+    return 0
+  fi
+  local t0; t0="$(infra__now_ms)"
+  infra_log "chromium: installing (Debian package chromium)"
+  infra__apt_install chromium || return 1
+  command -v chromium >/dev/null 2>&1 || {
+    infra_die "apt installed chromium but no chromium is on PATH"; return 1; }
+  infra_log "chromium: installed in $(infra__since "$t0")"
 }
 
 # ---------------------------------------------------------------------------------------------------
