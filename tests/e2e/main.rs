@@ -8,6 +8,7 @@
 //! `BALADOS_BIN` (default: the `balados` binary next to this test's target directory).
 
 mod abuse;
+mod account_deletion;
 mod accounts;
 mod aggregate;
 mod broker_faults;

@@ -1,5 +1,6 @@
 //! Rebuild and replay: read models built incrementally from a workload touching every model
-//! (privacy changes and removals included) equal, table by table, the models after replaying
+//! (privacy changes, removals and account deletions included) equal, table by table, the models
+//! after replaying
 //! every event again (with two materializer processes sharing the partitions), and the models
 //! `balados admin rebuild` makes from the log, into a fresh database and in place.
 
@@ -243,6 +244,18 @@ async fn replays_and_rebuilds_equal_the_incremental_models() {
         let user = format!("rb-{n}");
         let api = Api::new(&url, &user);
         let token = workload(&api, &user, n).await;
+        let (status, body) = api.read("/play", Some(&token)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // A deleted user vanishes; one who came back after their deletion has their new life only.
+    for (n, back) in [(4, false), (5, true)] {
+        let user = format!("rb-{n}");
+        let api = Api::new(&url, &user);
+        workload(&api, &user, n).await;
+        let (_, mut token) = crate::account_deletion::delete_account(&stack, &user).await;
+        if back {
+            token = workload(&api, &user, n).await;
+        }
         let (status, body) = api.read("/play", Some(&token)).await;
         assert_eq!(status, 200, "{body}");
     }
