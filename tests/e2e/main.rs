@@ -4,7 +4,8 @@
 //!
 //! Environment: `BALADOS_TEST_KAFKA_BOOTSTRAP` (default 127.0.0.1:19092),
 //! `BALADOS_TEST_DATABASE_URL` (an admin URL; default postgres://balados:balados@127.0.0.1:5432/postgres),
-//! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka and fastavro; default .dev/venv/bin/python),
+//! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka, fastavro and websocket-client; default
+//! .dev/venv/bin/python),
 //! `BALADOS_BIN` (default: the `balados` binary next to this test's target directory).
 
 mod abuse;
@@ -12,6 +13,7 @@ mod account_deletion;
 mod accounts;
 mod aggregate;
 mod broker_faults;
+mod browser;
 mod crash;
 mod dead_letters;
 mod fair_use;
