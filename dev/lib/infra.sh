@@ -442,15 +442,16 @@ infra_stop_private_postgres() {
 # Chromium
 
 # infra_install_chromium — Debian's chromium unless present: the browser test of the account pages
-# (tests/e2e/browser.rs) drives it headless. Its package brings the fonts the screenshots need.
+# (tests/e2e/browser.rs) drives it headless. fonts-liberation is only a recommendation of the package,
+# which an apt configured without recommendations skips: then the screenshots have no legible text.
 infra_install_chromium() {
   if command -v chromium >/dev/null 2>&1; then
     infra_log "chromium: already installed"
     return 0
   fi
   local t0; t0="$(infra__now_ms)"
-  infra_log "chromium: installing (Debian package chromium)"
-  infra__apt_install chromium || return 1
+  infra_log "chromium: installing (Debian packages chromium, fonts-liberation)"
+  infra__apt_install chromium fonts-liberation || return 1
   command -v chromium >/dev/null 2>&1 || {
     infra_die "apt installed chromium but no chromium is on PATH"; return 1; }
   infra_log "chromium: installed in $(infra__since "$t0")"
