@@ -5,7 +5,7 @@
 
 use crate::helpers::{Api, Stack, feed_id, kafka_bootstrap, topic_reader};
 use balados_schemas::{
-    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, Topics, UserId,
+    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, FeedUrl, Topics, UserId,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,13 +41,10 @@ fn item(n: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("del-{n},https://cdn.example.com/del/{n}.mp3"))
 }
 
-/// Deletes `user`'s account with a `DeleteAccount` produced as the ingest produces commands (no
-/// HTTP route sends one yet), and waits for its outcome: the command id and the consistency token
-/// a read presents to see the deletion materialized.
-pub(crate) async fn delete_account(stack: &Stack, user: &str) -> (uuid::Uuid, String) {
-    let codec = crate::helpers::codec(stack, &[Contract::Command]).await;
+/// A command of `user`, as the ingest builds one (without a reply address).
+fn command(user: &str, payload: CommandPayload) -> CommandEnvelope {
     let now = chrono::Utc::now();
-    let deletion = CommandEnvelope {
+    CommandEnvelope {
         command_id: uuid::Uuid::new_v4(),
         user_id: UserId::parse(user).expect("valid"),
         occurred_at: now,
@@ -56,36 +53,61 @@ pub(crate) async fn delete_account(stack: &Stack, user: &str) -> (uuid::Uuid, St
         device_id: None,
         device_name: None,
         reply_to: None,
-        payload: CommandPayload::DeleteAccount {},
-    };
-    produce(&codec, &Topics::new(&stack.prefix).commands, &deletion).await;
-    let decided = outcome(stack, &codec, deletion.command_id).await;
-    assert_eq!((decided.rejection_code, decided.event_count), (None, 1));
-    let token = format!(
-        "v1.{}.{}",
-        decided.events_partition, decided.events_next_offset
-    );
-    (deletion.command_id, token)
+        payload,
+    }
 }
 
-/// Produces a command as the ingest does (Avro through the registry, keyed by user id).
-async fn produce(codec: &Codec, topic: &str, command: &CommandEnvelope) {
+/// The consistency token of an outcome (as `platform::outcome` makes it).
+fn token_of(result: &CommandResult) -> String {
+    format!(
+        "v1.{}.{}",
+        result.events_partition, result.events_next_offset
+    )
+}
+
+/// Deletes `user`'s account with a `DeleteAccount` produced as the ingest produces commands (no
+/// HTTP route sends one yet), and waits for its outcome: the command id and the consistency token
+/// a read presents to see the deletion materialized.
+pub(crate) async fn delete_account(stack: &Stack, user: &str) -> (uuid::Uuid, String) {
+    let codec = crate::helpers::codec(stack, &[Contract::Command]).await;
+    let deletion = command(user, CommandPayload::DeleteAccount {});
+    produce(&codec, &Topics::new(&stack.prefix).commands, &[&deletion]).await;
+    let decided = outcome(stack, &codec, deletion.command_id).await;
+    assert_eq!((&decided.rejection_code, decided.event_count), (&None, 1));
+    (deletion.command_id, token_of(&decided))
+}
+
+/// Produces commands as the ingest does (Avro through the registry, keyed by user id), sent
+/// together before any acknowledgement is awaited.
+async fn produce(codec: &Codec, topic: &str, commands: &[&CommandEnvelope]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .set("partitioner", "murmur2_random")
+        .set("linger.ms", "20")
         .create()
         .expect("producer");
-    let bytes = codec
-        .encode(Contract::Command, command.to_avro())
-        .expect("encodes");
-    let record = FutureRecord::to(topic)
-        .key(command.user_id.as_str())
-        .payload(&bytes);
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(e, _)| e)
-        .expect("produced");
+    let mut deliveries = Vec::new();
+    for command in commands {
+        let bytes = codec
+            .encode(Contract::Command, command.to_avro())
+            .expect("encodes");
+        let record = FutureRecord::to(topic)
+            .key(command.user_id.as_str())
+            .payload(&bytes);
+        deliveries.push(
+            producer
+                .send_result(record)
+                .map_err(|(e, _)| e)
+                .expect("queued"),
+        );
+    }
+    for delivery in deliveries {
+        delivery
+            .await
+            .expect("delivered")
+            .map_err(|(e, _)| e)
+            .expect("acknowledged");
+    }
 }
 
 /// The outcome of `command_id`, read from `command-results`.
@@ -112,7 +134,7 @@ async fn outcome(stack: &Stack, codec: &Codec, command_id: uuid::Uuid) -> Comman
             return result;
         }
     }
-    panic!("no outcome for the deletion {command_id} within 30 s");
+    panic!("no outcome for the command {command_id} within 30 s");
 }
 
 /// The latest value per key of `topic` (`None`: a tombstone), once `done` holds of it.
@@ -320,4 +342,54 @@ async fn account_deletion() {
             .expect("her new position");
     assert_eq!(sequence, 3);
     pool.close().await;
+}
+
+/// A deletion polled in one batch with commands of its user before and after it is decided in a
+/// batch of its own, and the commands after it are decided too: the user's stream starts again
+/// at 1 right after the deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_among_its_users_commands_is_decided_alone() {
+    let stack = Stack::start(true).await;
+    let codec = crate::helpers::codec(&stack, &[Contract::Command]).await;
+    let url = |n: u32| format!("https://feeds.example.com/del-batch-{n}.xml");
+    let subscribe = |n: u32| {
+        let feed = FeedUrl::parse(&url(n)).expect("valid");
+        command(
+            ALICE,
+            CommandPayload::Subscribe {
+                feed,
+                source_id: None,
+            },
+        )
+    };
+    let commands = [
+        subscribe(1),
+        command(ALICE, CommandPayload::DeleteAccount {}),
+        subscribe(2),
+    ];
+    let sent: Vec<&CommandEnvelope> = commands.iter().collect();
+    produce(&codec, &Topics::new(&stack.prefix).commands, &sent).await;
+    let mut decided = Vec::new();
+    for command in &commands {
+        decided.push(outcome(&stack, &codec, command.command_id).await);
+    }
+    let sequences: Vec<(u64, u32)> = decided
+        .iter()
+        .map(|r| (r.first_sequence, r.event_count))
+        .collect();
+    // A subscription (with the default collection it creates and joins), the deletion after it,
+    // and a new life from 1.
+    assert_eq!(sequences, vec![(1, 3), (4, 1), (1, 3)]);
+    let alice = Api::new(&stack.server().url, ALICE);
+    let (status, body) = alice
+        .read("/subscriptions", Some(&token_of(&decided[2])))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let subscribed: Vec<&str> = body["subscriptions"]
+        .as_array()
+        .expect("subscriptions")
+        .iter()
+        .map(|s| s["rss_source_feed"].as_str().expect("id"))
+        .collect();
+    assert_eq!(subscribed, vec![feed_id(&url(2))]);
 }
