@@ -17,9 +17,7 @@ use balados_platform::Settings;
 use balados_platform::kafka::committed::committed_offsets;
 use balados_platform::metrics::Metrics;
 use balados_schemas::state::SOURCE_OFFSET_HEADER;
-use balados_schemas::{
-    Codec, CodecError, CommandEnvelope, CommandResult, Contract, ReplyTo, StateKey, Topics,
-};
+use balados_schemas::{Codec, CodecError, CommandResult, Contract, ReplyTo, StateKey, Topics};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer as _};
@@ -27,6 +25,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+
+mod intake;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A record's framing and headers, beyond its key and value (a generous bound).
@@ -413,72 +413,6 @@ impl BatchWriter {
         let committed = committed_offset(consumer, &self.topics.commands, partition)?;
         restorer.restore_into(store, &self.metrics, partition, committed)?;
         Ok(())
-    }
-
-    /// `Ok(Err(reason))`: the record is malformed (dead-letter it); `Err`: the registry could not
-    /// be asked (retry the batch; a command is never dead-lettered for our own outage).
-    fn decode(
-        &self,
-        message: &OwnedMessage,
-    ) -> Result<Result<CommandEnvelope, String>, BatchError> {
-        let Some(bytes) = message.payload() else {
-            return Ok(Err("empty value".into()));
-        };
-        let value = match self.codec.decode_cached(Contract::Command, bytes) {
-            Err(CodecError::UnknownSchema(_)) => self
-                .runtime
-                .block_on(self.codec.decode(Contract::Command, bytes)),
-            other => other,
-        };
-        match value {
-            Ok(value) => Ok(CommandEnvelope::from_avro(value).map_err(|e| e.to_string())),
-            Err(CodecError::Registry(e)) if e.is_transient() => {
-                Err(BatchError::Codec(CodecError::Registry(e)))
-            }
-            Err(e) => Ok(Err(e.to_string())),
-        }
-    }
-
-    /// An undecodable command goes, untouched and with its reason, to the dead-letter topic;
-    /// processing goes on.
-    fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Result<(), BatchError> {
-        tracing::warn!(
-            kafka.partition = message.partition(),
-            kafka.offset = message.offset(),
-            reason,
-            "command dead-lettered"
-        );
-        self.metrics.add(
-            "balados_aggregator_dead_letters_total",
-            "Undecodable commands dead-lettered.",
-            &[],
-            1.0,
-        );
-        let source = format!(
-            "{}/{}/{}",
-            message.topic(),
-            message.partition(),
-            message.offset()
-        );
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "balados.reason",
-                value: Some(reason),
-            })
-            .insert(Header {
-                key: "balados.source",
-                value: Some(source.as_str()),
-            });
-        let mut record =
-            BaseRecord::<[u8], [u8], usize>::with_opaque_to(&self.topics.dead_letters, UNTRACKED)
-                .headers(headers);
-        if let Some(key) = message.key() {
-            record = record.key(key);
-        }
-        if let Some(payload) = message.payload() {
-            record = record.payload(payload);
-        }
-        Ok(self.output.send(record)?)
     }
 }
 
