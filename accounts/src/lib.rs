@@ -5,6 +5,7 @@
 
 mod app_passwords;
 mod authorizations;
+mod erase;
 mod password;
 mod password_change;
 mod play_tokens;

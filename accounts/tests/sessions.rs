@@ -82,3 +82,72 @@ async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
     sessions.close(&phone).await.expect("closed");
     assert!(sessions.find(&phone).await.expect("read").is_none());
 }
+
+#[tokio::test]
+async fn an_erased_account_keeps_nothing_that_logs_in_or_acts_and_frees_its_name() {
+    let pool = support::fresh_database().await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await.expect("migrate");
+    let name = Username::parse("zoe").expect("valid");
+    let zoe = accounts
+        .create(
+            &name,
+            &Password::choose("correct horse battery", "zoe").expect("strong"),
+            None,
+        )
+        .await
+        .expect("created");
+    let sessions = Sessions::new(pool.clone());
+    let (cookie, _) = sessions.open(&zoe.user_id).await.expect("opened");
+    let passwords = balados_accounts::AppPasswords::new(pool.clone());
+    let (_, secret) = passwords
+        .create(&zoe.user_id, "phone")
+        .await
+        .expect("created");
+    let tokens = balados_accounts::PlayTokens::new(pool.clone());
+    let (_, play) = tokens
+        .create(&zoe.user_id, "feeds", 30)
+        .await
+        .expect("created");
+    let authorizations = balados_accounts::Authorizations::new(pool.clone());
+    let scopes = balados_auth::Scopes::parse("user").expect("scopes");
+    let key = include_str!("../../auth/tests/fixtures/test-app.pem");
+    authorizations
+        .authorize(&zoe.user_id, ("podapp", "Pod App", key), &scopes)
+        .await
+        .expect("authorized");
+    let grants = balados_accounts::GrantCache::default();
+    grants.refresh(&pool).await.expect("refresh");
+    assert!(balados_auth::Grants::grant(&grants, &zoe.user_id, "podapp").is_some());
+
+    accounts.erase(&zoe.user_id).await.expect("erased");
+    assert!(sessions.find(&cookie).await.expect("read").is_none());
+    assert!(
+        passwords
+            .verify("zoe", &secret)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(tokens.verify(&play).await.expect("read").is_none());
+    grants.refresh(&pool).await.expect("refresh");
+    assert!(
+        balados_auth::Grants::grant(&grants, &zoe.user_id, "podapp").is_none(),
+        "revoked everywhere"
+    );
+    assert!(
+        accounts
+            .log_in("zoe", "correct horse battery", chrono::Utc::now())
+            .await
+            .is_err()
+    );
+    let again = accounts
+        .create(
+            &name,
+            &Password::choose("another good passphrase", "zoe").expect("strong"),
+            None,
+        )
+        .await
+        .expect("the name is free again");
+    assert_ne!(again.user_id, zoe.user_id, "a new person, a new id");
+}

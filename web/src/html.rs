@@ -29,9 +29,11 @@ border:1px solid #555}button{margin-top:.8rem;border:2px solid #0645ad;backgroun
 cursor:pointer}button.secondary{background:#fff;color:#0645ad}button.danger{background:#a10000;\
 border-color:#a10000}:focus{outline:3px solid #f90;outline-offset:2px}.notice{border-left:4px solid \
 #0645ad;padding:.5rem 1rem;background:#eef}.error{border-left:4px solid #a10000;padding:.5rem 1rem;\
-background:#fee}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;\
-border-bottom:1px solid #ccc;vertical-align:top;word-break:break-all}code,.secret{font-family:\
-monospace;background:#f3f3f3;padding:.2rem;word-break:break-all}.inline{display:inline}\
+background:#fee}.items{list-style:none;padding:0}.items li{border-bottom:1px solid #ccc;padding:.6rem 0;\
+overflow-wrap:anywhere}.items form{margin:.3rem 0 0}.items button{margin-top:0}form{margin:.6rem 0 1rem}\
+code,.secret{font-family:monospace;background:#f3f3f3;padding:.1rem .2rem;overflow-wrap:anywhere}\
+.inline{display:inline;margin:0}nav button{margin:0;padding:0;border:0;background:none;color:#0645ad;\
+text-decoration:underline}\
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff}";
 
 /// Who the page is for: the navigation shows the account's pages when logged in.

@@ -122,7 +122,10 @@ impl Browser {
             "{}",
             done.body
         );
-        let session = done.set_cookies.iter().find(|c| c.starts_with("balados_session="));
+        let session = done
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("balados_session="));
         let session = session.expect("a session cookie");
         assert!(
             session.contains("HttpOnly") && session.contains("SameSite=Lax"),

@@ -418,3 +418,65 @@ async fn a_revocation_on_one_instance_is_refused_on_the_other_within_a_second() 
         401
     );
 }
+
+/// Deleting the account from its page: confirmed by username and password; then nothing of the
+/// user acts or logs in any more (session, app, password), and the name is free again.
+#[tokio::test]
+async fn a_user_deletes_their_account_from_its_page() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let mut zoe = Browser::new(&url);
+    let zoe_id = zoe.register("zoe_e2e", "correct horse battery").await;
+    let app = App::new("zoeapp");
+    approve(&mut zoe, &app, "user").await;
+    let token = app.token(&zoe_id);
+    assert_eq!(
+        call(&url, "POST", "/api/v1/subscriptions", &token, subscribe()).await,
+        202
+    );
+
+    let csrf = zoe.csrf("/account/delete").await;
+    let wrong = zoe
+        .post(
+            "/account/delete",
+            &[
+                ("csrf", &csrf),
+                ("confirm", "someone"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "the username must be typed");
+    let done = zoe
+        .post(
+            "/account/delete",
+            &[
+                ("csrf", &csrf),
+                ("confirm", "zoe_e2e"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("deleted"), "{}", done.body);
+    assert_eq!(
+        call(&url, "GET", "/api/v1/subscriptions", &token, None).await,
+        401
+    );
+    assert_eq!(zoe.get("/account").await.status, 303, "logged out");
+    let mut again = Browser::new(&url);
+    let csrf = again.csrf("/login").await;
+    let login = again
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "zoe_e2e"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, 401);
+    let new_id = again.register("zoe_e2e", "a brand new passphrase").await;
+    assert_ne!(new_id, zoe_id);
+}

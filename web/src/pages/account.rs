@@ -14,6 +14,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 pub struct Next {
     next: Option<String>,
+    #[serde(default)]
+    logged_out: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,19 +45,19 @@ fn anonymous_page(
 }
 
 fn credentials_form(action: &str, anon: &Anonymous, next: &str, new_password: bool) -> String {
-    let (complete, hint) = if new_password {
+    let (complete, user_hint, hint) = if new_password {
         (
             "new-password",
-            r#"<p id="pw-hint">At least 10 characters, not the username; a passphrase of several words is best.</p>"#,
+            r#" aria-describedby="user-hint"><p id="user-hint">3 to 30 letters, digits, - or _.</p>"#,
+            r#" aria-describedby="pw-hint"><p id="pw-hint">At least 10 characters, not the username; a passphrase of several words is best.</p>"#,
         )
     } else {
-        ("current-password", "")
+        ("current-password", ">", ">")
     };
     format!(
         r#"<form method="post" action="{action}">{csrf}<input type="hidden" name="next" value="{next}">
-<label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required minlength="3" maxlength="30" pattern="[A-Za-z0-9_\-]+" aria-describedby="user-hint">
-<p id="user-hint">3 to 30 letters, digits, - or _.</p>
-<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="{complete}" required aria-describedby="pw-hint">{hint}
+<label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required minlength="3" maxlength="30" pattern="[A-Za-z0-9_\-]+"{user_hint}
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="{complete}" required{hint}
 <button type="submit">{label}</button></form>"#,
         csrf = csrf_field(&anon.csrf),
         next = esc(next),
@@ -73,8 +75,13 @@ pub async fn login_page(
     Query(q): Query<Next>,
 ) -> Response {
     let next = local_path(q.next.as_deref());
+    let bye = if q.logged_out.is_some() {
+        notice("You are logged out.")
+    } else {
+        String::new()
+    };
     let body = format!(
-        "{}<p>No account yet? <a href=\"/register?next={}\">Register</a>.</p>",
+        "{bye}{}<p>No account yet? <a href=\"/register?next={}\">Register</a>.</p>",
         credentials_form("/login", &anon, &next, false),
         crate::form::encode(&next)
     );
@@ -204,7 +211,7 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     who.check(&form.csrf)?;
     state.sessions.close(&who.cookie).await?;
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to("/login?logged_out=1").into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, expired_session_cookie(&state));

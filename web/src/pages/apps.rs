@@ -34,7 +34,7 @@ pub async fn apps(State(state): State<WebState>, who: LoggedIn) -> Result<Html<S
         .iter()
         .map(|a| {
             format!(
-                r#"<tr><td>{name}<br><code>{id}</code></td><td>{scopes}</td><td>{at}</td><td><form method="post" action="/account/apps/{path}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></td></tr>"#,
+                r#"<li><strong>{name}</strong> (<code>{id}</code>)<br>Scopes: {scopes}<br>Authorized on {at}<form method="post" action="/account/apps/{path}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></li>"#,
                 name = esc(&a.app_name),
                 id = esc(&a.app_id),
                 path = crate::form::encode(&a.app_id),
@@ -48,7 +48,7 @@ pub async fn apps(State(state): State<WebState>, who: LoggedIn) -> Result<Html<S
         "<p>No app is authorized. An app asks for access by sending you to an authorization link.</p>".to_owned()
     } else {
         format!(
-            "<p>A revoked app is refused at once, on every server.</p><table><caption>Authorized apps</caption><thead><tr><th scope=\"col\">App</th><th scope=\"col\">Scopes</th><th scope=\"col\">Since</th><th scope=\"col\"><span class=\"skip\">Action</span></th></tr></thead><tbody>{rows}</tbody></table>"
+            "<p>A revoked app is refused at once, on every server.</p><h2>Authorized apps</h2><ul class=\"items\">{rows}</ul>"
         )
     };
     Ok(who.page("Your apps").render(&body))
@@ -93,7 +93,7 @@ async fn app_passwords_page(
         .filter(|p| p.revoked_at.is_none())
         .map(|p| {
             format!(
-                r#"<tr><td>{name}</td><td>{at}</td><td><form method="post" action="/account/app-passwords/{id}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></td></tr>"#,
+                r#"<li><strong>{name}</strong><br>Created on {at}<form method="post" action="/account/app-passwords/{id}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></li>"#,
                 name = esc(&p.name),
                 at = p.created_at.format("%Y-%m-%d"),
                 id = p.id,
@@ -104,7 +104,7 @@ async fn app_passwords_page(
     let body = format!(
         r#"{top}<p>Podcast apps that speak the gpodder.net or Nextcloud protocols (AntennaPod, gPodder, Kasts…) log in with your username and an app password — never your account password. Each is shown once; revoke one to cut its app off.</p>
 <form method="post" action="/account/app-passwords">{csrf}<label for="name">Name (the app or device it is for)</label><input type="text" id="name" name="name" required maxlength="100"><button type="submit">Create an app password</button></form>
-<table><caption>Your app passwords</caption><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>{rows}</tbody></table>"#,
+<h2>Your app passwords</h2><ul class="items">{rows}</ul>"#,
         csrf = csrf_field(&who.session.csrf),
     );
     Ok(who.page("App passwords").render(&body))

@@ -137,12 +137,15 @@ pub async fn decide(
     }
     let body = if approve {
         format!(
-            "{}<p>Give the app your user id if it asks: <code>{}</code></p>",
+            "{}<p>Give the app your user id if it asks: <code>{}</code></p><p><a href=\"/account/apps\">Your apps</a> · <a href=\"/account\">Your account</a></p>",
             notice(&format!("{} is authorized.", request.app.name.trim())),
             esc(user)
         )
     } else {
-        notice("Refused: the app was given nothing.")
+        format!(
+            "{}<p><a href=\"/account\">Your account</a></p>",
+            notice("Refused: the app was given nothing.")
+        )
     };
     Ok(who.page("Authorize an app").render(&body).into_response())
 }

@@ -65,46 +65,51 @@ async fn privacy_settings(
     .await?)
 }
 
-fn choice(name: &str, label: &str, current: &str) -> String {
-    let options: String = ["public", "anonymous", "private"]
-        .iter()
-        .map(|p| {
-            let selected = if *p == current { " selected" } else { "" };
-            format!(r#"<option value="{p}"{selected}>{p}</option>"#)
-        })
-        .collect();
+/// A privacy select; `current` is `None` for a feed without a setting of its own (it follows the
+/// global one), which must then be chosen explicitly.
+fn choice(name: &str, label: &str, current: Option<&str>) -> String {
+    let mut options = String::new();
+    if current.is_none() {
+        options.push_str(r#"<option value="" selected disabled>not set: as everything</option>"#);
+    }
+    for p in ["public", "anonymous", "private"] {
+        let selected = if Some(p) == current { " selected" } else { "" };
+        options.push_str(&format!(r#"<option value="{p}"{selected}>{p}</option>"#));
+    }
     format!(
         r#"<label for="{name}">{label}</label><select id="{name}" name="privacy">{options}</select>"#
     )
 }
 
+/// The privacy page; `saved` is a change just decided (scope id, privacy), shown even if the read
+/// model has not caught up yet.
 async fn privacy_page(
     state: &WebState,
     who: &LoggedIn,
     top: &str,
+    saved: Option<(&str, &str)>,
 ) -> Result<Html<String>, PageError> {
     let user = &who.session.user_id;
     let settings = privacy_settings(state, user).await?;
-    let of = |scope: &str, id: &str| {
-        settings
+    let of = |scope: &str, id: &str| match saved {
+        Some((saved_id, privacy)) if saved_id == id => Some(privacy.to_owned()),
+        _ => settings
             .iter()
             .find(|(s, i, _)| s == scope && i == id)
-            .map(|(_, _, p)| p.clone())
+            .map(|(_, _, p)| p.clone()),
     };
     let global = of("global", "").unwrap_or_else(|| "public".to_owned());
     let csrf = csrf_field(&who.session.csrf);
     let mut body = format!(
         r#"{top}<p><strong>public</strong>: your activity appears in public timelines and stats with your user id; <strong>anonymous</strong>: it counts without your id; <strong>private</strong>: it is not published (earlier public events are withdrawn).</p>
 <form method="post" action="/account/privacy">{csrf}<input type="hidden" name="feed" value="">{}<button type="submit">Save for everything</button></form><h2>Per feed</h2>"#,
-        choice("global", "Everything you do", &global)
+        choice("global", "Everything you do", Some(&global))
     );
     for (n, s) in subscriptions_of(state, user).await?.iter().enumerate() {
-        let current = of("feed", &s.feed_url)
-            .or_else(|| of("feed", &s.feed_id))
-            .unwrap_or_else(|| "as everything".to_owned());
+        let current = of("feed", &s.feed_id);
         body.push_str(&format!(
             r#"<form method="post" action="/account/privacy">{csrf}<input type="hidden" name="feed" value="{id}">{}<button type="submit" aria-label="Save for {url}">Save</button></form>"#,
-            choice(&format!("feed{n}"), &esc(&s.feed_url), &current),
+            choice(&format!("feed{n}"), &esc(&s.feed_url), current.as_deref()),
             id = esc(&s.feed_id),
             url = esc(&s.feed_url),
         ));
@@ -116,12 +121,13 @@ pub async fn privacy(
     State(state): State<WebState>,
     who: LoggedIn,
 ) -> Result<Html<String>, PageError> {
-    privacy_page(&state, &who, "").await
+    privacy_page(&state, &who, "", None).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PrivacyChange {
     csrf: String,
+    #[serde(default)]
     privacy: String,
     #[serde(default)]
     feed: String,
@@ -172,7 +178,10 @@ pub async fn change_privacy(
         CommandPayload::ChangePrivacy { scope, privacy },
     )
     .await?;
-    Ok((status, privacy_page(&state, &who, &top).await?).into_response())
+    let saved = (status != StatusCode::UNPROCESSABLE_ENTITY)
+        .then_some((form.feed.as_str(), privacy.as_str()));
+    let page = privacy_page(&state, &who, &top, saved).await?;
+    Ok((status, page).into_response())
 }
 
 pub async fn export_page(who: LoggedIn) -> Html<String> {

@@ -4,6 +4,7 @@ mod account;
 mod apps;
 mod authorize;
 mod data;
+mod delete;
 mod play_tokens;
 
 use crate::WebState;
@@ -50,6 +51,7 @@ pub fn router() -> Router<WebState> {
             "/account/privacy",
             get(data::privacy).post(data::change_privacy),
         )
+        .route("/account/delete", get(delete::page).post(delete::delete))
         .route("/account/export", get(data::export_page))
         .route("/account/export.json", get(data::export_json))
         .route("/account/export.opml", get(data::export_opml))

@@ -30,9 +30,9 @@ async fn render(state: &WebState, who: &LoggedIn, top: &str) -> Result<Html<Stri
         .iter()
         .filter(|t| t.revoked_at.is_none())
         .map(|t| {
-            let expiry = if t.expires_at <= now { "expired " } else { "" };
+            let expiry = if t.expires_at <= now { "Expired on " } else { "Expires on " };
             format!(
-                r#"<tr><td>{name}</td><td>{expiry}{at}</td><td><form method="post" action="/account/play-tokens/{id}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></td></tr>"#,
+                r#"<li><strong>{name}</strong><br>{expiry}{at}<form method="post" action="/account/play-tokens/{id}/revoke">{csrf}<button type="submit" class="danger" aria-label="Revoke {name}">Revoke</button></form></li>"#,
                 name = esc(&t.name),
                 at = t.expires_at.format("%Y-%m-%d"),
                 id = t.id,
@@ -45,7 +45,7 @@ async fn render(state: &WebState, who: &LoggedIn, top: &str) -> Result<Html<Stri
 <form method="post" action="/account/play-tokens">{csrf}<label for="name">Name (where you will use it)</label><input type="text" id="name" name="name" required maxlength="100">
 <label for="days">Valid for (days, 1 to {MAX_PLAY_TOKEN_DAYS})</label><input type="text" inputmode="numeric" id="days" name="days" value="{DEFAULT_PLAY_TOKEN_DAYS}" pattern="[0-9]+" required>
 <button type="submit">Create a play token</button></form>
-<table><caption>Your play tokens</caption><thead><tr><th scope="col">Name</th><th scope="col">Expires</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>{rows}</tbody></table>"#,
+<h2>Your play tokens</h2><ul class="items">{rows}</ul>"#,
         csrf = csrf_field(&who.session.csrf),
     );
     Ok(who.page("Play tokens").render(&body))
