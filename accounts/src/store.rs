@@ -89,6 +89,10 @@ impl Accounts {
     /// Creates the table if missing (safe at every start, from several processes at once).
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // "already exists, skipping" at every start is no news.
+        sqlx::query("SET LOCAL client_min_messages = warning")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(LOCK).execute(&mut *tx).await?;
         sqlx::raw_sql(DDL).execute(&mut *tx).await?;
         sqlx::raw_sql(crate::app_passwords::DDL)

@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 pub struct LatencyArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// The app's private key (dev/up writes .dev/keys/demo-app.key.pem).
-    #[arg(long, default_value = ".dev/keys/demo-app.key.pem")]
+    /// The app's private key: an operator's app, which may act for any user (dev/up writes
+    /// .dev/keys/bench.key.pem, its public key in auth.app_keys_dir).
+    #[arg(long, default_value = ".dev/keys/bench.key.pem")]
     key: PathBuf,
-    #[arg(long, default_value = "demo-app")]
+    #[arg(long, default_value = "bench")]
     app: String,
     /// Users of the load.
     #[arg(long, default_value_t = 2_000)]
