@@ -115,8 +115,13 @@ pub(crate) fn verify_rs256(
     if header.alg != Algorithm::RS256 {
         return Err(AuthError::InvalidClaims);
     }
-    let unverified = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
-        .map_err(|_| AuthError::Malformed)?;
+    // Well-formed JSON without the claims we require (a missing `exp`) is an invalid token, not
+    // a malformed one.
+    let unverified =
+        jsonwebtoken::dangerous::insecure_decode::<Claims>(token).map_err(|e| match e.kind() {
+            ErrorKind::Json(e) if e.is_data() => AuthError::InvalidClaims,
+            _ => AuthError::Malformed,
+        })?;
     let AppGrant {
         key,
         scopes,

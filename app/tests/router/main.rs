@@ -7,3 +7,4 @@ mod helpers;
 mod parsing;
 mod refusals;
 mod scopes;
+mod tokens;
