@@ -261,6 +261,25 @@ async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_
             "/account/privacy",
             vec![("privacy", "private"), ("feed", "")],
         ),
+        (
+            "/account/play-tokens",
+            vec![("name", "feeds"), ("days", "30")],
+        ),
+        (
+            "/account/app-passwords/00000000-0000-0000-0000-000000000000/revoke",
+            vec![],
+        ),
+        (
+            "/account/play-tokens/00000000-0000-0000-0000-000000000000/revoke",
+            vec![],
+        ),
+        (
+            "/account/delete",
+            vec![
+                ("confirm", "eve_e2e"),
+                ("password", "correct horse battery"),
+            ],
+        ),
     ] {
         for csrf in ["", foreign.as_str()] {
             let mut form = fields.clone();
