@@ -1,5 +1,6 @@
 //! `balados`: every service in one process by default (`serve`), each service alone, the
-//! schema registry, and admin commands.
+//! schema registry, admin commands, and an app developer's tools (`app`: keys, authorization links,
+//! tokens).
 
 mod admin;
 mod apps;
