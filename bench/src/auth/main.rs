@@ -67,8 +67,7 @@ struct Variant {
     tokens: Arc<Vec<String>>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     println!("run {run}: minting {} tokens", args.users);
@@ -79,9 +78,14 @@ async fn main() -> anyhow::Result<()> {
         balados: args.balados.clone(),
         database_admin_url: args.database_admin_url.clone(),
     };
-    let stack = Stack::start(&stack_args, &run).await?;
-    let outcome = measure(&args, &run, &users, &stack).await;
-    stack.finish().await?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let stack = runtime.block_on(Stack::start(&stack_args, &run))?;
+    let outcome = runtime.block_on(measure(&args, &run, &users, &stack));
+    let Stack { leftovers, .. } = stack;
+    // The servers and the replies' consumer are tasks: with the runtime go the last of the run's
+    // broker clients, before its topics are deleted.
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    tokio::runtime::Runtime::new()?.block_on(leftovers.remove())?;
     outcome
 }
 

@@ -27,6 +27,13 @@ pub struct Stack {
     pub settings: Settings,
     pub producer: CommandProducer,
     pub replies: Replies,
+    pub leftovers: Leftovers,
+}
+
+/// What a run leaves behind: the registry, its database and the run's topics.
+#[derive(Debug)]
+pub struct Leftovers {
+    settings: Settings,
     registry: Child,
     admin_url: String,
     database: String,
@@ -70,18 +77,25 @@ impl Stack {
         )
         .await?;
         Ok(Self {
-            settings,
+            settings: settings.clone(),
             producer,
             replies,
-            registry,
-            admin_url: args.database_admin_url.clone(),
-            database,
+            leftovers: Leftovers {
+                settings,
+                registry,
+                admin_url: args.database_admin_url.clone(),
+                database,
+            },
         })
     }
+}
 
+impl Leftovers {
     /// Stops the registry, drops its database and deletes the run's topics (the in-memory broker
-    /// is shared: what the run produced would otherwise stay in its memory).
-    pub async fn finish(mut self) -> anyhow::Result<()> {
+    /// is shared: what the run produced would otherwise stay in its memory). Only once no client
+    /// of the run is left: librdkafka 2.x crashed (SIGSEGV in its metadata cache) in a client
+    /// that learnt its topic had been deleted from under it, from tansu.
+    pub async fn remove(mut self) -> anyhow::Result<()> {
         let _ = self.registry.kill();
         let _ = self.registry.wait();
         let mut admin = PgConnection::connect(&self.admin_url).await?;
@@ -107,7 +121,7 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
+impl Drop for Leftovers {
     fn drop(&mut self) {
         let _ = self.registry.kill();
         let _ = self.registry.wait();
