@@ -170,6 +170,49 @@ async fn a_user_registers_authorizes_an_app_uses_it_within_its_scopes_and_revoke
         401
     );
 
+    // The export holds it, as JSON and as OPML.
+    let export = eventually(
+        Duration::from_secs(10),
+        "the subscription in the export",
+        || {
+            let (url, cookie) = (
+                url.clone(),
+                format!("balados_session={}", ann.cookies["balados_session"]),
+            );
+            async move {
+                let text = reqwest::Client::new()
+                    .get(format!("{url}/account/export.json"))
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.contains("https://feeds.example/a.xml").then_some(text)
+            }
+        },
+    )
+    .await;
+    let export: serde_json::Value = serde_json::from_str(&export).expect("JSON");
+    assert_eq!(export["user_id"], ann_id.as_str());
+    assert_eq!(export["apps"][0]["app_id"], "podapp", "{export}");
+    assert!(
+        export["play_statuses"].is_array() && export["public_events"].is_array(),
+        "{export}"
+    );
+    assert!(
+        !export.to_string().contains("public_key"),
+        "no keys or secrets"
+    );
+    let opml = ann.get("/account/export.opml").await;
+    assert!(
+        opml.body
+            .contains(r#"xmlUrl="https://feeds.example/a.xml""#),
+        "{}",
+        opml.body
+    );
+
     let apps = reqwest::Client::new()
         .get(format!("{url}/api/v1/apps"))
         .bearer_auth(&token)

@@ -5,6 +5,7 @@ mod apps;
 mod authorize;
 mod data;
 mod delete;
+mod export;
 mod play_tokens;
 
 use crate::WebState;
@@ -52,9 +53,9 @@ pub fn router() -> Router<WebState> {
             get(data::privacy).post(data::change_privacy),
         )
         .route("/account/delete", get(delete::page).post(delete::delete))
-        .route("/account/export", get(data::export_page))
-        .route("/account/export.json", get(data::export_json))
-        .route("/account/export.opml", get(data::export_opml))
+        .route("/account/export", get(export::export_page))
+        .route("/account/export.json", get(export::export_json))
+        .route("/account/export.opml", get(export::export_opml))
         .layer(axum::middleware::map_response(protect))
 }
 
