@@ -23,6 +23,16 @@ CREATE INDEX IF NOT EXISTS app_passwords_user ON accounts.app_passwords (user_id
 /// Names are what the user recognises the app by: 1 to 100 characters, one line.
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// A name as the user gave it for a secret (app password, play token), trimmed; `None` when empty,
+/// longer than [`MAX_NAME_CHARS`] or not on one line.
+pub(crate) fn shown_name(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let fits = !name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && !name.chars().any(char::is_control);
+    fits.then_some(name)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AppPassword {
     pub id: uuid::Uuid,
@@ -60,13 +70,7 @@ impl AppPasswords {
         user_id: &str,
         name: &str,
     ) -> Result<(AppPassword, String), AppPasswordError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            return Err(AppPasswordError::InvalidName);
-        }
+        let name = shown_name(name).ok_or(AppPasswordError::InvalidName)?;
         let secret = random_secret("bal_").map_err(|_| AppPasswordError::Random)?;
         let record = sqlx::query_as::<_, AppPassword>(
             "INSERT INTO accounts.app_passwords (id, user_id, name, digest) VALUES ($1, $2, $3, $4)

@@ -77,13 +77,7 @@ impl PlayTokens {
         days: u32,
     ) -> Result<(PlayToken, String), PlayTokenError> {
         // The same rules as an app password's name: both are listed side by side to their user.
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > crate::app_passwords::MAX_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            return Err(PlayTokenError::InvalidName);
-        }
+        let name = crate::app_passwords::shown_name(name).ok_or(PlayTokenError::InvalidName)?;
         if !(1..=MAX_PLAY_TOKEN_DAYS).contains(&days) {
             return Err(PlayTokenError::InvalidLifetime);
         }

@@ -2,7 +2,7 @@
 //! sentence saying what to do, or the log-in page for a request that needs a session.
 
 use crate::html::{Page, error};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,20 +45,10 @@ impl IntoResponse for PageError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
-        let page = Page {
-            title: status.canonical_reason().unwrap_or("Error"),
-            username: None,
-            csrf: None,
-        }
-        .render(&format!(
+        let page = Page::anonymous(status.canonical_reason().unwrap_or("Error")).render(&format!(
             "{}<p><a href=\"/account\">Back to your account</a></p>",
             error(&self.to_string())
         ));
-        let mut response = (status, page).into_response();
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
-        response
+        crate::html::no_store((status, page).into_response())
     }
 }

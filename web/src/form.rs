@@ -24,6 +24,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// A form that carries only its CSRF token (log out, revoke).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
 /// Percent-encodes a query-string component (everything but unreserved characters).
 pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -43,7 +43,16 @@ pub struct Page<'a> {
     pub csrf: Option<&'a str>,
 }
 
-impl Page<'_> {
+impl<'a> Page<'a> {
+    /// A page for someone not logged in (no account navigation).
+    pub fn anonymous(title: &'a str) -> Self {
+        Self {
+            title,
+            username: None,
+            csrf: None,
+        }
+    }
+
     pub fn render(&self, body: &str) -> Html<String> {
         let mut nav = String::new();
         match (self.username, self.csrf) {
@@ -81,6 +90,25 @@ pub fn csrf_field(token: &str) -> String {
         r#"<input type="hidden" name="csrf" value="{}">"#,
         esc(token)
     )
+}
+
+/// A secret just created, shown this once: what it is (`created`), the secret, and the warning.
+pub fn shown_once(created: &str, secret: &str, label: &str) -> String {
+    format!(
+        r#"{}<p>Copy it now: it will not be shown again.</p><p><output class="secret" id="new-secret" aria-label="{}">{}</output></p>"#,
+        notice(created),
+        esc(label),
+        esc(secret)
+    )
+}
+
+/// Marks a response as never to be stored by any cache (it shows a secret or personal data).
+pub fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 pub fn notice(text: &str) -> String {

@@ -2,8 +2,8 @@
 
 use crate::WebState;
 use crate::error::PageError;
-use crate::form::Form;
-use crate::html::{Page, csrf_field, error, esc, notice};
+use crate::form::{CsrfOnly, Form};
+use crate::html::{Page, csrf_field, error, esc, no_store, notice};
 use crate::session::{Anonymous, LoggedIn, expired_session_cookie, local_path, session_cookie};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -26,21 +26,30 @@ pub struct Credentials {
     next: Option<String>,
 }
 
-/// A page shown before log-in, with its CSRF cookie set when new.
-fn anonymous_page(
+/// The log-in or registration page (`register`), with `top` above the form (a notice, an error),
+/// and its CSRF cookie set when new.
+fn credentials_page(
     state: &WebState,
     anon: &Anonymous,
-    status: StatusCode,
-    page: Html<String>,
+    (status, register): (StatusCode, bool),
+    next: &str,
+    top: &str,
 ) -> Response {
-    let mut response = (status, page).into_response();
+    let (title, action, other) = if register {
+        ("Register", "/register", String::new())
+    } else {
+        let link = format!(
+            "<p>No account yet? <a href=\"/register?next={}\">Register</a>.</p>",
+            crate::form::encode(next)
+        );
+        ("Log in", "/login", link)
+    };
+    let form = credentials_form(action, anon, next, register);
+    let page = Page::anonymous(title).render(&format!("{top}{form}{other}"));
+    let mut response = no_store((status, page).into_response());
     if let Some(cookie) = anon.set_cookie(state) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
     response
 }
 
@@ -80,18 +89,7 @@ pub async fn login_page(
     } else {
         String::new()
     };
-    let body = format!(
-        "{bye}{}<p>No account yet? <a href=\"/register?next={}\">Register</a>.</p>",
-        credentials_form("/login", &anon, &next, false),
-        crate::form::encode(&next)
-    );
-    let page = Page {
-        title: "Log in",
-        username: None,
-        csrf: None,
-    }
-    .render(&body);
-    anonymous_page(&state, &anon, StatusCode::OK, page)
+    credentials_page(&state, &anon, (StatusCode::OK, false), &next, &bye)
 }
 
 /// Logs in: a new session (never one the browser brought along), then where the user was going.
@@ -126,22 +124,13 @@ pub async fn login(
         Err(AccountError::Database(e)) => return Err(e.into()),
         Err(_) => "Wrong username or password.".to_owned(),
     };
-    let body = format!(
-        "{}{}",
-        error(&refused),
-        credentials_form("/login", &anon, &next, false)
-    );
-    let page = Page {
-        title: "Log in",
-        username: None,
-        csrf: None,
-    }
-    .render(&body);
-    Ok(anonymous_page(
+    let status = (StatusCode::UNAUTHORIZED, false);
+    Ok(credentials_page(
         &state,
         &anon,
-        StatusCode::UNAUTHORIZED,
-        page,
+        status,
+        &next,
+        &error(&refused),
     ))
 }
 
@@ -151,13 +140,7 @@ pub async fn register_page(
     Query(q): Query<Next>,
 ) -> Response {
     let next = local_path(q.next.as_deref());
-    let page = Page {
-        title: "Register",
-        username: None,
-        csrf: None,
-    }
-    .render(&credentials_form("/register", &anon, &next, true));
-    anonymous_page(&state, &anon, StatusCode::OK, page)
+    credentials_page(&state, &anon, (StatusCode::OK, true), &next, "")
 }
 
 pub async fn register(
@@ -180,28 +163,14 @@ pub async fn register(
             },
         },
     };
-    let body = format!(
-        "{}{}",
-        error(&refused),
-        credentials_form("/register", &anon, &next, true)
-    );
-    let page = Page {
-        title: "Register",
-        username: None,
-        csrf: None,
-    }
-    .render(&body);
-    Ok(anonymous_page(
+    let status = (StatusCode::UNPROCESSABLE_ENTITY, true);
+    Ok(credentials_page(
         &state,
         &anon,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        page,
+        status,
+        &next,
+        &error(&refused),
     ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
 }
 
 pub async fn logout(

@@ -3,18 +3,13 @@
 
 use crate::WebState;
 use crate::error::PageError;
-use crate::form::Form;
-use crate::html::{csrf_field, esc, notice};
+use crate::form::{CsrfOnly, Form};
+use crate::html::{csrf_field, esc, no_store, shown_once};
 use crate::session::LoggedIn;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use balados_accounts::{AppPasswordError, AuthorizationError};
 use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
 
 fn unavailable_apps(e: AuthorizationError) -> PageError {
     match e {
@@ -134,19 +129,10 @@ pub async fn create_app_password(
         .create(&who.session.user_id, &form.name)
         .await
         .map_err(app_password_error)?;
-    let top = format!(
-        r#"{}<p>Copy it now: it will not be shown again.</p><p><output class="secret" id="new-secret" aria-label="The new app password">{}</output></p>"#,
-        notice(&format!("App password “{}” created.", record.name)),
-        esc(&secret)
-    );
-    let mut response = app_passwords_page(&state, &who, &top)
-        .await?
-        .into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    let created = format!("App password “{}” created.", record.name);
+    let top = shown_once(&created, &secret, "The new app password");
+    let page = app_passwords_page(&state, &who, &top).await?;
+    Ok(no_store(page.into_response()))
 }
 
 pub async fn revoke_app_password(

@@ -98,12 +98,7 @@ pub async fn delete(
     } else {
         "Your account is deleted; your data is being deleted and will be gone in a moment."
     };
-    let page = Page {
-        title: "Account deleted",
-        username: None,
-        csrf: None,
-    }
-    .render(&format!(
+    let page = Page::anonymous("Account deleted").render(&format!(
         "{}<p><a href=\"/register\">Register again</a></p>",
         notice(said)
     ));

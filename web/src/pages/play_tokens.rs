@@ -3,11 +3,10 @@
 
 use crate::WebState;
 use crate::error::PageError;
-use crate::form::Form;
-use crate::html::{csrf_field, esc, notice};
+use crate::form::{CsrfOnly, Form};
+use crate::html::{csrf_field, esc, no_store, shown_once};
 use crate::session::LoggedIn;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use balados_accounts::{DEFAULT_PLAY_TOKEN_DAYS, MAX_PLAY_TOKEN_DAYS, PlayTokenError};
 use serde::Deserialize;
@@ -78,25 +77,14 @@ pub async fn create(
         .create(&who.session.user_id, &form.name, days)
         .await
         .map_err(page_error)?;
-    let top = format!(
-        r#"{}<p>Copy it now: it will not be shown again.</p><p><output class="secret" id="new-secret" aria-label="The new play token">{}</output></p>"#,
-        notice(&format!(
-            "Play token “{}” created, valid until {}.",
-            record.name,
-            record.expires_at.format("%Y-%m-%d")
-        )),
-        esc(&token)
+    let created = format!(
+        "Play token “{}” created, valid until {}.",
+        record.name,
+        record.expires_at.format("%Y-%m-%d")
     );
-    let mut response = render(&state, &who, &top).await?.into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
+    let top = shown_once(&created, &token, "The new play token");
+    let page = render(&state, &who, &top).await?;
+    Ok(no_store(page.into_response()))
 }
 
 pub async fn revoke(
