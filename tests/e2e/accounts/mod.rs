@@ -497,6 +497,22 @@ async fn a_user_deletes_their_account_from_its_page() {
         202
     );
 
+    eventually(Duration::from_secs(10), "her subscription stored", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            let list = reqwest::Client::new()
+                .get(format!("{url}/api/v1/subscriptions"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            list.contains("feeds.example/a.xml").then_some(())
+        }
+    })
+    .await;
     let csrf = zoe.csrf("/account/delete").await;
     let wrong = zoe
         .post(
@@ -526,6 +542,23 @@ async fn a_user_deletes_their_account_from_its_page() {
         401
     );
     assert_eq!(zoe.get("/account").await.status, 303, "logged out");
+    // Her data went through the pipeline: the subscription her app made is gone.
+    let db = sqlx::PgPool::connect(&stack.database_url)
+        .await
+        .expect("db");
+    eventually(Duration::from_secs(10), "her subscriptions deleted", || {
+        let (db, id) = (db.clone(), zoe_id.clone());
+        async move {
+            let (rows,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM users.subscriptions WHERE user_id = $1")
+                    .bind(id)
+                    .fetch_one(&db)
+                    .await
+                    .ok()?;
+            (rows == 0).then_some(())
+        }
+    })
+    .await;
     let mut again = Browser::new(&url);
     let csrf = again.csrf("/login").await;
     let login = again

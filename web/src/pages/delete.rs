@@ -1,6 +1,6 @@
-//! Deleting the account: confirmed with the password; the user's data is deleted through the
-//! pipeline (a `DeleteAccount` command: read models, state records, public events withdrawn),
-//! then the account itself is erased (sessions, app passwords, play tokens, apps revoked).
+//! Deleting the account: confirmed with the password; the apps, app passwords and play tokens are
+//! withdrawn, then the user's data is deleted through the pipeline (a `DeleteAccount` command:
+//! read models, state records, public events withdrawn), then the account itself is erased.
 
 use crate::WebState;
 use crate::error::PageError;
@@ -73,8 +73,23 @@ pub async fn delete(
         Err(e) => return refuse(&format!("{e}: nothing was deleted.")),
     }
     let user = UserId::parse(&session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
+    let failed = |e: AccountError| match e {
+        AccountError::Database(e) => PageError::from(e),
+        _ => PageError::Unavailable,
+    };
+    // Apps first: once every instance has dropped their grants (within two refreshes), no app can
+    // write for the user behind the deletion — what came before it is in the log ahead of it, and
+    // is deleted with the rest.
+    state
+        .accounts
+        .revoke_credentials(&session.user_id)
+        .await
+        .map_err(failed)?;
+    state.refresh_grants().await;
+    tokio::time::sleep(balados_accounts::REFRESH * 2 + Duration::from_millis(100)).await;
     // Once the broker has the command the deletion stands (it is decided even if the outcome is
-    // late); if it could not be stored, nothing is deleted and the user may try again.
+    // late); if it could not be stored, the account stays (its apps revoked) and the user may
+    // try again.
     let decided = balados_ingest::submit_for_user(
         &state.ingest,
         user,
@@ -87,11 +102,7 @@ pub async fn delete(
         .accounts
         .erase(&session.user_id)
         .await
-        .map_err(|e| match e {
-            AccountError::Database(e) => PageError::from(e),
-            _ => PageError::Unavailable,
-        })?;
-    state.refresh_grants().await;
+        .map_err(failed)?;
     tracing::info!("an account was deleted by its user");
     let said = if decided.is_some() {
         "Your account and your data are deleted."
