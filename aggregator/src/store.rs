@@ -79,6 +79,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
             sequence: state.sequence,
             recent_commands: state.recent.iter().cloned().collect(),
             events_offset: state.events_offset,
+            sync_position: state.sync_position,
         }),
         StateKey::Subscription(_, feed) => {
             state
@@ -89,6 +90,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
                     source_id: sub.source_id.clone(),
                     subscribed_at: sub.subscribed_at,
                     unsubscribed_at: sub.unsubscribed_at,
+                    sync_position: sub.sync_position,
                 })
         }
         StateKey::Episode(_, item) => state.episodes.get(item).map(|e| StateEntity::Episode {
@@ -99,6 +101,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
             duration: e.duration,
             played: e.played,
             saved_at: e.saved_at,
+            sync_position: e.sync_position,
         }),
         StateKey::Playlist(_, id) => state.playlists.get(id).map(|p| StateEntity::Playlist {
             playlist_id: id.clone(),
@@ -174,16 +177,19 @@ pub fn apply_record(
                 sequence,
                 recent_commands,
                 events_offset,
+                sync_position,
             }),
         ) => {
             state.sequence = sequence;
             state.recent = recent_commands.into();
             state.events_offset = events_offset;
+            state.sync_position = sync_position;
         }
         (StateKey::Meta(_), _) => {
             state.sequence = 0;
             state.recent.clear();
             state.events_offset = None;
+            state.sync_position = 0;
         }
         (
             StateKey::Subscription(_, feed),
@@ -191,6 +197,7 @@ pub fn apply_record(
                 source_id,
                 subscribed_at,
                 unsubscribed_at,
+                sync_position,
                 ..
             }),
         ) => {
@@ -200,6 +207,7 @@ pub fn apply_record(
                     source_id,
                     subscribed_at,
                     unsubscribed_at,
+                    sync_position,
                 },
             );
         }
@@ -215,6 +223,7 @@ pub fn apply_record(
                 duration,
                 played,
                 saved_at,
+                sync_position,
                 ..
             }),
         ) => {
@@ -227,6 +236,7 @@ pub fn apply_record(
                     duration,
                     played,
                     saved_at,
+                    sync_position,
                 },
             );
         }

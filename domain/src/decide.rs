@@ -172,6 +172,10 @@ fn envelopes(
     at: DateTime<Utc>,
     payloads: Vec<EventPayload>,
 ) -> Vec<EventEnvelope> {
+    // Positions follow the clock (in whole seconds) but never repeat nor go back: a burst runs
+    // ahead of the clock and the clock catches up. Deterministic: from the state and the
+    // command's reception time only.
+    let first_position = (state.sync_position + 1).max(command.received_at.timestamp());
     payloads
         .into_iter()
         .zip(0u32..)
@@ -180,6 +184,7 @@ fn envelopes(
             command_id: command.command_id,
             user_id: command.user_id.clone(),
             sequence: state.sequence + 1 + u64::from(index),
+            sync_position: first_position + i64::from(index),
             occurred_at: at,
             recorded_at: command.received_at,
             app_id: command.app_id.clone(),

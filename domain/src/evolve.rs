@@ -14,6 +14,7 @@ pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
         return UserState::default();
     }
     state.sequence = event.sequence;
+    state.sync_position = event.sync_position;
     let payload = &event.payload;
     match payload {
         E::Subscribed { .. } | E::Unsubscribed { .. } => subscriptions(&mut state, payload),
@@ -51,7 +52,30 @@ pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
         }
         E::EpisodeShared { .. } | E::EventsRemoved { .. } | E::AccountDeleted {} => {}
     }
+    mark_position(&mut state, payload, event.sync_position);
     state
+}
+
+/// Stamps the subscription or episode an event changed with the event's sync position: what the
+/// gpodder-style APIs compare `since` with.
+fn mark_position(state: &mut UserState, payload: &EventPayload, position: i64) {
+    use EventPayload as E;
+    match payload {
+        E::Subscribed { feed, .. } | E::Unsubscribed { feed, .. } => {
+            if let Some(sub) = state.subscriptions.get_mut(feed) {
+                sub.sync_position = position;
+            }
+        }
+        E::PlayRecorded { item, .. }
+        | E::PositionUpdated { item, .. }
+        | E::EpisodeSaved { item, .. }
+        | E::EpisodeUnsaved { item, .. } => {
+            if let Some(episode) = state.episodes.get_mut(item) {
+                episode.sync_position = position;
+            }
+        }
+        _ => {}
+    }
 }
 
 fn subscriptions(state: &mut UserState, payload: &EventPayload) {

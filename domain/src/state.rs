@@ -14,6 +14,8 @@ pub const RECENT_COMMANDS: usize = 32;
 pub struct UserState {
     /// Sequence of the last event (0 before any).
     pub sequence: u64,
+    /// Sync position of the last event (0 before any): Unix-seconds-like, unique and increasing.
+    pub sync_position: i64,
     pub recent: VecDeque<RecentCommand>,
     pub subscriptions: HashMap<FeedUrl, Subscription>,
     pub episodes: HashMap<ItemId, Episode>,
@@ -31,6 +33,8 @@ pub struct Subscription {
     pub source_id: Option<String>,
     pub subscribed_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// Sync position of the event that last changed it.
+    pub sync_position: i64,
 }
 
 impl Subscription {
@@ -54,6 +58,8 @@ pub struct Episode {
     pub duration: Option<u64>,
     pub played: bool,
     pub saved_at: Option<DateTime<Utc>>,
+    /// Sync position of the event that last changed it.
+    pub sync_position: i64,
 }
 
 impl Episode {
@@ -65,6 +71,7 @@ impl Episode {
             duration: None,
             played: false,
             saved_at: None,
+            sync_position: 0,
         }
     }
 }

@@ -210,12 +210,17 @@ pub(crate) fn from_records(
 fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
     let per_user: &mut PerUserChanges = &mut changes.per_user;
     match entity {
-        StateEntity::Meta { sequence, .. } => {
+        StateEntity::Meta {
+            sequence,
+            sync_position,
+            ..
+        } => {
             changes.positions.insert(
                 user,
                 Positions {
                     per_user: sequence,
                     public: 0,
+                    sync: sync_position,
                 },
             );
         }
@@ -224,6 +229,7 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
             source_id,
             subscribed_at,
             unsubscribed_at,
+            sync_position,
         } => {
             per_user.subscriptions.insert(
                 (user, feed.id()),
@@ -232,6 +238,7 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
                     source_id: Some(source_id),
                     subscribed_at,
                     unsubscribed_at,
+                    sync_position,
                 },
             );
         }
@@ -243,6 +250,7 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
             duration,
             played,
             saved_at,
+            sync_position,
         } => {
             per_user.episodes.insert(
                 (user, item.id()),
@@ -254,6 +262,7 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
                     played: Some(played),
                     updated_at,
                     saved_at: Some(saved_at),
+                    sync_position,
                 },
             );
         }

@@ -31,10 +31,12 @@ pub async fn repair_user(
     let mut report = Report::default();
     let latest = latest_records(&reader, settings, codec, Some(user.as_str()), &mut report).await?;
     let snapshot = from_records(latest.into_values());
-    let sequence = snapshot
+    let reached = snapshot
         .positions
         .get(user.as_str())
-        .map_or(0, |p| p.per_user);
+        .copied()
+        .unwrap_or_default();
+    let sequence = reached.per_user;
 
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT 1 FROM materializer.user_sequences WHERE user_id = $1 FOR UPDATE")
@@ -55,13 +57,15 @@ pub async fn repair_user(
     // Both projections continue after the records' sequence: the per-user one has it all, the
     // public one cannot get the lost events back.
     sqlx::query(
-        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
-         VALUES ($1, $2, $2)
+        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence, last_position)
+         VALUES ($1, $2, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence,
-             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence)",
+             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence),
+             last_position = GREATEST(t.last_position, EXCLUDED.last_position)",
     )
     .bind(user.as_str())
     .bind(to_i64(sequence))
+    .bind(reached.sync)
     .execute(&mut *tx)
     .await?;
     let gap: Option<(i64, i64)> = sqlx::query_as(

@@ -13,6 +13,8 @@ avro_record! {
         pub command_id: Uuid,
         pub user_id: UserId,
         pub sequence: u64,
+        /// Unix-seconds-like, unique and increasing per user (see `event.avsc`).
+        pub sync_position: i64,
         pub occurred_at: DateTime<Utc>,
         pub recorded_at: DateTime<Utc>,
         pub app_id: Option<String>,

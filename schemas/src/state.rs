@@ -108,12 +108,16 @@ avro_union! {
             recent_commands: Vec<RecentCommand>,
             /// Where the user's last event is in their partition of `events`.
             events_offset: Option<i64>,
+            /// The sync position of the user's last event.
+            sync_position: i64,
         }
         1 Subscription as SubscriptionState "subscription" {
             feed: FeedUrl,
             source_id: Option<String>,
             subscribed_at: Option<DateTime<Utc>>,
             unsubscribed_at: Option<DateTime<Utc>>,
+            /// The sync position of the event that last changed it.
+            sync_position: i64,
         }
         2 Episode as EpisodeState "episode" {
             feed: FeedUrl,
@@ -124,6 +128,8 @@ avro_union! {
             duration: Option<u64>,
             played: bool,
             saved_at: Option<DateTime<Utc>>,
+            /// The sync position of the event that last changed it.
+            sync_position: i64,
         }
         3 Playlist as PlaylistState "playlist" {
             playlist_id: String,

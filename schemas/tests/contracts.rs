@@ -144,6 +144,7 @@ fn typed_values_round_trip_through_their_schemas() {
     }
 
     let event = EventEnvelope {
+        sync_position: 0,
         event_id: Uuid::new_v4(),
         command_id: command.command_id,
         user_id: user.clone(),
@@ -171,6 +172,7 @@ fn typed_values_round_trip_through_their_schemas() {
 
     for entity in [
         StateEntity::Meta {
+            sync_position: 0,
             sequence: 9,
             recent_commands: vec![RecentCommand {
                 command_id: Uuid::new_v4(),
@@ -181,12 +183,14 @@ fn typed_values_round_trip_through_their_schemas() {
             events_offset: Some(41),
         },
         StateEntity::Subscription {
+            sync_position: 0,
             feed: feed.clone(),
             source_id: None,
             subscribed_at: Some(at(5)),
             unsubscribed_at: None,
         },
         StateEntity::Episode {
+            sync_position: 0,
             feed: feed.clone(),
             item: item(),
             updated_at: Some(at(6)),

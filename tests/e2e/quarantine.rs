@@ -11,6 +11,7 @@ use std::time::Duration;
 fn event(sequence: u64, payload: EventPayload) -> EventEnvelope {
     let now = chrono::Utc::now();
     EventEnvelope {
+        sync_position: 0,
         event_id: uuid::Uuid::new_v4(),
         command_id: uuid::Uuid::new_v4(),
         user_id: UserId::parse("quinn").expect("valid"),

@@ -36,6 +36,7 @@ async fn a_restored_state_whose_events_are_missing_is_reported() {
         user_id: user.clone(),
         source_offset: 0,
         entity: StateEntity::Meta {
+            sync_position: 0,
             sequence: 9,
             recent_commands: vec![],
             events_offset: Some(next - 1),

@@ -33,6 +33,7 @@ async fn a_gap_holds_its_user_until_repaired_and_no_one_else() {
     // An event from nowhere at sequence 10: 4..=9 are "lost".
     let codec = crate::helpers::codec(&stack, &[Contract::Event]).await;
     let stray = EventEnvelope {
+        sync_position: 0,
         event_id: uuid::Uuid::new_v4(),
         command_id: uuid::Uuid::new_v4(),
         user_id: UserId::parse("gap-held").expect("valid"),

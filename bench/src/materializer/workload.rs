@@ -98,6 +98,7 @@ impl Workload {
         for (index, payload) in payloads.into_iter().enumerate() {
             listener.sequence += 1;
             self.pending.push_back(EventEnvelope {
+                sync_position: 0,
                 event_id: balados_schemas::event::event_id(
                     command_id,
                     u32::try_from(index).unwrap_or(0),

@@ -167,6 +167,7 @@ fn tracked_episodes_are_bounded() {
 
 fn state_episode_of(feed: FeedUrl) -> Episode {
     Episode {
+        sync_position: 0,
         feed,
         updated_at: Some(t(0)),
         position: 0,

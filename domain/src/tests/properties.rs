@@ -57,3 +57,57 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Sync positions, whatever the stream and however the clock moves (even backwards): unique and
+    /// increasing per user (across a deletion too, as long as the clock does not go back past the
+    /// old ones), never behind the command's reception time, and the subscription or episode an
+    /// event changed carries its position.
+    #[test]
+    fn sync_positions_increase_and_follow_the_clock(
+        stream in proptest::collection::vec((arb_payload(), 0i64..100), 1..80)
+    ) {
+        let mut state = UserState::default();
+        let mut last = 0i64;
+        for (payload, at) in stream {
+            let cmd = command(payload, at);
+            if let Decision::Accepted(evs) = run(&mut state, &cmd) {
+                for e in &evs {
+                    prop_assert!(e.sync_position > last || e.sync_position >= cmd.received_at.timestamp());
+                    prop_assert!(e.sync_position >= cmd.received_at.timestamp());
+                    if e.payload != (EventPayload::AccountDeleted {}) {
+                        prop_assert!(e.sync_position > last, "{} after {}", e.sync_position, last);
+                        last = e.sync_position;
+                    } else {
+                        last = 0;
+                    }
+                    match &e.payload {
+                        EventPayload::Subscribed { feed, .. } | EventPayload::Unsubscribed { feed, .. } => {
+                            let sub = state.subscriptions.get(feed);
+                            prop_assert!(sub.is_none_or(|s| s.sync_position >= e.sync_position));
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(e) = evs.last().filter(|e| e.payload != (EventPayload::AccountDeleted {})) {
+                    prop_assert_eq!(state.sync_position, e.sync_position);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_burst_runs_ahead_of_the_clock_and_the_clock_catches_up() {
+    let mut state = UserState::default();
+    let mut positions = Vec::new();
+    for (n, at) in [(1, 0), (2, 0), (3, 0), (4, 10)] {
+        if let Decision::Accepted(evs) = run(&mut state, &subscribe(n, at)) {
+            positions.extend(evs.iter().map(|e| e.sync_position - t(0).timestamp()));
+        }
+    }
+    // A subscription also files the feed in the default collection (and the first creates it):
+    // the three commands of second 0 take positions 0 to 6, the command of second 10 starts at 10.
+    assert_eq!(positions, vec![0, 1, 2, 3, 4, 5, 6, 10, 11], "unique, then the clock again");
+    assert!((10..=11).contains(&(state.subscriptions[&feed(4)].sync_position - t(0).timestamp())));
+}

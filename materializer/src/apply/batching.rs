@@ -107,6 +107,7 @@ fn events(steps: &[(bool, Step)]) -> Vec<EventEnvelope> {
                 sequences[user] = 0;
             }
             EventEnvelope {
+                sync_position: 0,
                 event_id: uuid::Uuid::from_u128(i as u128 + 1),
                 command_id: uuid::Uuid::nil(),
                 user_id: UserId::parse(["a", "b"][user]).expect("valid"),

@@ -36,11 +36,13 @@ use privacy::PrivacySettings;
 use public::{PublicChanges, PublicFold, PublicRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// A user's last applied sequence in each projection (0 = none).
+/// A user's last applied sequence in each projection (0 = none), and the sync position the
+/// per-user models have reached (what the gpodder-style APIs answer as `timestamp`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Positions {
     pub per_user: u64,
     pub public: u64,
+    pub sync: i64,
 }
 
 /// What the sink loads before folding a batch (see [`needs`]).
@@ -218,6 +220,7 @@ pub fn fold(
             changes.per_user.apply(event);
             changes.lists.apply(user, &event.payload);
             next.per_user = event.sequence;
+            next.sync = next.sync.max(event.sync_position);
         }
         if to_public {
             public.apply(event);

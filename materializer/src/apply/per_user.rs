@@ -12,6 +12,8 @@ pub struct SubscriptionPatch {
     pub source_id: Option<Option<String>>,
     pub subscribed_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// The sync position of the last event that changed the row (always written).
+    pub sync_position: i64,
 }
 
 /// The change to one `users.play_statuses` row: `None` leaves a column as it is.
@@ -26,6 +28,8 @@ pub struct EpisodePatch {
     pub updated_at: Option<DateTime<Utc>>,
     /// Set to a time by a save, to null by an unsave.
     pub saved_at: Option<Option<DateTime<Utc>>>,
+    /// The sync position of the last event that changed the row (always written).
+    pub sync_position: i64,
 }
 
 /// A device as it ends in the batch: (caption, kind).
@@ -57,20 +61,21 @@ impl PerUserChanges {
     pub fn apply(&mut self, event: &EventEnvelope) {
         let user = event.user_id.as_str().to_owned();
         let at = event.occurred_at;
+        let sync = event.sync_position;
         match &event.payload {
             EventPayload::Subscribed {
                 feed,
                 source_id,
                 subscribed_at,
             } => {
-                let patch = self.subscription(user, feed);
+                let patch = self.subscription(user, feed, sync);
                 patch.source_id = Some(source_id.clone());
                 patch.subscribed_at = Some(*subscribed_at);
             }
             EventPayload::Unsubscribed {
                 feed,
                 unsubscribed_at,
-            } => self.subscription(user, feed).unsubscribed_at = Some(*unsubscribed_at),
+            } => self.subscription(user, feed, sync).unsubscribed_at = Some(*unsubscribed_at),
             EventPayload::PlayRecorded {
                 feed,
                 item,
@@ -78,7 +83,7 @@ impl PerUserChanges {
                 duration,
                 played,
             } => {
-                let patch = self.episode(user, feed, item);
+                let patch = self.episode(user, feed, item, sync);
                 patch.position = Some(*position);
                 patch.duration = Some(*duration);
                 patch.played = Some(*played);
@@ -89,15 +94,15 @@ impl PerUserChanges {
                 item,
                 position,
             } => {
-                let patch = self.episode(user, feed, item);
+                let patch = self.episode(user, feed, item, sync);
                 patch.position = Some(*position);
                 patch.updated_at = Some(at);
             }
             EventPayload::EpisodeSaved { feed, item } => {
-                self.episode(user, feed, item).saved_at = Some(Some(at));
+                self.episode(user, feed, item, sync).saved_at = Some(Some(at));
             }
             EventPayload::EpisodeUnsaved { feed, item } => {
-                self.episode(user, feed, item).saved_at = Some(None);
+                self.episode(user, feed, item, sync).saved_at = Some(None);
             }
             EventPayload::PrivacyChanged { scope, privacy } => {
                 let (kind, id) = scope_columns(scope);
@@ -123,18 +128,28 @@ impl PerUserChanges {
         self.devices.retain(|(u, _), _| u != user);
     }
 
-    fn subscription(&mut self, user: String, feed: &FeedUrl) -> &mut SubscriptionPatch {
-        self.subscriptions
+    fn subscription(&mut self, user: String, feed: &FeedUrl, sync: i64) -> &mut SubscriptionPatch {
+        let patch = self
+            .subscriptions
             .entry((user, feed.id()))
             .or_insert_with(|| SubscriptionPatch {
                 feed_url: feed.as_str().to_owned(),
                 source_id: None,
                 subscribed_at: None,
                 unsubscribed_at: None,
-            })
+                sync_position: sync,
+            });
+        patch.sync_position = sync;
+        patch
     }
 
-    fn episode(&mut self, user: String, feed: &FeedUrl, item: &ItemId) -> &mut EpisodePatch {
+    fn episode(
+        &mut self,
+        user: String,
+        feed: &FeedUrl,
+        item: &ItemId,
+        sync: i64,
+    ) -> &mut EpisodePatch {
         let patch = self
             .episodes
             .entry((user, item.id()))
@@ -146,8 +161,10 @@ impl PerUserChanges {
                 played: None,
                 updated_at: None,
                 saved_at: None,
+                sync_position: sync,
             });
         patch.feed = feed.clone();
+        patch.sync_position = sync;
         patch
     }
 }

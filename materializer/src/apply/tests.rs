@@ -27,6 +27,7 @@ fn item(n: u32) -> ItemId {
 fn event(user: &str, sequence: u64, payload: EventPayload) -> EventEnvelope {
     let time = at(i64::try_from(sequence).expect("small"));
     EventEnvelope {
+        sync_position: 0,
         event_id: uuid::Uuid::from_u128(u128::from(sequence) << 8 | u128::from(user.as_bytes()[0])),
         command_id: uuid::Uuid::nil(),
         user_id: UserId::parse(user).expect("valid"),
@@ -93,6 +94,7 @@ fn positions(entries: &[(&str, u64, u64)]) -> Loaded {
                 (
                     (*u).to_owned(),
                     Positions {
+                        sync: 0,
                         per_user: *per_user,
                         public: *public,
                     },
@@ -201,6 +203,7 @@ fn after_a_rebuild_only_the_projection_behind_applies_an_event() {
     assert_eq!(
         changes.positions["a"],
         Positions {
+            sync: 0,
             per_user: 3,
             public: 3
         }
@@ -390,6 +393,7 @@ fn every_privacy_transition_at_every_level() {
                     positions: HashMap::from([(
                         "a".to_owned(),
                         Positions {
+                            sync: 0,
                             per_user: sequence - 1,
                             public: sequence - 1,
                         },

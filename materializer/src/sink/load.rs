@@ -74,8 +74,8 @@ async fn positions(
 ) -> Result<HashMap<String, Positions>, sqlx::Error> {
     // FOR UPDATE: two materializers briefly owning one partition during a rebalance serialise
     // here instead of applying the same event twice.
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT user_id, last_sequence, public_sequence FROM materializer.user_sequences
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, last_sequence, public_sequence, last_position FROM materializer.user_sequences
          WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
     )
     .bind(users)
@@ -84,12 +84,13 @@ async fn positions(
     let sequence = |s: i64| u64::try_from(s).unwrap_or(0);
     Ok(rows
         .into_iter()
-        .map(|(user, per_user, public)| {
+        .map(|(user, per_user, public, sync)| {
             (
                 user,
                 Positions {
                     per_user: sequence(per_user),
                     public: sequence(public),
+                    sync,
                 },
             )
         })

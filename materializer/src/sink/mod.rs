@@ -130,16 +130,19 @@ pub(crate) async fn upsert_positions(
         .iter()
         .map(|(_, p)| (to_i64(p.per_user), to_i64(p.public)))
         .unzip();
+    let sync: Vec<i64> = positions.iter().map(|(_, p)| p.sync).collect();
     sqlx::query(
-        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence)
-         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[])
+        "INSERT INTO materializer.user_sequences AS t (user_id, last_sequence, public_sequence, last_position)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
          ON CONFLICT (user_id) DO UPDATE SET
              last_sequence = GREATEST(t.last_sequence, EXCLUDED.last_sequence),
-             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence)",
+             public_sequence = GREATEST(t.public_sequence, EXCLUDED.public_sequence),
+             last_position = GREATEST(t.last_position, EXCLUDED.last_position)",
     )
     .bind(users)
     .bind(per_user)
     .bind(public)
+    .bind(sync)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -34,7 +34,9 @@ async fn upsert_subscriptions(
         Vec::with_capacity(n),
     );
     let (mut subscribed, mut unsubscribed) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut sync = Vec::with_capacity(n);
     for ((user, feed), patch) in &changes.subscriptions {
+        sync.push(patch.sync_position);
         users.push(user.clone());
         feeds.push(feed.clone());
         urls.push(patch.feed_url.clone());
@@ -46,12 +48,13 @@ async fn upsert_subscriptions(
     // means "source_id untouched" too.
     sqlx::query(
         "INSERT INTO users.subscriptions AS t
-             (user_id, feed_id, feed_url, source_id, subscribed_at, unsubscribed_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+             (user_id, feed_id, feed_url, source_id, subscribed_at, unsubscribed_at, sync_position)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bigint[])
          ON CONFLICT (user_id, feed_id) DO UPDATE SET
              source_id = CASE WHEN EXCLUDED.subscribed_at IS NOT NULL THEN EXCLUDED.source_id ELSE t.source_id END,
              subscribed_at = COALESCE(EXCLUDED.subscribed_at, t.subscribed_at),
-             unsubscribed_at = COALESCE(EXCLUDED.unsubscribed_at, t.unsubscribed_at)",
+             unsubscribed_at = COALESCE(EXCLUDED.unsubscribed_at, t.unsubscribed_at),
+             sync_position = EXCLUDED.sync_position",
     )
     .bind(users)
     .bind(feeds)
@@ -59,6 +62,7 @@ async fn upsert_subscriptions(
     .bind(sources)
     .bind(subscribed)
     .bind(unsubscribed)
+    .bind(sync)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -85,7 +89,9 @@ async fn upsert_episodes(
     let mut updated: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
     let mut saved: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
     let mut saved_set = Vec::with_capacity(n);
+    let mut sync = Vec::with_capacity(n);
     for ((user, item_id), p) in &changes.episodes {
+        sync.push(p.sync_position);
         users.push(user.clone());
         items.push(item_id.clone());
         feed_ids.push(p.feed.id());
@@ -104,9 +110,9 @@ async fn upsert_episodes(
         "WITH input AS (
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                   $7::bigint[], $8::bigint[], $9::bool[], $10::bool[], $11::timestamptz[],
-                                  $12::timestamptz[], $13::bool[])
+                                  $12::timestamptz[], $13::bool[], $14::bigint[])
                  AS i(user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration,
-                      duration_set, played, updated_at, saved_at, saved_set)
+                      duration_set, played, updated_at, saved_at, saved_set, sync_position)
          ),
          updated AS (
              UPDATE users.play_statuses t SET
@@ -115,15 +121,17 @@ async fn upsert_episodes(
                  duration = CASE WHEN i.duration_set THEN i.duration ELSE t.duration END,
                  played = COALESCE(i.played, t.played),
                  updated_at = COALESCE(i.updated_at, t.updated_at),
-                 saved_at = CASE WHEN i.saved_set THEN i.saved_at ELSE t.saved_at END
+                 saved_at = CASE WHEN i.saved_set THEN i.saved_at ELSE t.saved_at END,
+                 sync_position = i.sync_position
              FROM input i
              WHERE t.user_id = i.user_id AND t.item_id = i.item_id
              RETURNING t.user_id, t.item_id
          )
          INSERT INTO users.play_statuses
-             (user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played, updated_at, saved_at)
+             (user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played, updated_at, saved_at, sync_position)
          SELECT i.user_id, i.item_id, i.feed_id, i.feed_url, i.guid, i.enclosure_url,
-                COALESCE(i.position, 0), i.duration, COALESCE(i.played, false), i.updated_at, i.saved_at
+                COALESCE(i.position, 0), i.duration, COALESCE(i.played, false), i.updated_at, i.saved_at,
+                i.sync_position
          FROM input i
          WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_id = i.item_id)",
     )
@@ -140,6 +148,7 @@ async fn upsert_episodes(
     .bind(updated)
     .bind(saved)
     .bind(saved_set)
+    .bind(sync)
     .execute(&mut **tx)
     .await?;
     Ok(())

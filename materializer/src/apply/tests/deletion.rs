@@ -39,6 +39,7 @@ fn a_deletion_drops_the_users_changes_and_their_next_life_starts_at_one() {
         .collect();
     assert_eq!(subscribers, vec!["a", "b"], "a's new life, and b untouched");
     let one = Positions {
+        sync: 0,
         per_user: 1,
         public: 1,
     };
