@@ -90,8 +90,8 @@ impl Consistency {
     }
 
     /// Whether the materializer reached `token` within the wait; `Err` when its offsets cannot
-    /// be read.
-    async fn reached(&self, token: Token) -> Result<bool, ()> {
+    /// be read. Public for the front ends that answer a write once it is readable (gpodder).
+    pub async fn reached(&self, token: Token) -> Result<bool, Unreadable> {
         let mut offsets = self.offsets.clone();
         // Offsets only grow: an old view that already passed the token is still right.
         if passed(offsets.borrow_and_update().as_ref(), token) == Some(true) {
@@ -104,7 +104,7 @@ impl Consistency {
                 Ok(Ok(())) => match passed(offsets.borrow_and_update().as_ref(), token) {
                     Some(true) => return Ok(true),
                     Some(false) => {}
-                    None => return Err(()),
+                    None => return Err(Unreadable),
                 },
                 // The wait ran out, or the poller is gone (the process is stopping).
                 Ok(Err(_)) | Err(_) => return Ok(false),
@@ -112,6 +112,10 @@ impl Consistency {
         }
     }
 }
+
+/// The materializer's offsets could not be read (the database is unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable;
 
 /// `None` when the offsets could not be read.
 fn passed(offsets: Option<&Arc<HashMap<i32, i64>>>, token: Token) -> Option<bool> {
@@ -213,7 +217,7 @@ pub async fn wait_for_token(
                 .insert("retry-after", HeaderValue::from_static("1"));
             response
         }
-        Err(()) => {
+        Err(Unreadable) => {
             ApiError::unavailable("the read model is unavailable; retry later").into_response()
         }
     }

@@ -305,24 +305,28 @@ pub(crate) async fn submit_as(
     Ok(response)
 }
 
-/// A command the account's own web pages send for their logged-in user (app `web`): produced like
-/// an app's, then its outcome awaited up to `wait` (`None` when it did not come in time; the
-/// command still stands).
+/// A command one of the service's own front ends sends for a user it authenticated itself (the
+/// account's pages as app `web`, the gpodder API as app `gpodder` for one of the user's devices):
+/// produced like an app's, then its outcome awaited up to `wait` (`None` when it did not come in
+/// time; the command still stands).
 pub async fn submit_for_user(
     state: &IngestState,
     user: balados_schemas::UserId,
+    app_id: &str,
+    device: Option<(balados_schemas::DeviceId, Option<balados_schemas::Name>)>,
     payload: CommandPayload,
     wait: std::time::Duration,
 ) -> Result<Option<balados_schemas::CommandResult>, ApiError> {
     let now = Utc::now();
+    let (device_id, device_name) = device.map_or((None, None), |(id, name)| (Some(id), name));
     let command = CommandEnvelope {
         command_id: Uuid::new_v4(),
         user_id: user,
         occurred_at: now,
         received_at: now,
-        app_id: Some("web".to_owned()),
-        device_id: None,
-        device_name: None,
+        app_id: Some(app_id.to_owned()),
+        device_id,
+        device_name,
         reply_to: Some(state.replies.address().to_owned()),
         payload,
     };

@@ -143,7 +143,7 @@ pub async fn through_pipeline(
 ) -> Result<(StatusCode, String), PageError> {
     let user =
         UserId::parse(&who.session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
-    let outcome = balados_ingest::submit_for_user(&state.ingest, user, payload, WAIT)
+    let outcome = balados_ingest::submit_for_user(&state.ingest, user, "web", None, payload, WAIT)
         .await
         .map_err(|_| PageError::Unavailable)?;
     Ok(match outcome {

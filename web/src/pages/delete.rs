@@ -93,6 +93,8 @@ pub async fn delete(
     let decided = balados_ingest::submit_for_user(
         &state.ingest,
         user,
+        "web",
+        None,
         CommandPayload::DeleteAccount {},
         Duration::from_secs(10),
     )
