@@ -319,21 +319,34 @@ async fn api(
             api = api.merge(balados_ingest::router(state.clone()));
             ingest = Some(state);
         }
-        if let Some(pool) = &infra.readers {
+        // One poller of the materializer's offsets for the reads and the gpodder uploads.
+        let consistency = infra.readers.as_ref().map(|pool| {
+            balados_query_api::Consistency::start(
+                pool.clone(),
+                balados_materializer::runner::group(settings),
+                settings.topics().events,
+                Duration::from_millis(settings.query.consistency_wait_ms),
+            )
+        });
+        if let (Some(pool), Some(consistency)) = (&infra.readers, &consistency) {
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
                 pool: pool.clone(),
                 verifier: limits.for_reads(verifier),
-                consistency: balados_query_api::Consistency::start(
-                    pool.clone(),
-                    balados_materializer::runner::group(settings),
-                    settings.topics().events,
-                    Duration::from_millis(settings.query.consistency_wait_ms),
-                ),
+                consistency: consistency.clone(),
             }));
         }
-        // The account's pages send commands (privacy, deletion) and read the read models.
-        if let (Some(ingest), Some(readers)) = (ingest, &infra.readers) {
+        // The account's pages and the gpodder API send commands and read the read models.
+        if let (Some(ingest), Some(readers), Some(consistency)) =
+            (ingest, &infra.readers, consistency)
+        {
             let secure = settings.http.public_url.starts_with("https://");
+            api = api.merge(balados_gpodder::router(balados_gpodder::GpodderState::new(
+                accounts.clone(),
+                readers.clone(),
+                ingest.clone(),
+                consistency,
+                secure,
+            )));
             let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
             state.grants = Some(grants);

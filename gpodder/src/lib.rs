@@ -1,0 +1,96 @@
+//! The gpodder.net API v2 as existing podcast apps use it (mygpoclient and gPodder desktop,
+//! AntennaPod): authentication by app password or session cookie, devices, subscriptions per
+//! device and the simple API. Writes are commands through the pipeline, answered after their
+//! decision; `since`/`timestamp` are server-side positions (see `docs/gpodder.md`).
+
+/// The condition of a subscription row that is active: subscribed, and not unsubscribed since
+/// (a tie keeps it). A macro, for `concat!` into the static text of a query.
+macro_rules! active {
+    () => {
+        "subscribed_at IS NOT NULL AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)"
+    };
+}
+
+mod auth;
+mod body;
+mod devices;
+mod error;
+mod formats;
+mod pipeline;
+mod simple;
+mod subscriptions;
+pub mod time;
+pub mod urls;
+
+pub use auth::SESSION_COOKIE;
+pub use body::MAX_DECOMPRESSED_BYTES;
+pub use error::REALM;
+
+use axum::Router;
+use axum::routing::{get, post};
+use balados_accounts::{AppPasswords, Sessions};
+
+#[derive(Debug, Clone)]
+pub struct GpodderState {
+    pub app_passwords: AppPasswords,
+    /// The accounts' sessions, opened by a log-in (their CSRF token is unused here).
+    pub sessions: Sessions,
+    /// Where the commands go, as app `gpodder`.
+    pub ingest: balados_ingest::IngestState,
+    /// The read models.
+    pub readers: sqlx::PgPool,
+    /// The materializer's progress, to answer an upload once its effects are readable.
+    pub consistency: balados_query_api::Consistency,
+    /// Cookies marked Secure: the server is reached over TLS (setting http.public_url).
+    pub secure_cookies: bool,
+}
+
+impl GpodderState {
+    pub fn new(
+        accounts_pool: sqlx::PgPool,
+        readers: sqlx::PgPool,
+        ingest: balados_ingest::IngestState,
+        consistency: balados_query_api::Consistency,
+        secure_cookies: bool,
+    ) -> Self {
+        Self {
+            app_passwords: AppPasswords::new(accounts_pool.clone()),
+            sessions: Sessions::new(accounts_pool),
+            ingest,
+            readers,
+            consistency,
+            secure_cookies,
+        }
+    }
+}
+
+/// The gpodder routes. Paths end in `.json`/`.opml`/`.txt` after a captured name, which the
+/// router cannot split: each route takes the whole last segment and splits it itself.
+pub fn router(state: GpodderState) -> Router {
+    let authenticated = Router::new()
+        .route("/api/2/devices/{file}", get(devices::list))
+        .route(
+            "/api/2/devices/{username}/{file}",
+            post(devices::upsert).put(devices::upsert),
+        )
+        .route(
+            "/api/2/subscriptions/{username}/{file}",
+            get(subscriptions::changes).post(subscriptions::upload),
+        )
+        .route("/subscriptions/{file}", get(simple::all))
+        .route(
+            "/subscriptions/{username}/{file}",
+            get(simple::of_device).put(simple::replace),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .route(
+            "/api/2/auth/{username}/{action}",
+            post(auth::login_or_logout),
+        )
+        .merge(authenticated)
+        .with_state(state)
+}

@@ -1,0 +1,106 @@
+//! gpodder writes travel the pipeline like every other write, as app `gpodder` for the device in
+//! the path, and are answered only after the decision (gpodder clients take anything but 200 as a
+//! failure, so never 202). Uploads that return a `timestamp` are answered once the read models
+//! show their effects too: the timestamp is the position the user's read models have reached,
+//! never "now", so the next `since` skips nothing in flight.
+
+use crate::GpodderState;
+use crate::error::GpodderError;
+use balados_platform::outcome::rejection_status;
+use balados_query_api::consistency::Token;
+use balados_schemas::{CommandPayload, CommandResult, DeviceId, UserId};
+use futures::StreamExt as _;
+use std::time::Duration;
+
+/// How long a write waits for its decision (the server's request deadline is longer).
+const DECISION_WAIT: Duration = Duration::from_secs(10);
+/// Commands of one upload in flight at once (each waits for its own outcome).
+const IN_FLIGHT: usize = 32;
+
+/// Sends `payloads` for `user` from `device` and waits for every decision, in the order given.
+pub async fn decide_all(
+    state: &GpodderState,
+    user: &UserId,
+    device: &DeviceId,
+    payloads: Vec<CommandPayload>,
+) -> Result<Vec<CommandResult>, GpodderError> {
+    let outcomes: Vec<_> = futures::stream::iter(payloads)
+        .map(|payload| {
+            balados_ingest::submit_for_user(
+                &state.ingest,
+                user.clone(),
+                "gpodder",
+                Some((device.clone(), None)),
+                payload,
+                DECISION_WAIT,
+            )
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let mut results = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        match outcome? {
+            Some(result) => results.push(result),
+            None => {
+                return Err(GpodderError::unavailable(
+                    "the change is stored but not decided yet; retry in a moment",
+                ));
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// One command, decided: `Err` with the rejection's status and message when refused.
+pub async fn decide_one(
+    state: &GpodderState,
+    user: &UserId,
+    device: &DeviceId,
+    payload: CommandPayload,
+) -> Result<CommandResult, GpodderError> {
+    let result = decide_all(state, user, device, vec![payload])
+        .await?
+        .pop()
+        .ok_or_else(|| GpodderError::unavailable("no decision"))?;
+    if let Some(code) = &result.rejection_code {
+        let status = rejection_status(code);
+        let message = result.message.clone().unwrap_or_else(|| code.clone());
+        return Err(balados_platform::http::ApiError::new(status, "rejected", message).into());
+    }
+    Ok(result)
+}
+
+/// Waits until the read models show every event of `results` (they are one user's: one
+/// partition of `events`).
+pub async fn readable(state: &GpodderState, results: &[CommandResult]) -> Result<(), GpodderError> {
+    let Some(token) = results
+        .iter()
+        .filter(|r| r.events_next_offset >= 0)
+        .map(|r| Token {
+            partition: r.events_partition,
+            next_offset: r.events_next_offset,
+        })
+        .max_by_key(|t| t.next_offset)
+    else {
+        return Ok(());
+    };
+    match state.consistency.reached(token).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(GpodderError::unavailable(
+            "the change is saved but not visible yet; retry in a moment",
+        )),
+        Err(_) => Err(GpodderError::unavailable("the read models are unavailable")),
+    }
+}
+
+/// The position the user's read models have reached: the `timestamp` of gpodder answers and the
+/// `since` of the next call (0 for a user with nothing yet).
+pub async fn last_position(state: &GpodderState, user: &UserId) -> Result<i64, GpodderError> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT last_position FROM materializer.user_sequences WHERE user_id = $1")
+            .bind(user.as_str())
+            .fetch_optional(&state.readers)
+            .await?;
+    Ok(found.map_or(0, |(position,)| position))
+}

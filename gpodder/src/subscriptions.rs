@@ -1,0 +1,205 @@
+//! `GET|POST /api/2/subscriptions/{username}/{deviceid}.json`: the changes since a position, and
+//! an upload of added and removed feeds. All of a user's devices share one list (one sync
+//! group): a change from one device is a change for every other.
+//!
+//! `since` and `timestamp` are positions, not clocks: every event of a user carries a
+//! `sync_position` (Unix-seconds-like, increasing per user, assigned by the aggregate), each
+//! subscription row the position of its last change, and the user's read models the position
+//! they have reached. A download returns the rows changed after `since` and that reached
+//! position, read first, so a row changed meanwhile comes again next time (a duplicate, never a
+//! loss).
+
+use crate::GpodderState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::devices::{device_id, ensure, json_file};
+use crate::error::GpodderError;
+use crate::pipeline::{decide_all, last_position, readable};
+use crate::urls::{Normalised, normalise};
+use axum::Json;
+use axum::extract::{Query, State};
+use balados_platform::http::PathParams;
+use balados_schemas::{CommandPayload, DeviceId, FeedUrl, UserId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The user's active feeds, sorted.
+pub async fn active_urls(state: &GpodderState, user: &UserId) -> Result<Vec<String>, GpodderError> {
+    let rows: Vec<(String,)> = sqlx::query_as(concat!(
+        "SELECT feed_url FROM users.subscriptions WHERE user_id = $1 AND ",
+        active!(),
+        " ORDER BY feed_url"
+    ))
+    .bind(user.as_str())
+    .fetch_all(&state.readers)
+    .await?;
+    Ok(rows.into_iter().map(|(url,)| url).collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Since {
+    /// Missing is 0 (everything): lenient where gpodder.net demanded it.
+    #[serde(default)]
+    since: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Changes {
+    add: Vec<String>,
+    remove: Vec<String>,
+    timestamp: i64,
+}
+
+pub async fn changes(
+    State(state): State<GpodderState>,
+    caller: Caller,
+    PathParams((username, file)): PathParams<(String, String)>,
+    Query(query): Query<Since>,
+) -> Result<Json<Changes>, GpodderError> {
+    caller.owns(&username)?;
+    device_id(json_file(&file)?)?;
+    let since = match query.since.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(raw) => raw
+            .parse::<i64>()
+            .map_err(|_| GpodderError::bad_request("invalid_since", "since is an integer"))?,
+    };
+    // The position first: rows changed after it are delivered again next time.
+    let timestamp = last_position(&state, &caller.user_id).await?;
+    let rows: Vec<(String, bool)> = sqlx::query_as(concat!(
+        "SELECT feed_url, (",
+        active!(),
+        ") FROM users.subscriptions WHERE user_id = $1 AND ($2 <= 0 OR sync_position > $2) \
+         ORDER BY feed_url"
+    ))
+    .bind(caller.user_id.as_str())
+    .bind(since)
+    .fetch_all(&state.readers)
+    .await?;
+    let (add, remove): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, active)| *active);
+    Ok(Json(Changes {
+        add: add.into_iter().map(|(url, _)| url).collect(),
+        remove: remove.into_iter().map(|(url, _)| url).collect(),
+        timestamp,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Upload {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Uploaded {
+    timestamp: i64,
+    update_urls: Vec<(String, String)>,
+}
+
+/// The feeds of a list as sent, normalised; each rewrite or refusal reported as gpodder.net does
+/// (`[old, new]`, or `[url, ""]` for a URL skipped).
+pub fn normalise_all(raw: &[String], update_urls: &mut Vec<(String, String)>) -> Vec<FeedUrl> {
+    let mut feeds = Vec::with_capacity(raw.len());
+    for url in raw {
+        match normalise(url) {
+            Normalised::Feed {
+                url: feed,
+                rewritten,
+            } => {
+                if rewritten {
+                    update_urls.push((url.clone(), feed.as_str().to_owned()));
+                }
+                feeds.push(feed);
+            }
+            Normalised::Invalid => update_urls.push((url.clone(), String::new())),
+        }
+    }
+    feeds
+}
+
+/// Subscribes to `add` and unsubscribes from `remove` from `device`, once decided and visible;
+/// feeds the aggregate refused (a limit reached) are reported as skipped.
+pub async fn apply(
+    state: &GpodderState,
+    user: &UserId,
+    device: &DeviceId,
+    add: Vec<FeedUrl>,
+    remove: Vec<FeedUrl>,
+    update_urls: &mut Vec<(String, String)>,
+) -> Result<(), GpodderError> {
+    ensure(state, user, device).await?;
+    let feeds: Vec<String> = add
+        .iter()
+        .chain(&remove)
+        .map(|f| f.as_str().to_owned())
+        .collect();
+    let payloads = add
+        .into_iter()
+        .map(|feed| CommandPayload::Subscribe {
+            feed,
+            source_id: None,
+        })
+        .chain(
+            remove
+                .into_iter()
+                .map(|feed| CommandPayload::Unsubscribe { feed }),
+        )
+        .collect();
+    let results = decide_all(state, user, device, payloads).await?;
+    for (feed, result) in feeds.into_iter().zip(&results) {
+        if let Some(code) = &result.rejection_code {
+            tracing::info!(rejection.code = %code, "a gpodder subscription change was refused");
+            update_urls.push((feed, String::new()));
+        }
+    }
+    readable(state, &results).await
+}
+
+pub async fn upload(
+    State(state): State<GpodderState>,
+    caller: Caller,
+    PathParams((username, file)): PathParams<(String, String)>,
+    JsonBody(upload): JsonBody<Upload>,
+) -> Result<Json<Uploaded>, GpodderError> {
+    caller.owns(&username)?;
+    let device = device_id(json_file(&file)?)?;
+    let mut update_urls = Vec::new();
+    let add = normalise_all(&upload.add, &mut update_urls);
+    let remove = normalise_all(&upload.remove, &mut update_urls);
+    let added: BTreeSet<&str> = add.iter().map(FeedUrl::as_str).collect();
+    let sent: BTreeSet<&str> = upload.add.iter().map(String::as_str).collect();
+    let conflict = upload.remove.iter().any(|url| sent.contains(url.as_str()))
+        || remove.iter().any(|feed| added.contains(feed.as_str()));
+    if conflict {
+        return Err(GpodderError::bad_request(
+            "conflicting_changes",
+            "a feed is both added and removed",
+        ));
+    }
+    let (add, remove) = (dedup(add), dedup(remove));
+    apply(
+        &state,
+        &caller.user_id,
+        &device,
+        add,
+        remove,
+        &mut update_urls,
+    )
+    .await?;
+    let timestamp = last_position(&state, &caller.user_id).await?;
+    Ok(Json(Uploaded {
+        timestamp,
+        update_urls,
+    }))
+}
+
+/// Each feed once, in the order first sent.
+pub fn dedup(feeds: Vec<FeedUrl>) -> Vec<FeedUrl> {
+    let mut seen = BTreeSet::new();
+    feeds
+        .into_iter()
+        .filter(|f| seen.insert(f.as_str().to_owned()))
+        .collect()
+}
