@@ -60,6 +60,7 @@ INFRA_PY_PACKAGES=(
   "fastavro==1.13.1"
   "requests==2.34.2"
   "websocket-client==1.9.2" # the browser test drives chromium over the DevTools protocol
+  "mygpoclient==1.10"       # the gpodder.net client library of gPodder desktop: the gpodder e2e test
 )
 
 # SeaweedFS ports (see header). Every port is pinned so that none can land on 8080/8081/9092; a

@@ -4,7 +4,7 @@
 //!
 //! Environment: `BALADOS_TEST_KAFKA_BOOTSTRAP` (default 127.0.0.1:19092),
 //! `BALADOS_TEST_DATABASE_URL` (an admin URL; default postgres://balados:balados@127.0.0.1:5432/postgres),
-//! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka, fastavro and websocket-client; default
+//! `BALADOS_TEST_PYTHON` (a Python with confluent-kafka, fastavro, websocket-client and mygpoclient; default
 //! .dev/venv/bin/python),
 //! `BALADOS_BIN` (default: the `balados` binary next to this test's target directory).
 
@@ -18,6 +18,7 @@ mod crash;
 mod dead_letters;
 mod fair_use;
 mod fault;
+mod gpodder;
 mod helpers;
 mod hostile;
 mod independent_client;

@@ -1,0 +1,84 @@
+//! The gpodder.net API v2 with the real client library: `tests/gpodder/mygpo_client.py` drives
+//! `mygpoclient` (what gPodder desktop uses) and plain HTTP against a running stack — the Basic
+//! challenge, the session cookie, devices, subscriptions from a second device with `since`, the
+//! simple API in every format, and bad inputs (bad device type, a URL in both lists, an invalid
+//! URL among valid ones, a gzip bomb).
+
+use crate::helpers::{Stack, binary, python, repo_root};
+use std::time::Duration;
+
+/// `balados admin …` against the stack's database; its standard output.
+fn admin(stack: &Stack, args: &[&str]) -> String {
+    let out = std::process::Command::new(binary())
+        .arg("admin")
+        .args(args)
+        .envs(stack.server_env())
+        .output()
+        .expect("balados runs");
+    assert!(
+        out.status.success(),
+        "balados admin {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An account and one of its app passwords (the password the account logs in with is never
+/// what a gpodder client sends).
+fn account_with_app_password(stack: &Stack, username: &str) -> String {
+    admin(
+        stack,
+        &[
+            "user",
+            "create",
+            "--username",
+            username,
+            "--password",
+            "a long enough password",
+        ],
+    );
+    let secret = admin(stack, &["app-password", "create", "--user", username]);
+    secret.trim().to_owned()
+}
+
+/// mygpoclient in the project's venv, or a failure that says how to get it.
+async fn require_mygpoclient() {
+    let found = tokio::process::Command::new(python())
+        .args(["-c", "import mygpoclient"])
+        .output()
+        .await
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        found,
+        "mygpoclient is not installed in {}: run `source dev/lib/infra.sh && infra_install_python_tools`",
+        python().display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
+    require_mygpoclient().await;
+    let stack = Stack::start(true).await;
+    let alice = account_with_app_password(&stack, "GpAlice");
+    let bob = account_with_app_password(&stack, "gpbob");
+
+    let run = tokio::process::Command::new(python())
+        .arg(repo_root().join("tests/gpodder/mygpo_client.py"))
+        .args([&stack.server().url, "gpalice", &alice, "gpbob", &bob])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("the client script finishes within 4 minutes")
+        .expect("python runs (BALADOS_TEST_PYTHON)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success() && stdout.lines().any(|l| l == "ok all"),
+        "the mygpoclient script failed ({}):\n{stdout}\n{}\nserver log: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        stack.server().stderr_log.display()
+    );
+}
