@@ -2,7 +2,7 @@
 //! area live in their own module; this one dispatches and holds what they share.
 
 use super::state::UserState;
-use super::{collections, devices, episodes, playlists, privacy, subscriptions};
+use super::{collections, devices, episode_actions, episodes, playlists, privacy, subscriptions};
 use balados_schemas::RejectionCode;
 use balados_schemas::event::event_id;
 use balados_schemas::{
@@ -82,6 +82,21 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
         } => episodes::record_play(state, feed, item, *position, *duration, *played, at),
         CommandPayload::UpdatePosition { item, position } => {
             episodes::update_position(state, item, *position, at)
+        }
+        CommandPayload::RecordEpisodeAction {
+            feed,
+            item,
+            action,
+            position,
+            total,
+            ..
+        } => {
+            let what = episode_actions::Reported {
+                action: *action,
+                position: *position,
+                total: *total,
+            };
+            episode_actions::record_action(state, feed, item, what, at)
         }
         CommandPayload::SaveEpisode { feed, item } => episodes::save(state, feed, item),
         CommandPayload::UnsaveEpisode { item } => episodes::unsave(state, item),

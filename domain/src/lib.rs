@@ -9,6 +9,7 @@
 mod collections;
 mod decide;
 mod devices;
+mod episode_actions;
 mod episodes;
 mod evolve;
 mod playlists;

@@ -4,7 +4,8 @@
 
 use crate::DEFAULT_COLLECTION_ID;
 use balados_schemas::{
-    CommandPayload, DeviceId, DeviceKind, FeedUrl, ItemId, LocalId, Name, Privacy, Scope, Seconds,
+    CommandPayload, DeviceId, DeviceKind, EpisodeAction, FeedUrl, ItemId, LocalId, Name, Privacy,
+    Scope, Seconds,
 };
 use proptest::prelude::*;
 
@@ -36,7 +37,7 @@ pub fn item(n: u32) -> ItemId {
 /// including the default one), its values within their types' bounds (the bounds themselves are
 /// the types' own tests) and sometimes against the rules (positions beyond the duration).
 pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
-    (0u8..23, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
+    (0u8..25, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
         let playlist = local(&format!("p{b}"));
         let collection = if a == 0 {
@@ -123,6 +124,25 @@ pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
             },
             // Rare, so that streams build up state between deletions.
             21 if n < 100 => CommandPayload::DeleteAccount {},
+            // The same episodes as the REST commands', by GUID, by URL alone, or under a new URL.
+            23 | 24 => CommandPayload::RecordEpisodeAction {
+                feed: f,
+                item: match n % 3 {
+                    0 => i,
+                    1 => ItemId::new(i.enclosure_url(), i.enclosure_url()).expect("valid"),
+                    _ => ItemId::new(i.guid(), &format!("{}?moved", i.enclosure_url()))
+                        .expect("valid"),
+                },
+                action: [
+                    EpisodeAction::Play,
+                    EpisodeAction::Play,
+                    EpisodeAction::New,
+                    EpisodeAction::Download,
+                ][usize::try_from(n % 4).unwrap_or(0)],
+                started: None,
+                position: Some(secs(n)),
+                total: flag.then(|| secs(600)),
+            },
             _ => CommandPayload::UpsertDevice {
                 device_id: DeviceId::parse(&format!("d{a}")).expect("valid"),
                 caption: flag.then(|| name(&format!("Device {b}"))),

@@ -4,7 +4,7 @@
 use crate::declare::{avro_record, avro_union};
 use crate::fields::{Description, DeviceId, DeviceKind, LocalId, Name, Seconds, SourceId};
 use crate::ids::{FeedUrl, ItemId, UserId};
-use crate::values::{Privacy, Scope};
+use crate::values::{EpisodeAction, Privacy, Scope};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -82,5 +82,16 @@ avro_union! {
         }
         /// Everything of the user goes; the same user id may start again from nothing.
         22 DeleteAccount "delete_account" {}
+        /// A gpodder-style episode action. `item` is the episode as the client reported it: its
+        /// GUID, or the media URL again when the client gave none; the aggregate finds the
+        /// episode the user already has under that GUID or URL.
+        23 RecordEpisodeAction "record_episode_action" {
+            feed: FeedUrl,
+            item: ItemId,
+            action: EpisodeAction,
+            started: Option<Seconds>,
+            position: Option<Seconds>,
+            total: Option<Seconds>,
+        }
     }
 }

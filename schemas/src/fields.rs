@@ -219,6 +219,12 @@ impl Seconds {
     pub fn get(self) -> u64 {
         u64::from(self.0)
     }
+
+    /// `raw`, or [`MAX_SECONDS`] when it is larger.
+    pub fn clamped(raw: u64) -> Self {
+        let max = u32::try_from(MAX_SECONDS).unwrap_or(u32::MAX);
+        Self(u32::try_from(raw).unwrap_or(u32::MAX).min(max))
+    }
 }
 
 impl fmt::Display for Seconds {

@@ -35,4 +35,4 @@ pub use rejection::RejectionCode;
 pub use result::{CommandResult, ReplyTo};
 pub use state::{RecentCommand, StateEntity, StateKey, UserStateRecord};
 pub use topics::Topics;
-pub use values::{Privacy, Scope};
+pub use values::{EpisodeAction, Privacy, Scope};

@@ -46,6 +46,41 @@ impl Privacy {
     }
 }
 
+/// What a gpodder-style episode action says the user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EpisodeAction {
+    /// Played (part of) it: with a position, and a start and a total when the client knows them.
+    Play,
+    /// Downloaded it.
+    Download,
+    /// Deleted its download.
+    Delete,
+    /// Marked it unplayed (new).
+    New,
+}
+
+impl EpisodeAction {
+    /// Exactly `play`, `download`, `delete` or `new` (lower case, as the protocol writes them).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "play" => Some(Self::Play),
+            "download" => Some(Self::Download),
+            "delete" => Some(Self::Delete),
+            "new" => Some(Self::New),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Play => "play",
+            Self::Download => "download",
+            Self::Delete => "delete",
+            Self::New => "new",
+        }
+    }
+}
+
 impl fmt::Display for Privacy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -29,6 +29,7 @@ fn text(field: &str) -> String {
         "guid" => "guid-1",
         "privacy" => "anonymous",
         "kind" => "mobile",
+        "action" => "play",
         "user_id" => "user-1",
         "reply_to" => "ingest-1#0",
         "playlist_id" | "collection_id" | "device_id" => "id-1",

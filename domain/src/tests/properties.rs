@@ -108,6 +108,10 @@ fn a_burst_runs_ahead_of_the_clock_and_the_clock_catches_up() {
     }
     // A subscription also files the feed in the default collection (and the first creates it):
     // the three commands of second 0 take positions 0 to 6, the command of second 10 starts at 10.
-    assert_eq!(positions, vec![0, 1, 2, 3, 4, 5, 6, 10, 11], "unique, then the clock again");
+    assert_eq!(
+        positions,
+        vec![0, 1, 2, 3, 4, 5, 6, 10, 11],
+        "unique, then the clock again"
+    );
     assert!((10..=11).contains(&(state.subscriptions[&feed(4)].sync_position - t(0).timestamp())));
 }

@@ -5,7 +5,7 @@ use super::AvroField;
 use crate::avro::ShapeError;
 use crate::fields::{Description, DeviceId, DeviceKind, LocalId, Name, Seconds, SourceId};
 use crate::ids::UserId;
-use crate::values::Privacy;
+use crate::values::{EpisodeAction, Privacy};
 use apache_avro::types::Value;
 use chrono::{DateTime, TimeZone as _, Utc};
 use std::fmt::Display;
@@ -71,6 +71,18 @@ impl AvroField for Privacy {
     fn from_value(value: Value, name: &str) -> Result<Self, ShapeError> {
         parsed(value, name, |raw| {
             Self::parse(raw).ok_or("not public, anonymous or private")
+        })
+    }
+}
+
+impl AvroField for EpisodeAction {
+    fn to_value(&self) -> Value {
+        Value::String(self.as_str().to_owned())
+    }
+
+    fn from_value(value: Value, name: &str) -> Result<Self, ShapeError> {
+        parsed(value, name, |raw| {
+            Self::parse(raw).ok_or("not play, download, delete or new")
         })
     }
 }
