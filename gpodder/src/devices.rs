@@ -5,7 +5,7 @@ use crate::GpodderState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::GpodderError;
-use crate::pipeline::decide_one;
+use crate::pipeline::{decide_one, readable};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -99,7 +99,8 @@ fn payload(device_id: DeviceId, body: &DeviceBody) -> Result<CommandPayload, Gpo
     })
 }
 
-/// 200 with an empty body once decided: mygpoclient checks that the body is empty.
+/// 200 with an empty body once decided and visible (a client lists its devices right after
+/// describing one): mygpoclient checks that the body is empty.
 pub async fn upsert(
     State(state): State<GpodderState>,
     caller: Caller,
@@ -109,7 +110,8 @@ pub async fn upsert(
     caller.owns(&username)?;
     let device = device_id(json_file(&file)?)?;
     let payload = payload(device.clone(), &body)?;
-    decide_one(&state, &caller.user_id, &device, payload).await?;
+    let decided = decide_one(&state, &caller.user_id, &device, payload).await?;
+    readable(&state, &[decided]).await?;
     Ok(StatusCode::OK.into_response())
 }
 
