@@ -23,6 +23,8 @@ pub use play_tokens::{
     PlayTokens,
 };
 pub use secret::{NoRandom, digest, random_secret};
-pub use sessions::{SESSION_LIFETIME, Session, SessionError, Sessions};
+pub use sessions::{
+    MAX_SESSIONS_PER_KIND, SESSION_LIFETIME, Session, SessionError, SessionKind, Sessions,
+};
 pub use store::{Account, AccountError, Accounts, FREE_ATTEMPTS, lock_after};
 pub use username::{Username, UsernameError};

@@ -2,7 +2,7 @@
 //! only while it lives, the stored digest is not the cookie, and a password change closes the
 //! user's other sessions.
 
-use balados_accounts::{Accounts, Password, PasswordChangeError, Sessions, Username};
+use balados_accounts::{Accounts, Password, PasswordChangeError, SessionKind, Sessions, Username};
 
 mod support;
 
@@ -20,17 +20,27 @@ async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
         .await
         .expect("created");
     let sessions = Sessions::new(pool.clone());
-    let (phone, opened) = sessions.open(&ann.user_id).await.expect("opened");
-    let (laptop, _) = sessions.open(&ann.user_id).await.expect("opened");
+    let (phone, opened) = sessions
+        .open(&ann.user_id, SessionKind::Web)
+        .await
+        .expect("opened");
+    let (laptop, _) = sessions
+        .open(&ann.user_id, SessionKind::Web)
+        .await
+        .expect("opened");
     assert_ne!(phone, laptop);
-    let found = sessions.find(&phone).await.expect("read").expect("live");
+    let found = sessions
+        .find(&phone, SessionKind::Web)
+        .await
+        .expect("read")
+        .expect("live");
     assert_eq!(
         (found.username.as_str(), &found.csrf),
         ("ann", &opened.csrf)
     );
     assert!(
         sessions
-            .find("planted-by-someone")
+            .find("planted-by-someone", SessionKind::Web)
             .await
             .expect("read")
             .is_none()
@@ -71,8 +81,20 @@ async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
             .expect("closed"),
         1
     );
-    assert!(sessions.find(&laptop).await.expect("read").is_none());
-    assert!(sessions.find(&phone).await.expect("read").is_some());
+    assert!(
+        sessions
+            .find(&laptop, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        sessions
+            .find(&phone, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_some()
+    );
     assert!(
         accounts
             .log_in("ann", "another good passphrase", chrono::Utc::now())
@@ -80,7 +102,13 @@ async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
             .is_ok()
     );
     sessions.close(&phone).await.expect("closed");
-    assert!(sessions.find(&phone).await.expect("read").is_none());
+    assert!(
+        sessions
+            .find(&phone, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -98,7 +126,10 @@ async fn an_erased_account_keeps_nothing_that_logs_in_or_acts_and_frees_its_name
         .await
         .expect("created");
     let sessions = Sessions::new(pool.clone());
-    let (cookie, _) = sessions.open(&zoe.user_id).await.expect("opened");
+    let (cookie, _) = sessions
+        .open(&zoe.user_id, SessionKind::Web)
+        .await
+        .expect("opened");
     let passwords = balados_accounts::AppPasswords::new(pool.clone());
     let (_, secret) = passwords
         .create(&zoe.user_id, "phone")
@@ -121,7 +152,13 @@ async fn an_erased_account_keeps_nothing_that_logs_in_or_acts_and_frees_its_name
     assert!(balados_auth::Grants::grant(&grants, &zoe.user_id, "podapp").is_some());
 
     accounts.erase(&zoe.user_id).await.expect("erased");
-    assert!(sessions.find(&cookie).await.expect("read").is_none());
+    assert!(
+        sessions
+            .find(&cookie, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_none()
+    );
     assert!(
         passwords
             .verify("zoe", &secret)
@@ -150,4 +187,80 @@ async fn an_erased_account_keeps_nothing_that_logs_in_or_acts_and_frees_its_name
         .await
         .expect("the name is free again");
     assert_ne!(again.user_id, zoe.user_id, "a new person, a new id");
+}
+
+#[tokio::test]
+async fn a_session_opens_only_what_its_kind_allows_and_each_kind_is_capped() {
+    let pool = support::fresh_database().await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await.expect("migrate");
+    let bob = accounts
+        .create(
+            &Username::parse("bob").expect("valid"),
+            &Password::choose("correct horse battery", "bob").expect("strong"),
+            None,
+        )
+        .await
+        .expect("created");
+    let sessions = Sessions::new(pool.clone());
+    let (app, _) = sessions
+        .open(&bob.user_id, SessionKind::Gpodder)
+        .await
+        .expect("opened");
+    assert!(
+        sessions
+            .find(&app, SessionKind::Gpodder)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        sessions
+            .find(&app, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_none(),
+        "an app password's session never opens the account's pages"
+    );
+    let (web, _) = sessions
+        .open(&bob.user_id, SessionKind::Web)
+        .await
+        .expect("opened");
+    assert!(
+        sessions
+            .find(&web, SessionKind::Gpodder)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    for _ in 0..balados_accounts::MAX_SESSIONS_PER_KIND + 5 {
+        sessions
+            .open(&bob.user_id, SessionKind::Gpodder)
+            .await
+            .expect("opened");
+    }
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM accounts.sessions WHERE user_id = $1 AND kind = 'gpodder'",
+    )
+    .bind(&bob.user_id)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(count, balados_accounts::MAX_SESSIONS_PER_KIND);
+    assert!(
+        sessions
+            .find(&app, SessionKind::Gpodder)
+            .await
+            .expect("read")
+            .is_none(),
+        "oldest closed"
+    );
+    assert!(
+        sessions
+            .find(&web, SessionKind::Web)
+            .await
+            .expect("read")
+            .is_some(),
+        "other kinds kept"
+    );
 }

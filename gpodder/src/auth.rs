@@ -116,7 +116,11 @@ async fn by_password(
 
 /// The caller by session cookie, `None` when the cookie is unknown or expired.
 async fn by_cookie(state: &GpodderState, value: &str) -> Result<Option<Caller>, GpodderError> {
-    match state.sessions.find(value).await {
+    match state
+        .sessions
+        .find(value, balados_accounts::SessionKind::Gpodder)
+        .await
+    {
         Ok(Some(session)) => caller(&session.user_id, session.username).map(Some),
         Ok(None) => Ok(None),
         Err(e) => {
@@ -137,7 +141,14 @@ fn set_cookie(state: &GpodderState, value: &str, max_age: i64) -> HeaderValue {
 /// Opens a session for `caller` and sets its cookie on `response` (a failure only costs the
 /// client a challenge on its next call).
 async fn open_session(state: &GpodderState, caller: &Caller, response: &mut Response) {
-    match state.sessions.open(caller.user_id.as_str()).await {
+    match state
+        .sessions
+        .open(
+            caller.user_id.as_str(),
+            balados_accounts::SessionKind::Gpodder,
+        )
+        .await
+    {
         Ok((value, _)) => {
             let cookie = set_cookie(state, &value, SESSION_LIFETIME.num_seconds());
             response.headers_mut().append(header::SET_COOKIE, cookie);

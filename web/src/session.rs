@@ -94,7 +94,11 @@ impl FromRequestParts<WebState> for LoggedIn {
         let Some(cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(login());
         };
-        match state.sessions.find(cookie).await? {
+        match state
+            .sessions
+            .find(cookie, balados_accounts::SessionKind::Web)
+            .await?
+        {
             Some(session) => Ok(Self {
                 session,
                 cookie: cookie.to_owned(),

@@ -276,6 +276,46 @@ async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_
         "a planted id logs no one in"
     );
 
+    // A session opened with an app password (gpodder's login.json) never opens the pages.
+    let csrf = eve.csrf("/account/app-passwords").await;
+    let created = eve
+        .post(
+            "/account/app-passwords",
+            &[("csrf", &csrf), ("name", "gpodder")],
+        )
+        .await;
+    let secret = created
+        .body
+        .split(r#"id="new-secret""#)
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .expect("the new app password shown")
+        .to_owned();
+    let login = reqwest::Client::new()
+        .post(format!("{url}/api/2/auth/eve_e2e/login.json"))
+        .basic_auth("eve_e2e", Some(&secret))
+        .send()
+        .await
+        .expect("login.json");
+    assert_eq!(login.status().as_u16(), 200);
+    let sessionid = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("sessionid="))
+        .and_then(|c| c.split(';').next())
+        .expect("a sessionid cookie")
+        .to_owned();
+    let mut smuggled = Browser::new(&url);
+    smuggled.cookies.insert(balados_web_cookie(), sessionid);
+    assert_eq!(
+        smuggled.get("/account").await.status,
+        303,
+        "an app password's session opens no page"
+    );
+
     // CSRF: every form refuses a post without the page's token, or with another session's.
     let mut other = Browser::new(&url);
     let _ = other

@@ -94,7 +94,10 @@ pub async fn login_page(
 
 /// Logs in: a new session (never one the browser brought along), then where the user was going.
 async fn open_session(state: &WebState, user_id: &str, next: &str) -> Result<Response, PageError> {
-    let (cookie, _) = state.sessions.open(user_id).await?;
+    let (cookie, _) = state
+        .sessions
+        .open(user_id, balados_accounts::SessionKind::Web)
+        .await?;
     let mut response = Redirect::to(next).into_response();
     response
         .headers_mut()
