@@ -14,6 +14,7 @@ macro_rules! active {
 mod auth;
 mod body;
 mod devices;
+mod episodes;
 mod error;
 mod formats;
 mod pipeline;
@@ -76,6 +77,10 @@ pub fn router(state: GpodderState) -> Router {
         .route(
             "/api/2/subscriptions/{username}/{file}",
             get(subscriptions::changes).post(subscriptions::upload),
+        )
+        .route(
+            "/api/2/episodes/{file}",
+            get(episodes::download).post(episodes::upload),
         )
         .route("/subscriptions/{file}", get(simple::all))
         .route(

@@ -9,6 +9,7 @@ use crate::error::GpodderError;
 use balados_platform::outcome::rejection_status;
 use balados_query_api::consistency::Token;
 use balados_schemas::{CommandPayload, CommandResult, DeviceId, UserId};
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use std::time::Duration;
 
@@ -24,14 +25,44 @@ pub async fn decide_all(
     device: &DeviceId,
     payloads: Vec<CommandPayload>,
 ) -> Result<Vec<CommandResult>, GpodderError> {
-    let outcomes: Vec<_> = futures::stream::iter(payloads)
-        .map(|payload| {
+    let sent = payloads
+        .into_iter()
+        .map(|payload| Sent {
+            device: Some(device.clone()),
+            at: None,
+            payload,
+        })
+        .collect();
+    decide_sent(state, user, sent).await
+}
+
+/// One command to send: from which device (if the client said), when it happened (if the client
+/// said: an episode action's own time), and what.
+#[derive(Debug)]
+pub struct Sent {
+    pub device: Option<DeviceId>,
+    pub at: Option<DateTime<Utc>>,
+    pub payload: CommandPayload,
+}
+
+/// Sends every command for `user` and waits for every decision, answered in the order given.
+pub async fn decide_sent(
+    state: &GpodderState,
+    user: &UserId,
+    sent: Vec<Sent>,
+) -> Result<Vec<CommandResult>, GpodderError> {
+    let outcomes: Vec<_> = futures::stream::iter(sent)
+        .map(|sent| {
+            let origin = balados_ingest::Origin {
+                app_id: "gpodder",
+                device: sent.device.map(|d| (d, None)),
+                occurred_at: sent.at,
+            };
             balados_ingest::submit_for_user(
                 &state.ingest,
                 user.clone(),
-                "gpodder",
-                Some((device.clone(), None)),
-                payload,
+                origin,
+                sent.payload,
                 DECISION_WAIT,
             )
         })

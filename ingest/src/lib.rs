@@ -10,7 +10,7 @@ mod routes;
 
 pub use producer::{CommandProducer, CommandSink, ProduceError};
 pub use replies::Replies;
-pub use routes::{router, submit_for_user};
+pub use routes::{Origin, router, submit_for_user};
 
 use balados_auth::TokenVerifier;
 use balados_platform::metrics::Metrics;

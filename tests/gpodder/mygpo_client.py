@@ -183,6 +183,87 @@ def gzip_bodies():
     ok("gzip: an upload inflated, a bomb 413")
 
 
+def post_actions(actions):
+    """The raw answer to an episode actions upload, as AntennaPod sends it (with guid)."""
+    status, _, body = raw("POST", f"/api/2/episodes/{USER}.json", json.dumps(actions).encode(),
+                          {**basic(USER, PASSWORD), "Content-Type": "application/json"})
+    expect(status, 200, f"episode actions upload: {body[:300]!r}")
+    return json.loads(body)
+
+
+def latest(client, since=0):
+    """Each episode's latest action, by media URL, from a download."""
+    changes = client.download_episode_actions(since)
+    return {a.episode: a for a in changes.actions}, changes.since
+
+
+def episode_actions(client, second):
+    from mygpoclient.api import EpisodeAction
+    ep = [f"https://cdn.example.com/{n}.mp3" for n in range(6)]
+    first = client.upload_episode_actions([
+        EpisodeAction(A, ep[1], "play", "laptop", "2026-11-30T10:00:00", 0, 100, 1000),
+        EpisodeAction(A, ep[2], "play", "laptop", "2026-11-30T10:00:00", 0, 20, 600),
+        EpisodeAction(A, ep[3], "download", "laptop", "2026-11-30T10:00:00"),
+    ])
+    if first <= 0:
+        raise AssertionError(f"upload timestamp {first}")
+    seen, since = latest(second)
+    expect((seen[ep[1]].action, seen[ep[1]].position, seen[ep[1]].total), ("play", 100, 1000), "a play, on another device")
+    expect(ep[3] in seen, False, "a download changes nothing synced")
+    # Uploaded late, happened long ago: still delivered to the device that already synced.
+    client.upload_episode_actions([EpisodeAction(A, ep[4], "play", "laptop", "2009-12-12T09:00:00", 0, 5, 60)])
+    seen, since2 = latest(second, since)
+    expect(list(seen), [ep[4]], "a late upload reaches the other device by position")
+    # A stale upload does not overwrite a newer position; a newer one from another device does.
+    client.upload_episode_actions([EpisodeAction(A, ep[1], "play", "laptop", "2026-11-30T09:00:00", 0, 50, 1000)])
+    second.upload_episode_actions([EpisodeAction(A, ep[1], "play", "phone.2", "2026-11-30T11:00:00", 0, 300, 1000)])
+    seen, _ = latest(client, since2)
+    expect(seen[ep[1]].position, 300, "the newest action wins by its own time")
+    # Beyond the total: clamped, not refused; then marked unplayed: honoured.
+    client.upload_episode_actions([EpisodeAction(A, ep[2], "play", "laptop", "2026-11-30T12:00:00", 0, 5000, 600)])
+    seen, _ = latest(second, since2)
+    expect(seen[ep[2]].position, 600, "a position beyond the total is clamped")
+    client.upload_episode_actions([EpisodeAction(A, ep[2], "new", "laptop", "2026-11-30T13:00:00")])
+    seen, _ = latest(second, since2)
+    expect(seen[ep[2]].action, "new", "marked unplayed")
+    ok("episode actions: up and down, a late upload delivered, the newest wins, clamped, new honoured")
+
+    # As AntennaPod sends them: with guid; one episode whatever its URL; one bad action skipped.
+    answer = post_actions([
+        {"podcast": A, "episode": ep[5], "guid": "guid-5", "action": "play", "timestamp": "2026-11-30T14:00:00",
+         "started": 0, "position": 10, "total": 100, "device": "laptop"},
+        {"podcast": A, "action": "play", "timestamp": "2026-11-30T14:00:00"},
+        {"podcast": A, "episode": ep[5] + "?moved", "guid": "guid-5", "action": "PLAY",
+         "timestamp": "2026-11-30T14:10:00.123Z", "started": 10, "position": 40, "total": 100},
+        {"podcast": "itpc://example.com/a.xml", "episode": ep[0], "action": "flattr"},
+    ])
+    expect([s["index"] for s in answer["skipped"]], [1, 3], f"invalid actions skipped: {answer}")
+    seen, _ = latest(second, since2)
+    expect((ep[5] + "?moved") in seen, False, "a new URL under a known GUID is the same episode")
+    expect(seen[ep[5]].position, 40, "the moved episode's newest position")
+    ok("episode actions as AntennaPod sends them: guid identity, one bad action skipped")
+
+    # A long history: pages of at most 1,000, each answer saying where the next starts.
+    history = [{"podcast": B, "episode": f"https://cdn.example.com/h/{n}.mp3", "action": "play",
+                "timestamp": "2026-11-29T08:00:00", "started": 0, "position": n % 50 + 1, "total": 3600}
+               for n in range(10_000)]
+    _, start = latest(second, since2)
+    for chunk in range(0, len(history), 5_000):
+        post_actions(history[chunk:chunk + 5_000])
+    got, cursor, pages = set(), start, 0
+    while True:
+        changes = second.download_episode_actions(cursor)
+        pages += 1
+        got.update(a.episode for a in changes.actions if a.podcast == B)
+        if len(changes.actions) < 1_000:
+            break
+        cursor = changes.since
+    expect(len(got), 10_000, f"the whole history in {pages} pages")
+    if pages < 10:
+        raise AssertionError(f"{pages} pages for 10,000 actions")
+    ok(f"a 10,000-action history paged ({pages} pages)")
+
+
 def main():
     challenge_then_basic()
     login_and_logout()
@@ -193,6 +274,7 @@ def main():
     devices(client)
     subscriptions(client, second)
     simple_api(client)
+    episode_actions(client, second)
     gzip_bodies()
     ok("all")
 

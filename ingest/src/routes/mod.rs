@@ -305,6 +305,25 @@ pub(crate) async fn submit_as(
     Ok(response)
 }
 
+/// Where a command sent on a user's behalf comes from: the app, the device, and when the action
+/// happened (`None`: now) — a gpodder episode action carries its own time.
+#[derive(Debug, Clone)]
+pub struct Origin<'a> {
+    pub app_id: &'a str,
+    pub device: Option<(balados_schemas::DeviceId, Option<balados_schemas::Name>)>,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Origin<'a> {
+    pub fn app(app_id: &'a str) -> Self {
+        Self {
+            app_id,
+            device: None,
+            occurred_at: None,
+        }
+    }
+}
+
 /// A command one of the service's own front ends sends for a user it authenticated itself (the
 /// account's pages as app `web`, the gpodder API as app `gpodder` for one of the user's devices):
 /// produced like an app's, then its outcome awaited up to `wait` (`None` when it did not come in
@@ -312,19 +331,20 @@ pub(crate) async fn submit_as(
 pub async fn submit_for_user(
     state: &IngestState,
     user: balados_schemas::UserId,
-    app_id: &str,
-    device: Option<(balados_schemas::DeviceId, Option<balados_schemas::Name>)>,
+    origin: Origin<'_>,
     payload: CommandPayload,
     wait: std::time::Duration,
 ) -> Result<Option<balados_schemas::CommandResult>, ApiError> {
     let now = Utc::now();
-    let (device_id, device_name) = device.map_or((None, None), |(id, name)| (Some(id), name));
+    let (device_id, device_name) = origin
+        .device
+        .map_or((None, None), |(id, name)| (Some(id), name));
     let command = CommandEnvelope {
         command_id: Uuid::new_v4(),
         user_id: user,
-        occurred_at: now,
+        occurred_at: origin.occurred_at.unwrap_or(now),
         received_at: now,
-        app_id: Some(app_id.to_owned()),
+        app_id: Some(origin.app_id.to_owned()),
         device_id,
         device_name,
         reply_to: Some(state.replies.address().to_owned()),

@@ -135,6 +135,11 @@ pub struct PrivacyChange {
     feed: String,
 }
 
+/// The pages' commands: app `web`, no device, now.
+pub fn web_origin() -> balados_ingest::Origin<'static> {
+    balados_ingest::Origin::app("web")
+}
+
 /// Sends `payload` for the logged-in user and says how it went, in a sentence.
 pub async fn through_pipeline(
     state: &WebState,
@@ -143,7 +148,7 @@ pub async fn through_pipeline(
 ) -> Result<(StatusCode, String), PageError> {
     let user =
         UserId::parse(&who.session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
-    let outcome = balados_ingest::submit_for_user(&state.ingest, user, "web", None, payload, WAIT)
+    let outcome = balados_ingest::submit_for_user(&state.ingest, user, web_origin(), payload, WAIT)
         .await
         .map_err(|_| PageError::Unavailable)?;
     Ok(match outcome {

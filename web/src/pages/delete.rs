@@ -93,8 +93,7 @@ pub async fn delete(
     let decided = balados_ingest::submit_for_user(
         &state.ingest,
         user,
-        "web",
-        None,
+        balados_ingest::Origin::app("web"),
         CommandPayload::DeleteAccount {},
         Duration::from_secs(10),
     )
