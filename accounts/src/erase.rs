@@ -8,8 +8,10 @@
 
 use crate::store::{AccountError, Accounts};
 
-const REVOKE: [&str; 3] = [
+const REVOKE: [&str; 4] = [
     "DELETE FROM accounts.app_passwords WHERE user_id = $1",
+    // A granted log-in not yet picked up would hand over an app password.
+    "DELETE FROM accounts.login_flows WHERE user_id = $1",
     "DELETE FROM accounts.play_tokens WHERE user_id = $1",
     "UPDATE accounts.app_authorizations
      SET revoked_at = coalesce(revoked_at, now()), changed_at = clock_timestamp(),

@@ -6,6 +6,7 @@
 mod app_passwords;
 mod authorizations;
 mod erase;
+mod login_flows;
 mod password;
 mod password_change;
 mod play_tokens;
@@ -16,6 +17,10 @@ mod username;
 
 pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
 pub use authorizations::{Authorization, AuthorizationError, Authorizations, GrantCache, REFRESH};
+pub use login_flows::{
+    GrantedLogin, LOGIN_FLOW_LIFETIME, LoginFlowError, LoginFlows, MAX_FLOWS,
+    MAX_FLOWS_PER_ADDRESS, PendingFlow, StartedFlow, client_name,
+};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use password_change::PasswordChangeError;
 pub use play_tokens::{

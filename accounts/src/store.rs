@@ -102,6 +102,7 @@ impl Accounts {
             crate::authorizations::DDL,
             crate::sessions::DDL,
             crate::play_tokens::DDL,
+            crate::login_flows::DDL,
         ] {
             sqlx::raw_sql(ddl).execute(&mut *tx).await?;
         }
