@@ -31,6 +31,7 @@ impl Limits {
             reads: budget("reads", settings.user_reads, settings.app_reads),
             anonymous: AddressLimit {
                 limiter: Arc::new(RateLimiter::new(settings.address_anonymous.rate(), keys)),
+                logins: Arc::new(RateLimiter::new(settings.address_logins.rate(), keys)),
                 metrics: metrics.clone(),
             },
             metrics: metrics.clone(),

@@ -106,6 +106,7 @@ impl Api {
         };
         let anonymous = AddressLimit {
             limiter: Arc::new(RateLimiter::new(off, 10)),
+            logins: Arc::new(RateLimiter::new(off, 10)),
             metrics: Metrics::default(),
         };
         let router = app(

@@ -112,10 +112,15 @@ fn client(ip: IpAddr) -> IpAddr {
 /// The routes that need no credentials and are counted per client address.
 pub const ANONYMOUS_PREFIX: &str = "/api/v1/public/";
 
-/// The per-address limit of anonymous routes, and the metrics it counts in.
+/// The forms that check an account password (an Argon2 hash each), counted per client address
+/// when posted.
+pub const LOGIN_ROUTES: [&str; 2] = ["/login", "/register"];
+
+/// The per-address limits of anonymous routes and of log-ins, and the metrics they count in.
 #[derive(Debug, Clone)]
 pub struct AddressLimit {
     pub limiter: Arc<RateLimiter<IpAddr>>,
+    pub logins: Arc<RateLimiter<IpAddr>>,
     pub metrics: Metrics,
 }
 
@@ -126,17 +131,25 @@ pub async fn limit_by_address(
     request: Request,
     next: Next,
 ) -> Response {
-    let anonymous = request
+    let path = request
         .extensions()
         .get::<MatchedPath>()
-        .is_some_and(|p| p.as_str().starts_with(ANONYMOUS_PREFIX));
+        .map(MatchedPath::as_str);
+    let anonymous = path.is_some_and(|p| p.starts_with(ANONYMOUS_PREFIX));
+    let login = request.method() == axum::http::Method::POST
+        && path.is_some_and(|p| LOGIN_ROUTES.contains(&p));
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| client(c.0.ip()));
-    if let (true, Some(ip)) = (anonymous, peer) {
-        let admission = limit.limiter.check(ip);
-        count(&limit.metrics, "anonymous", "address", admission);
+    let limited = match (anonymous, login, peer) {
+        (true, _, Some(ip)) => Some((&limit.limiter, "anonymous", ip)),
+        (_, true, Some(ip)) => Some((&limit.logins, "logins", ip)),
+        _ => None,
+    };
+    if let Some((limiter, budget, ip)) = limited {
+        let admission = limiter.check(ip);
+        count(&limit.metrics, budget, "address", admission);
         if let Admission::Limited(wait) = admission {
             return ApiError::rate_limited("too many requests from this address", seconds(wait))
                 .into_response();

@@ -30,6 +30,9 @@ pub struct FairUseSettings {
     pub app_writes: RateSetting,
     pub app_reads: RateSetting,
     pub address_anonymous: RateSetting,
+    /// Per client address, on the routes that check an account password (log-in, registration):
+    /// each check costs an Argon2 hash, so a flood of them would take the CPU from everyone.
+    pub address_logins: RateSetting,
     /// Keys (users, apps, addresses) each limiter tracks at most: what bounds its memory.
     pub max_tracked_keys: usize,
 }
@@ -42,6 +45,7 @@ impl FairUseSettings {
             ("fair_use.app_writes", self.app_writes),
             ("fair_use.app_reads", self.app_reads),
             ("fair_use.address_anonymous", self.address_anonymous),
+            ("fair_use.address_logins", self.address_logins),
         ];
         for (key, rate) in rates {
             let rate_ok = rate.per_second == 0.0

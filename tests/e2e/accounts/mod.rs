@@ -456,6 +456,22 @@ async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_
         right.status, 401,
         "even the right password waits out the lock"
     );
+
+    // A flood of password checks from one address is cut short (each costs an Argon2 hash).
+    let mut flooder = Browser::new(&url);
+    let csrf = flooder.csrf("/login").await;
+    let mut statuses = Vec::new();
+    for n in 0..30 {
+        let user = format!("nobody{n}");
+        let answer = flooder
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("username", &user), ("password", "guess")],
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 fn balados_web_cookie() -> String {
