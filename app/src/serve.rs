@@ -346,7 +346,8 @@ async fn api(
                 ingest.clone(),
                 consistency,
                 secure,
-            )));
+            )
+            .with_public_url(&settings.http.public_url)));
             let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
             state.grants = Some(grants);

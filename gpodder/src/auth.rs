@@ -195,6 +195,26 @@ pub async fn authenticate(
     response
 }
 
+/// The middleware of the Nextcloud routes: Basic with an app password on every call (AntennaPod
+/// sends it preemptively), never a cookie read or given — such a client would only pile up
+/// sessions.
+pub async fn basic_only(
+    State(state): State<GpodderState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match by_password(&state, request.headers()).await {
+        Ok(Some(caller)) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Ok(None) => {
+            GpodderError::challenge("log in with your username and an app password").into_response()
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
 /// `POST /api/2/auth/{username}/login.json` and `…/logout.json`.
 pub async fn login_or_logout(
     State(state): State<GpodderState>,

@@ -197,6 +197,11 @@ pub fn since(raw: Option<&str>) -> Result<i64, GpodderError> {
     }
 }
 
+/// Every episode a user may track: a "page" that holds everything.
+pub fn everything() -> i64 {
+    i64::try_from(balados_domain::MAX_EPISODES).unwrap_or(i64::MAX)
+}
+
 /// The episodes changed after `since` (of `podcast` when given), as actions, a page at most; and
 /// where the next call should start.
 pub async fn changes(
@@ -205,15 +210,23 @@ pub async fn changes(
     since: i64,
     podcast: Option<&str>,
 ) -> Result<Actions, GpodderError> {
-    // The position first: what changes meanwhile comes again next time (never lost).
-    let reached = last_position(state, user).await?;
     // From the start, everything at once (bounded by the episodes a user may track): rows from
     // before positions existed all sit at 0, which a page boundary could not step over.
-    let page = if since <= 0 {
-        i64::try_from(balados_domain::MAX_EPISODES).unwrap_or(i64::MAX)
-    } else {
-        PAGE
-    };
+    let page = if since <= 0 { everything() } else { PAGE };
+    changes_within(state, user, since, podcast, page).await
+}
+
+/// [`changes`] with pages of `page` actions: a full page's `timestamp` is its last action's
+/// position.
+pub async fn changes_within(
+    state: &GpodderState,
+    user: &UserId,
+    since: i64,
+    podcast: Option<&str>,
+    page: i64,
+) -> Result<Actions, GpodderError> {
+    // The position first: what changes meanwhile comes again next time (never lost).
+    let reached = last_position(state, user).await?;
     let podcast = podcast.and_then(|p| match normalise(p) {
         Normalised::Feed { url, .. } => Some(url.as_str().to_owned()),
         Normalised::Invalid => None,
@@ -234,7 +247,7 @@ pub async fn changes(
     // A full page ends at its last row: the next call starts there. Else everything up to the
     // reached position was read.
     let timestamp = match rows.last() {
-        Some(last) if rows.len() == usize::try_from(PAGE).unwrap_or(usize::MAX) => {
+        Some(last) if rows.len() == usize::try_from(page).unwrap_or(usize::MAX) => {
             last.sync_position
         }
         _ => reached.max(since),

@@ -17,6 +17,8 @@ mod devices;
 mod episodes;
 mod error;
 mod formats;
+mod login_flow;
+mod nextcloud;
 mod pipeline;
 mod simple;
 mod subscriptions;
@@ -26,9 +28,11 @@ pub mod urls;
 pub use auth::SESSION_COOKIE;
 pub use body::MAX_DECOMPRESSED_BYTES;
 pub use error::REALM;
+pub use nextcloud::DEVICE as NEXTCLOUD_DEVICE;
 
 use axum::Router;
 use axum::routing::{get, post};
+use balados_accounts::LoginFlows;
 use balados_accounts::{AppPasswords, Sessions};
 
 #[derive(Debug, Clone)]
@@ -44,6 +48,10 @@ pub struct GpodderState {
     pub consistency: balados_query_api::Consistency,
     /// Cookies marked Secure: the server is reached over TLS (setting http.public_url).
     pub secure_cookies: bool,
+    /// Nextcloud's Login Flow v2: the flows apps start and users grant.
+    pub login_flows: LoginFlows,
+    /// Where users reach the server (setting http.public_url): Login Flow v2's URLs are absolute.
+    pub public_url: String,
 }
 
 impl GpodderState {
@@ -56,12 +64,22 @@ impl GpodderState {
     ) -> Self {
         Self {
             app_passwords: AppPasswords::new(accounts_pool.clone()),
+            login_flows: LoginFlows::new(accounts_pool.clone()),
             sessions: Sessions::new(accounts_pool),
             ingest,
             readers,
             consistency,
             secure_cookies,
+            public_url: String::new(),
         }
+    }
+}
+
+impl GpodderState {
+    /// The server's public URL (setting http.public_url), for Login Flow v2.
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
     }
 }
 
@@ -96,6 +114,9 @@ pub fn router(state: GpodderState) -> Router {
             "/api/2/auth/{username}/{action}",
             post(auth::login_or_logout),
         )
+        .route("/index.php/login/v2", post(login_flow::start))
+        .route("/index.php/login/v2/poll", post(login_flow::poll))
+        .merge(nextcloud::router(&state))
         .merge(authenticated)
         .with_state(state)
 }

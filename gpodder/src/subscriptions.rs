@@ -58,30 +58,37 @@ pub async fn changes(
 ) -> Result<Json<Changes>, GpodderError> {
     caller.owns(&username)?;
     device_id(json_file(&file)?)?;
-    let since = match query.since.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(raw) => raw
-            .parse::<i64>()
-            .map_err(|_| GpodderError::bad_request("invalid_since", "since is an integer"))?,
-    };
+    let since = crate::episodes::since(query.since.as_deref())?;
+    changes_since(&state, &caller.user_id, since)
+        .await
+        .map(Json)
+}
+
+/// The feeds whose subscription changed after `since` (all of them from 0), and the position
+/// reached. Shared with the Nextcloud route.
+pub async fn changes_since(
+    state: &GpodderState,
+    user: &UserId,
+    since: i64,
+) -> Result<Changes, GpodderError> {
     // The position first: rows changed after it are delivered again next time.
-    let timestamp = last_position(&state, &caller.user_id).await?;
+    let timestamp = last_position(state, user).await?;
     let rows: Vec<(String, bool)> = sqlx::query_as(concat!(
         "SELECT feed_url, (",
         active!(),
         ") FROM users.subscriptions WHERE user_id = $1 AND ($2 <= 0 OR sync_position > $2) \
          ORDER BY feed_url"
     ))
-    .bind(caller.user_id.as_str())
+    .bind(user.as_str())
     .bind(since)
     .fetch_all(&state.readers)
     .await?;
     let (add, remove): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, active)| *active);
-    Ok(Json(Changes {
+    Ok(Changes {
         add: add.into_iter().map(|(url, _)| url).collect(),
         remove: remove.into_iter().map(|(url, _)| url).collect(),
         timestamp,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,20 +172,11 @@ pub async fn upload(
 ) -> Result<Json<Uploaded>, GpodderError> {
     caller.owns(&username)?;
     let device = device_id(json_file(&file)?)?;
-    let mut update_urls = Vec::new();
-    let add = normalise_all(&upload.add, &mut update_urls);
-    let remove = normalise_all(&upload.remove, &mut update_urls);
-    let added: BTreeSet<&str> = add.iter().map(FeedUrl::as_str).collect();
-    let sent: BTreeSet<&str> = upload.add.iter().map(String::as_str).collect();
-    let conflict = upload.remove.iter().any(|url| sent.contains(url.as_str()))
-        || remove.iter().any(|feed| added.contains(feed.as_str()));
-    if conflict {
-        return Err(GpodderError::bad_request(
-            "conflicting_changes",
-            "a feed is both added and removed",
-        ));
-    }
-    let (add, remove) = (dedup(add), dedup(remove));
+    let Checked {
+        add,
+        remove,
+        mut update_urls,
+    } = checked(&upload.add, &upload.remove)?;
     apply(
         &state,
         &caller.user_id,
@@ -193,6 +191,40 @@ pub async fn upload(
         timestamp,
         update_urls,
     }))
+}
+
+/// An upload's lists, checked.
+#[derive(Debug)]
+pub struct Checked {
+    pub add: Vec<FeedUrl>,
+    pub remove: Vec<FeedUrl>,
+    /// `[sent, stored]` for each URL rewritten, `[sent, ""]` for each skipped.
+    pub update_urls: Vec<(String, String)>,
+}
+
+/// The lists of an upload normalised and deduplicated, with the rewrites to report; 400 when a
+/// feed is in both (as sent or once normalised). Shared with the Nextcloud route.
+pub fn checked(add: &[String], remove: &[String]) -> Result<Checked, GpodderError> {
+    let mut update_urls = Vec::new();
+    let add_feeds = normalise_all(add, &mut update_urls);
+    let remove_feeds = normalise_all(remove, &mut update_urls);
+    let added: BTreeSet<&str> = add_feeds.iter().map(FeedUrl::as_str).collect();
+    let sent: BTreeSet<&str> = add.iter().map(String::as_str).collect();
+    let conflict = remove.iter().any(|url| sent.contains(url.as_str()))
+        || remove_feeds
+            .iter()
+            .any(|feed| added.contains(feed.as_str()));
+    if conflict {
+        return Err(GpodderError::bad_request(
+            "conflicting_changes",
+            "a feed is both added and removed",
+        ));
+    }
+    Ok(Checked {
+        add: dedup(add_feeds),
+        remove: dedup(remove_feeds),
+        update_urls,
+    })
 }
 
 /// Each feed once, in the order first sent.

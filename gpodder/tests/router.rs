@@ -88,6 +88,13 @@ async fn every_route_without_credentials_is_challenged_before_its_body_is_read()
         ("GET", "/subscriptions/alice/phone.txt"),
         ("PUT", "/subscriptions/alice/phone.json"),
         ("POST", "/api/2/auth/alice/login.json"),
+        ("GET", "/index.php/apps/gpoddersync/subscriptions?since=0"),
+        (
+            "POST",
+            "/index.php/apps/gpoddersync/subscription_change/create",
+        ),
+        ("GET", "/index.php/apps/gpoddersync/episode_action?since=0"),
+        ("POST", "/index.php/apps/gpoddersync/episode_action/create"),
     ] {
         let request = Request::builder()
             .method(method)
@@ -138,4 +145,37 @@ async fn logging_out_without_a_session_is_fine_and_clears_the_cookie() {
         cookie.starts_with("sessionid=;") && cookie.contains("Max-Age=0"),
         "{cookie}"
     );
+}
+
+#[tokio::test]
+async fn the_nextcloud_routes_never_take_a_cookie() {
+    // A gpodder session cookie logs in on the gpodder routes; here only Basic does (and no
+    // database is reached to find out).
+    let request = Request::builder()
+        .uri("/index.php/apps/gpoddersync/subscriptions")
+        .header(header::COOKIE, "sessionid=abc")
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, _) = send(app(Arc::default()), request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+}
+
+#[tokio::test]
+async fn a_login_flow_poll_with_a_token_we_never_issued_is_404_without_a_query() {
+    for body in [
+        "",
+        "token=",
+        "token=short",
+        &format!("token={}", "x".repeat(5000)),
+    ] {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/index.php/login/v2/poll")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .expect("request");
+        let (status, _, _) = send(app(Arc::default()), request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body:.20}");
+    }
 }
