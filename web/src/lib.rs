@@ -11,7 +11,7 @@ mod session;
 
 pub use session::{CSRF_COOKIE, SESSION_COOKIE};
 
-use balados_accounts::{Accounts, AppPasswords, Authorizations, PlayTokens, Sessions};
+use balados_accounts::{Accounts, AppPasswords, Authorizations, LoginFlows, PlayTokens, Sessions};
 use balados_auth::TokenVerifier;
 use balados_platform::http::Verifies;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub struct WebState {
     pub authorizations: Authorizations,
     pub app_passwords: AppPasswords,
     pub play_tokens: PlayTokens,
+    /// Nextcloud's Login Flow v2: the page where a user grants an app's log-in.
+    pub login_flows: LoginFlows,
     /// For the apps API (a token of any of the user's apps may list and revoke them).
     pub verifier: Arc<dyn TokenVerifier>,
     /// Cookies marked Secure: the server is reached over TLS (setting http.public_url).
@@ -48,6 +50,7 @@ impl WebState {
             sessions: Sessions::new(accounts_pool.clone()),
             authorizations: Authorizations::new(accounts_pool.clone()),
             app_passwords: AppPasswords::new(accounts_pool.clone()),
+            login_flows: LoginFlows::new(accounts_pool.clone()),
             play_tokens: PlayTokens::new(accounts_pool),
             verifier: ingest.verifier.clone(),
             secure_cookies,

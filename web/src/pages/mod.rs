@@ -6,6 +6,7 @@ mod authorize;
 mod data;
 mod delete;
 mod export;
+mod login_flow;
 mod play_tokens;
 
 use crate::WebState;
@@ -29,6 +30,10 @@ pub fn router() -> Router<WebState> {
             get(account::password_page).post(account::change_password),
         )
         .route("/authorize", get(authorize::ask).post(authorize::decide))
+        .route(
+            "/login/v2/flow/{id}",
+            get(login_flow::ask).post(login_flow::decide),
+        )
         .route("/account/apps", get(apps::apps))
         .route("/account/apps/{id}/revoke", post(apps::revoke_app))
         .route(
