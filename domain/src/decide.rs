@@ -2,7 +2,9 @@
 //! area live in their own module; this one dispatches and holds what they share.
 
 use super::state::UserState;
-use super::{collections, devices, episode_actions, episodes, playlists, privacy, subscriptions};
+use super::{
+    collections, devices, episode_actions, episodes, playlists, privacy, subscriptions, sync,
+};
 use balados_schemas::RejectionCode;
 use balados_schemas::event::event_id;
 use balados_schemas::{
@@ -98,6 +100,21 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             };
             episode_actions::record_action(state, feed, item, what, at)
         }
+        // Each event of a sync carries the client's own time of the change it records.
+        CommandPayload::Sync {
+            last_sync,
+            subscriptions,
+            plays,
+            playlists,
+        } => {
+            let uploads = (
+                subscriptions.as_slice(),
+                plays.as_slice(),
+                playlists.as_slice(),
+            );
+            let timed = sync::merge(state, command, *last_sync, uploads);
+            return Decision::Accepted(envelopes(state, command, timed));
+        }
         CommandPayload::SaveEpisode { feed, item } => episodes::save(state, feed, item),
         CommandPayload::UnsaveEpisode { item } => episodes::unsave(state, item),
         CommandPayload::ShareEpisode { feed, item } => Ok(vec![EventPayload::EpisodeShared {
@@ -177,15 +194,19 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
     };
     match ruling {
         Err(rejection) => Decision::Rejected(rejection),
-        Ok(payloads) => Decision::Accepted(envelopes(state, command, at, payloads)),
+        Ok(payloads) => {
+            let timed = payloads.into_iter().map(|p| (p, at)).collect();
+            Decision::Accepted(envelopes(state, command, timed))
+        }
     }
 }
 
+/// The envelopes of a command's events, each with its time: the command's, or for a sync the
+/// client's time of each change.
 fn envelopes(
     state: &UserState,
     command: &CommandEnvelope,
-    at: DateTime<Utc>,
-    payloads: Vec<EventPayload>,
+    payloads: Vec<sync::Timed>,
 ) -> Vec<EventEnvelope> {
     // Positions follow the clock (in whole seconds) but never repeat nor go back: a burst runs
     // ahead of the clock and the clock catches up. Deterministic: from the state and the
@@ -194,7 +215,7 @@ fn envelopes(
     payloads
         .into_iter()
         .zip(0u32..)
-        .map(|(payload, index)| EventEnvelope {
+        .map(|((payload, at), index)| EventEnvelope {
             event_id: event_id(command.command_id, index),
             command_id: command.command_id,
             user_id: command.user_id.clone(),

@@ -49,7 +49,7 @@ pub fn record_action(
 
 /// The episode the user already has for what the client reported, else the reported one. When
 /// several match, the smallest id wins, so that every replay decides alike.
-fn resolve(state: &UserState, feed: &FeedUrl, reported: &ItemId) -> ItemId {
+pub(crate) fn resolve(state: &UserState, feed: &FeedUrl, reported: &ItemId) -> ItemId {
     if state.episodes.contains_key(reported) {
         return reported.clone();
     }

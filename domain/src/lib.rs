@@ -16,6 +16,7 @@ mod playlists;
 mod privacy;
 mod state;
 mod subscriptions;
+pub mod sync;
 
 pub use collections::MAX_COLLECTIONS;
 pub use decide::{Decision, MAX_CLOCK_SKEW, Rejection, decide, effective_time, is_clamped};

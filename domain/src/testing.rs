@@ -9,6 +9,9 @@ use balados_schemas::{
 };
 use proptest::prelude::*;
 
+mod sync;
+pub use sync::{arb_sync, arb_sync_play, arb_sync_playlist, arb_sync_subscription, at};
+
 pub fn local(raw: &str) -> LocalId {
     LocalId::parse(raw).expect("valid id")
 }
@@ -37,6 +40,11 @@ pub fn item(n: u32) -> ItemId {
 /// including the default one), its values within their types' bounds (the bounds themselves are
 /// the types' own tests) and sometimes against the rules (positions beyond the duration).
 pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
+    prop_oneof![12 => arb_single(), 1 => arb_sync()]
+}
+
+/// Any command but a sync.
+fn arb_single() -> impl Strategy<Value = CommandPayload> {
     (0u8..25, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
         let playlist = local(&format!("p{b}"));

@@ -4,6 +4,7 @@
 use crate::declare::{avro_record, avro_union};
 use crate::fields::{Description, DeviceId, DeviceKind, LocalId, Name, Seconds, SourceId};
 use crate::ids::{FeedUrl, ItemId, UserId};
+use crate::sync::{SyncPlay, SyncPlaylist, SyncSubscription};
 use crate::values::{EpisodeAction, Privacy, Scope};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -92,6 +93,15 @@ avro_union! {
             started: Option<Seconds>,
             position: Option<Seconds>,
             total: Option<Seconds>,
+        }
+        /// A client's bulk sync (`POST /api/v1/sync`): its subscriptions, play statuses and
+        /// playlists with their own times, merged by the aggregate into ordinary events.
+        /// `last_sync` is the sync position the client last received (none on a first sync).
+        24 Sync "sync" {
+            last_sync: Option<i64>,
+            subscriptions: Vec<SyncSubscription>,
+            plays: Vec<SyncPlay>,
+            playlists: Vec<SyncPlaylist>,
         }
     }
 }

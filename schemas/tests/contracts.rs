@@ -7,7 +7,8 @@ use apache_avro::schema_compatibility::SchemaCompatibility;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, Description, DeviceId, DeviceKind,
     EventEnvelope, EventPayload, FeedUrl, ItemId, LocalId, Name, Privacy, PublicEvent,
-    RecentCommand, Scope, Seconds, SourceId, StateEntity, UserId, UserStateRecord,
+    RecentCommand, Scope, Seconds, SourceId, StateEntity, SyncPlay, SyncPlaylist, SyncPlaylistItem,
+    SyncSubscription, UserId, UserStateRecord,
 };
 use chrono::{TimeZone as _, Utc};
 use std::path::Path;
@@ -370,6 +371,35 @@ fn every_command(feed: &FeedUrl) -> Vec<CommandPayload> {
             kind: Some(DeviceKind::parse("mobile").expect("valid")),
         },
         CommandPayload::DeleteAccount {},
+        CommandPayload::Sync {
+            last_sync: Some(1_764_000_000),
+            subscriptions: vec![SyncSubscription {
+                feed: feed.clone(),
+                subscribed_at: Some(chrono::DateTime::UNIX_EPOCH),
+                unsubscribed_at: None,
+            }],
+            plays: vec![SyncPlay {
+                feed: feed.clone(),
+                item: item(),
+                position: secs(3),
+                duration: None,
+                played: false,
+                updated_at: chrono::DateTime::UNIX_EPOCH,
+                reset: true,
+            }],
+            playlists: vec![SyncPlaylist {
+                playlist_id: local("p2"),
+                name: name("Later"),
+                updated_at: chrono::DateTime::UNIX_EPOCH,
+                deleted_at: None,
+                items: vec![SyncPlaylistItem {
+                    feed: feed.clone(),
+                    item: item(),
+                    added_at: chrono::DateTime::UNIX_EPOCH,
+                    removed_at: Some(chrono::DateTime::UNIX_EPOCH),
+                }],
+            }],
+        },
     ]
 }
 
