@@ -16,13 +16,18 @@ mod body;
 mod devices;
 mod episodes;
 mod error;
+mod favorites;
 mod formats;
 mod login_flow;
 mod nextcloud;
 mod pipeline;
+mod settings;
 mod simple;
 mod subscriptions;
+mod sync_devices;
 pub mod time;
+mod toplist;
+mod updates;
 pub mod urls;
 
 pub use auth::SESSION_COOKIE;
@@ -105,6 +110,16 @@ pub fn router(state: GpodderState) -> Router {
             "/subscriptions/{username}/{file}",
             get(simple::of_device).put(simple::replace),
         )
+        .route("/api/2/updates/{username}/{file}", get(updates::updates))
+        .route(
+            "/api/2/sync-devices/{file}",
+            get(sync_devices::get).post(sync_devices::post),
+        )
+        .route(
+            "/api/2/settings/{username}/{file}",
+            get(settings::get).post(settings::post),
+        )
+        .route("/api/2/favorites/{file}", get(favorites::list))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -114,6 +129,7 @@ pub fn router(state: GpodderState) -> Router {
             "/api/2/auth/{username}/{action}",
             post(auth::login_or_logout),
         )
+        .route("/toplist/{file}", get(toplist::toplist))
         .route("/index.php/login/v2", post(login_flow::start))
         .route("/index.php/login/v2/poll", post(login_flow::poll))
         .merge(nextcloud::router(&state))

@@ -4,6 +4,7 @@
 pub mod consistency;
 pub mod cursor;
 mod routes;
+pub mod toplist;
 
 pub use consistency::Consistency;
 pub use routes::router;

@@ -82,3 +82,28 @@ async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
         stack.server().stderr_log.display()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mygpoclient_reads_updates_settings_favorites_toplist_and_sync_groups() {
+    require_mygpoclient().await;
+    let stack = Stack::start(true).await;
+    let carol = account_with_app_password(&stack, "gpcarol");
+    let run = tokio::process::Command::new(python())
+        .arg(repo_root().join("tests/gpodder/mygpo_more.py"))
+        .args([&stack.server().url, "gpcarol", &carol])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the client script finishes within 3 minutes")
+        .expect("python runs (BALADOS_TEST_PYTHON)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success() && stdout.lines().any(|l| l == "ok all"),
+        "the mygpoclient script failed ({}):\n{stdout}\n{}\nserver log: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        stack.server().stderr_log.display()
+    );
+}

@@ -109,18 +109,25 @@ pub async fn trending_podcasts(
              ORDER BY w.score DESC, w.feed_id LIMIT $2"
         ))
         .bind(hours)
-        .bind(limit),
-        None => sqlx::query_as::<_, TrendingPodcast>(
-            "SELECT feed_id AS rss_source_feed, feed_url, score, NULL::bigint AS previous_score,
-                    plays, likes
-             FROM site.podcast_popularity WHERE score > 0
-             ORDER BY score DESC, feed_id LIMIT $1",
-        )
-        .bind(limit),
-    }
-    .fetch_all(&state.pool)
-    .await
-    .map_err(unavailable)?;
+        .bind(limit)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(unavailable)?,
+        // The all-time ranking is shared with the gpodder toplist.
+        None => crate::toplist::all_time_podcasts(&state.pool, limit)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|p| TrendingPodcast {
+                rss_source_feed: p.feed_id,
+                feed_url: p.feed_url,
+                score: p.score,
+                previous_score: None,
+                plays: p.plays,
+                likes: p.likes,
+            })
+            .collect(),
+    };
     Ok(Json(TrendingPodcasts { podcasts }))
 }
 
