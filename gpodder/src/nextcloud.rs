@@ -8,10 +8,13 @@
 //!
 //! AntennaPod stores its own clock, not our `timestamp`, as the next `since` after an upload:
 //! positions never lag the clock (each is at least its reception's Unix second), so what another
-//! device sends after that moment still comes, give or take the phone's clock skew. For the same
-//! reason episode actions are not paged here: a client that replaces our `timestamp` by its clock
-//! would skip the rest of a page; everything after `since` comes at once (bounded by the episodes
-//! a user may track).
+//! device sends after that moment still comes, give or take the phone's clock skew. So `since` is
+//! read [`CLOCK_MARGIN_S`] early here: a change in the very second of the client's clock, or
+//! behind a clock running up to a minute fast, is not skipped; the cost is the last minute's
+//! changes again, which are current states (a subscription's, an episode's), harmless to apply
+//! twice. For the same reason episode actions are not paged here: a client that replaces our
+//! `timestamp` by its clock would skip the rest of a page; everything after `since` comes at once
+//! (bounded by the episodes a user may track).
 
 use crate::GpodderState;
 use crate::auth::Caller;
@@ -30,7 +33,15 @@ use serde_json::Value;
 /// The device every Nextcloud client writes as (the protocol has none).
 pub const DEVICE: &str = "nextcloud";
 
+/// How much earlier than `since` a download starts (see the module's comment).
+pub const CLOCK_MARGIN_S: i64 = 60;
+
 const BASE: &str = "/index.php/apps/gpoddersync";
+
+/// `since` as sent, moved [`CLOCK_MARGIN_S`] earlier (0 stays everything).
+fn since_with_margin(raw: Option<&str>) -> Result<i64, GpodderError> {
+    Ok(since(raw)?.saturating_sub(CLOCK_MARGIN_S).max(0))
+}
 
 /// The four routes, behind Basic authentication.
 pub fn router(state: &GpodderState) -> Router<GpodderState> {
@@ -69,7 +80,7 @@ async fn subscriptions(
     caller: Caller,
     Query(query): Query<Since>,
 ) -> Result<Json<Changes>, GpodderError> {
-    let since = since(query.since.as_deref())?;
+    let since = since_with_margin(query.since.as_deref())?;
     changes_since(&state, &caller.user_id, since)
         .await
         .map(Json)
@@ -123,7 +134,7 @@ async fn episode_actions(
     caller: Caller,
     Query(query): Query<Since>,
 ) -> Result<Json<crate::episodes::Actions>, GpodderError> {
-    let since = since(query.since.as_deref())?;
+    let since = since_with_margin(query.since.as_deref())?;
     let answer = changes_within(&state, &caller.user_id, since, None, everything()).await?;
     Ok(Json(answer))
 }
@@ -178,5 +189,16 @@ mod tests {
         assert_eq!(actions[2]["device"], "nextcloud");
         assert_eq!(actions[3], json!("not an object"));
         assert!(device_id(DEVICE).is_ok());
+    }
+
+    #[test]
+    fn since_is_read_a_minute_early_and_never_below_everything() {
+        assert_eq!(since_with_margin(None).ok(), Some(0));
+        assert_eq!(since_with_margin(Some("30")).ok(), Some(0));
+        assert_eq!(
+            since_with_margin(Some("1800000000")).ok(),
+            Some(1_800_000_000 - CLOCK_MARGIN_S)
+        );
+        assert!(since_with_margin(Some("soon")).is_err());
     }
 }

@@ -1,4 +1,5 @@
-"""The account pages in a real browser, as a user on a phone goes through them.
+"""The account pages in a real browser, as a user on a phone goes through them; then Nextcloud's
+Login Flow v2 as AntennaPod starts it, with the user logging in again on the way.
 
 Run by tests/e2e/browser.rs against a stack it started:
 
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -31,6 +33,7 @@ except ImportError:
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 FEED = "https://feeds.example/browser.xml"
 PASSWORD = "correct horse battery staple"
+NEXTCLOUD_APP = "AntennaPod/3.5.0 (browser test)"
 LOAD_TIMEOUT_S = 30  # generous: the end-to-end tests share two cores
 
 
@@ -265,6 +268,17 @@ class Steps:
         except urllib.error.HTTPError as e:
             return e.code
 
+    def post_form(self, url, fields=None, headers=None):
+        """A form POST as an app sends it: the status and the JSON answer (None when not JSON)."""
+        data = urllib.parse.urlencode(fields or {}).encode()
+        request = urllib.request.Request(url, data=data, method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
     def sign_token(self, user_id):
         signed = subprocess.run(
             [self.balados, "app", "sign-token", "--key", self.app_key, "--app", self.app_id,
@@ -293,6 +307,7 @@ class Steps:
         if self.path() != "/login":
             raise Failure(f"after logging out the browser is at {self.path()}, not /login")
         self.done("logged-out")
+        self.nextcloud_login_flow()
 
     def register_log_out_and_in(self):
         self.open("/register")
@@ -385,6 +400,53 @@ class Steps:
         took_ms = (time.monotonic() - revoked_at) * 1000
         self.expect_text("No app is authorized")
         self.done("apps-revoked", f"token refused after {took_ms:.0f} ms")
+
+
+    def nextcloud_login_flow(self):
+        """AntennaPod's Login Flow v2: the app starts a flow and polls; the user, logged out,
+        opens the link, logs in, grants; the app's next poll gets an app password that syncs."""
+        status, flow = self.post_form(self.url + "/index.php/login/v2",
+                                      headers={"User-Agent": NEXTCLOUD_APP})
+        if status != 200 or not flow["login"].startswith(self.url + "/login/v2/flow/"):
+            raise Failure(f"POST /index.php/login/v2: {status} {flow}")
+        poll = flow["poll"]
+        if poll["endpoint"] != self.url + "/index.php/login/v2/poll":
+            raise Failure(f"the poll endpoint is {poll['endpoint']}")
+        token = {"token": poll["token"]}
+        if (status := self.post_form(poll["endpoint"], token)[0]) != 404:
+            raise Failure(f"a poll before the grant: {status}, not 404")
+
+        # The browser opens the link logged out: the log-in page first, then the grant page.
+        self.open(flow["login"][len(self.url):])
+        if self.path() != "/login":
+            raise Failure(f"the login link opened {self.path()} logged out, not /login")
+        self.fill("username", self.username)
+        self.fill("password", PASSWORD)
+        self.click("form[action='/login'] button[type=submit]")
+        self.expect_text(f"{NEXTCLOUD_APP} wants to sync")
+        self.expect_text(f"as {self.username}")
+        self.done("nextcloud-grant")
+        self.click("button[value=grant]")
+        self.expect_text(f"Access granted to {NEXTCLOUD_APP}")
+        self.done("nextcloud-granted")
+
+        status, granted = self.post_form(poll["endpoint"], token)
+        if status != 200 or granted["server"] != self.url or granted["loginName"] != self.username:
+            raise Failure(f"the poll after the grant: {status} {granted}")
+        if (status := self.post_form(poll["endpoint"], token)[0]) != 404:
+            raise Failure(f"a second poll: {status}, not 404 (the password is handed over once)")
+        # The credentials sync, as AntennaPod sends them: Basic on every call.
+        basic = base64.b64encode(f"{granted['loginName']}:{granted['appPassword']}".encode())
+        request = urllib.request.Request(
+            granted["server"] + "/index.php/apps/gpoddersync/subscriptions?since=0",
+            headers={"Authorization": f"Basic {basic.decode()}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            changes = json.load(response)
+        if FEED not in changes["add"]:
+            raise Failure(f"the granted app password does not sync the subscriptions: {changes}")
+        self.open("/account/app-passwords")
+        self.expect_text(NEXTCLOUD_APP)
+        self.done("nextcloud-app-password", "the poll's app password syncs")
 
 
 def main():

@@ -1,17 +1,18 @@
 //! The account pages in a real browser (Debian's chromium, headless, phone-sized), driven by
 //! `tests/browser/account_pages.py` over the DevTools protocol: register, log out and in,
 //! authorize an app, use it, the data pages, revoke it (its token refused within a second), log
-//! out — with basic accessibility checks on every page and a screenshot of each step in
+//! out; then Nextcloud's Login Flow v2 (log in from the app's link, grant, the poll's app password
+//! syncing) — with basic accessibility checks on every page and a screenshot of each step in
 //! `target/screenshots/account-pages/`.
 
 use crate::accounts::App;
-use crate::helpers::{Stack, binary, python, repo_root};
+use crate::helpers::{Stack, binary, public_address_env, python, repo_root};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// Pages every run must have a screenshot of (play tokens only where the server has the page).
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 14] = [
     "register",
     "account",
     "login",
@@ -23,6 +24,9 @@ const PAGES: [&str; 11] = [
     "apps",
     "password",
     "logged-out",
+    "nextcloud-grant",
+    "nextcloud-granted",
+    "nextcloud-app-password",
 ];
 
 /// Chromium on PATH, or a failure that says how to get it: the test never skips silently.
@@ -57,7 +61,9 @@ fn assert_png(path: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_pages_work_in_a_real_browser_on_a_phone() {
     require_chromium();
-    let stack = Stack::start(true).await;
+    // The login link of Login Flow v2 is absolute: the server must know its own URL.
+    let mut stack = Stack::start(false).await;
+    stack.start_server(&public_address_env()).await;
     let app = App::new("browserapp");
     let key = stack.work_dir.join("browserapp.key.pem");
     std::fs::write(&key, &app.private).expect("app key");

@@ -125,6 +125,23 @@ pub fn unlimited_writes() -> Vec<(String, String)> {
     )]
 }
 
+/// The environment of a server on a port chosen now, with `http.public_url` naming it: for the
+/// routes that answer absolute URLs (Login Flow v2), which port 0 would leave unknown. (The port
+/// is free when chosen; another process taking it before the server binds fails the start.)
+pub fn public_address_env() -> Vec<(String, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    vec![
+        ("BALADOS__HTTP__ADDR".into(), format!("127.0.0.1:{port}")),
+        (
+            "BALADOS__HTTP__PUBLIC_URL".into(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+    ]
+}
+
 /// Starts `balados ARGS` with `env`, and waits until it announces "<what> listening on URL".
 pub fn spawn(
     args: &[&str],

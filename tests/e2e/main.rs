@@ -23,6 +23,7 @@ mod helpers;
 mod hostile;
 mod independent_client;
 mod infra;
+mod nextcloud;
 mod outcomes;
 mod prune;
 mod quarantine;
