@@ -55,24 +55,10 @@ impl Format {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
+/// The simple API's OPML: the platform's writer, without groups (the simple API has none).
 fn opml(urls: &[String]) -> String {
-    let outlines: String = urls
-        .iter()
-        .map(|url| {
-            let url = escape(url);
-            format!("    <outline type=\"rss\" text=\"{url}\" xmlUrl=\"{url}\"/>\n")
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>Balados Sync subscriptions</title></head>\n  <body>\n{outlines}  </body>\n</opml>\n"
-    )
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    balados_platform::opml::write(&urls, &[])
 }
 
 fn txt(urls: &[String]) -> String {
@@ -80,82 +66,9 @@ fn txt(urls: &[String]) -> String {
 }
 
 /// The `xmlUrl` of every `<outline>` (at any depth: groups are flattened, the simple API has
-/// none). A small reader rather than an XML parser: OPML files in the wild are often not
-/// well-formed XML, and only this one attribute matters.
+/// none), read by the platform's tolerant OPML reader.
 fn read_opml(body: &str) -> Option<Vec<String>> {
-    if !body.contains("<opml") {
-        return None;
-    }
-    let mut urls = Vec::new();
-    for element in body.split("<outline").skip(1) {
-        let Some(end) = element.find('>') else {
-            break;
-        };
-        if let Some(url) = attribute(&element[..end], "xmlUrl") {
-            urls.push(unescape(&url));
-        }
-    }
-    Some(urls)
-}
-
-/// The value of attribute `name` (its case ignored, either quote) within a tag's text.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let mut rest = tag;
-    while let Some(at) = rest.find('=') {
-        let key = rest[..at].trim_end();
-        let key = key
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or(key);
-        let after = rest[at + 1..].trim_start();
-        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-        let value_end = after[1..].find(quote)?;
-        if key.eq_ignore_ascii_case(name) {
-            return Some(after[1..=value_end].to_owned());
-        }
-        rest = &after[value_end + 2..];
-    }
-    None
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let entity = &rest[at..];
-        let Some(end) = entity.find(';').filter(|end| *end <= 10) else {
-            out.push('&');
-            rest = &entity[1..];
-            continue;
-        };
-        let decoded = match &entity[1..end] {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            numeric => numeric
-                .strip_prefix("#x")
-                .or_else(|| numeric.strip_prefix("#X"))
-                .map(|hex| u32::from_str_radix(hex, 16))
-                .or_else(|| numeric.strip_prefix('#').map(str::parse::<u32>))
-                .and_then(Result::ok)
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &entity[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &entity[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    balados_platform::opml::read(body).map(|outlines| outlines.into_iter().map(|o| o.url).collect())
 }
 
 #[cfg(test)]
@@ -212,13 +125,5 @@ mod tests {
         assert_eq!(Format::Json.read("{\"a\":1}"), None);
         assert_eq!(Format::Json.read("[1]"), None);
         assert_eq!(Format::parse("xml"), None);
-    }
-
-    #[test]
-    fn unescaping_leaves_unknown_entities_alone() {
-        assert_eq!(
-            unescape("a &bogus; &#xZZ; & b &amp;"),
-            "a &bogus; &#xZZ; & b &"
-        );
     }
 }

@@ -1,7 +1,8 @@
-//! Feed URLs as gpodder clients send them, made into the one form the service keeps, so that the
-//! same feed written two ways is one subscription. The rewrites go back to the client in
-//! `update_urls` (`[[old, new], …]`) so that it renames its own copy; a URL that cannot be a feed
-//! is reported as `[url, ""]` and skipped, never failing the rest of the batch.
+//! Feed URLs as gpodder clients and OPML files write them, made into the one form the service
+//! keeps, so that the same feed written two ways is one subscription. The gpodder API sends the
+//! rewrites back to the client in `update_urls` (`[[old, new], …]`) so that it renames its own
+//! copy; a URL that cannot be a feed is reported as `[url, ""]` and skipped, never failing the
+//! rest of the batch.
 
 use balados_schemas::FeedUrl;
 

@@ -4,9 +4,11 @@
 
 pub mod db;
 pub mod fair_use;
+pub mod feed_urls;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod opml;
 pub mod outcome;
 pub mod producer;
 pub mod readiness;

@@ -6,7 +6,6 @@
 use super::data::subscriptions_of;
 use crate::WebState;
 use crate::error::PageError;
-use crate::html::esc;
 use crate::session::LoggedIn;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -105,7 +104,7 @@ pub async fn export_opml(
     Ok(download(
         "text/x-opml; charset=utf-8",
         "balados-subscriptions.opml",
-        opml(
+        balados_platform::opml::write(
             &subscriptions
                 .iter()
                 .map(|s| s.feed_url.as_str())
@@ -113,49 +112,4 @@ pub async fn export_opml(
             &grouped,
         ),
     ))
-}
-
-/// OPML 2.0: every subscription once at the top level, and each collection as a group.
-fn opml(feeds: &[&str], grouped: &[(String, String)]) -> String {
-    let outline = |url: &str| {
-        format!(
-            r#"    <outline type="rss" text="{0}" xmlUrl="{0}"/>"#,
-            esc(url)
-        )
-    };
-    let mut body: Vec<String> = feeds.iter().map(|f| outline(f)).collect();
-    let mut titles: Vec<&str> = grouped.iter().map(|(t, _)| t.as_str()).collect();
-    titles.dedup();
-    for title in titles {
-        body.push(format!(r#"    <outline text="{}">"#, esc(title)));
-        body.extend(
-            grouped
-                .iter()
-                .filter(|(t, _)| t == title)
-                .map(|(_, url)| format!("  {}", outline(url))),
-        );
-        body.push("    </outline>".to_owned());
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>Balados Sync subscriptions</title></head>\n  <body>\n{}\n  </body>\n</opml>\n",
-        body.join("\n")
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn opml_lists_every_feed_and_groups_collections() {
-        let text = super::opml(
-            &["https://a.example/feed?x=1&y=2", "https://b.example/rss"],
-            &[("News".into(), "https://b.example/rss".into())],
-        );
-        assert!(text.contains(r#"xmlUrl="https://a.example/feed?x=1&amp;y=2""#));
-        assert!(text.contains(r#"<outline text="News">"#));
-        assert_eq!(
-            text.matches("https://b.example/rss\"/>").count(),
-            2,
-            "top level and group"
-        );
-    }
 }

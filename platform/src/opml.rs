@@ -1,0 +1,213 @@
+//! OPML, as podcast apps exchange subscription lists: the writer of our exports (the account
+//! page's and the API's, collections as outline groups) and a reader of what apps export.
+//!
+//! The reader is a small scanner rather than an XML parser: OPML files in the wild are often not
+//! well-formed XML, and only the outlines' `xmlUrl` and the groups' `text`/`title` matter.
+
+/// A feed outline of an OPML file: its `xmlUrl` as written (entities decoded, not normalised), and
+/// the title of the group it sits in (the innermost, when groups nest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outline {
+    pub url: String,
+    pub group: Option<String>,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// OPML 2.0: every feed of `feeds` once at the top level, then each group of `grouped`
+/// (`(title, feed URL)` pairs, a group's pairs adjacent) as an outline holding its feeds.
+pub fn write(feeds: &[&str], grouped: &[(String, String)]) -> String {
+    let outline = |url: &str| {
+        format!(
+            r#"    <outline type="rss" text="{0}" xmlUrl="{0}"/>"#,
+            escape(url)
+        )
+    };
+    let mut body: Vec<String> = feeds.iter().map(|f| outline(f)).collect();
+    let mut titles: Vec<&str> = grouped.iter().map(|(t, _)| t.as_str()).collect();
+    titles.dedup();
+    for title in titles {
+        body.push(format!(r#"    <outline text="{}">"#, escape(title)));
+        body.extend(
+            grouped
+                .iter()
+                .filter(|(t, _)| t == title)
+                .map(|(_, url)| format!("  {}", outline(url))),
+        );
+        body.push("    </outline>".to_owned());
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>Balados Sync subscriptions</title></head>\n  <body>\n{}\n  </body>\n</opml>\n",
+        body.join("\n")
+    )
+}
+
+/// The feed outlines of an OPML text, in order, with their groups; `None` when the text is not
+/// OPML. An outline without `xmlUrl` that holds others is a group, named by its `text` (else
+/// `title`); a blank name is no group.
+pub fn read(body: &str) -> Option<Vec<Outline>> {
+    if !body.contains("<opml") {
+        return None;
+    }
+    let mut outlines = Vec::new();
+    // One entry per open outline: the group it names, if it is one.
+    let mut open: Vec<Option<String>> = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find("outline") {
+        let before = &rest[..at];
+        let after = &rest[at + "outline".len()..];
+        if before.ends_with("</") {
+            open.pop();
+            rest = after;
+            continue;
+        }
+        if !before.ends_with('<') {
+            rest = after;
+            continue;
+        }
+        let Some(end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..end];
+        let closed = tag.trim_end().ends_with('/');
+        let url = attribute(tag, "xmlUrl").map(|u| unescape(&u));
+        let name = match &url {
+            Some(_) => None,
+            None => attribute(tag, "text")
+                .or_else(|| attribute(tag, "title"))
+                .map(|t| unescape(&t).trim().to_owned())
+                .filter(|t| !t.is_empty()),
+        };
+        if let Some(url) = url {
+            let group = open.iter().rev().find_map(Clone::clone);
+            outlines.push(Outline { url, group });
+        }
+        if !closed {
+            open.push(name);
+        }
+        rest = &after[end + 1..];
+    }
+    Some(outlines)
+}
+
+/// The value of attribute `name` (its case ignored, either quote) within a tag's text.
+pub fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag;
+    while let Some(at) = rest.find('=') {
+        let key = rest[..at].trim_end();
+        let key = key
+            .rsplit(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or(key);
+        let after = rest[at + 1..].trim_start();
+        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let value_end = after[1..].find(quote)?;
+        if key.eq_ignore_ascii_case(name) {
+            return Some(after[1..=value_end].to_owned());
+        }
+        rest = &after[value_end + 2..];
+    }
+    None
+}
+
+/// XML entities decoded; an unknown or malformed one is left as written.
+pub fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let entity = &rest[at..];
+        let Some(end) = entity.find(';').filter(|end| *end <= 10) else {
+            out.push('&');
+            rest = &entity[1..];
+            continue;
+        };
+        let decoded = match &entity[1..end] {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            numeric => numeric
+                .strip_prefix("#x")
+                .or_else(|| numeric.strip_prefix("#X"))
+                .map(|hex| u32::from_str_radix(hex, 16))
+                .or_else(|| numeric.strip_prefix('#').map(str::parse::<u32>))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &entity[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &entity[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(url: &str, group: Option<&str>) -> Outline {
+        Outline {
+            url: url.to_owned(),
+            group: group.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn what_we_write_reads_back_with_its_groups() {
+        let text = write(
+            &["https://a.example/feed?x=1&y=2", "https://b.example/rss"],
+            &[("News & more".into(), "https://b.example/rss".into())],
+        );
+        assert!(text.contains(r#"xmlUrl="https://a.example/feed?x=1&amp;y=2""#));
+        assert_eq!(
+            read(&text),
+            Some(vec![
+                feed("https://a.example/feed?x=1&y=2", None),
+                feed("https://b.example/rss", None),
+                feed("https://b.example/rss", Some("News & more")),
+            ])
+        );
+    }
+
+    #[test]
+    fn opml_from_other_apps_is_read_with_nested_and_unnamed_groups() {
+        let body = r#"<?xml version='1.0'?><opml version="1.0"><body>
+            <outline text="Tech"><outline text="Deep" title="x"><outline XMLURL='http://a.example/rss?a=1&amp;b=2'/></outline>
+            <outline text="b" xmlUrl="http://b.example/rss"></outline></outline>
+            <outline text=" "><outline xmlUrl="http://c.example/&#x72;ss"/></outline>
+            <outline title="no url"/><outlines/></body></opml>"#;
+        assert_eq!(
+            read(body),
+            Some(vec![
+                feed("http://a.example/rss?a=1&b=2", Some("Deep")),
+                feed("http://b.example/rss", Some("Tech")),
+                feed("http://c.example/rss", None),
+            ])
+        );
+        assert_eq!(read("not opml"), None);
+        assert_eq!(read("<opml><outline xmlUrl=\"x"), Some(vec![]));
+    }
+
+    #[test]
+    fn unescaping_leaves_unknown_entities_alone() {
+        assert_eq!(
+            unescape("a &bogus; &#xZZ; & b &amp;"),
+            "a &bogus; &#xZZ; & b &"
+        );
+    }
+}
