@@ -112,9 +112,10 @@ fn client(ip: IpAddr) -> IpAddr {
 /// The routes that need no credentials and are counted per client address.
 pub const ANONYMOUS_PREFIX: &str = "/api/v1/public/";
 
-/// The forms that check an account password (an Argon2 hash each), counted per client address
-/// when posted.
-pub const LOGIN_ROUTES: [&str; 2] = ["/login", "/register"];
+/// The routes counted per client address when posted, under the log-ins' limit: the forms that
+/// check an account password (an Argon2 hash each), and the start of a Nextcloud login flow (a
+/// row each until it expires).
+pub const LOGIN_ROUTES: [&str; 3] = ["/login", "/register", "/index.php/login/v2"];
 
 /// The per-address limits of anonymous routes and of log-ins, and the metrics they count in.
 #[derive(Debug, Clone)]
