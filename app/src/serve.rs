@@ -339,15 +339,23 @@ async fn api(
         if let (Some(ingest), Some(readers), Some(consistency)) =
             (ingest, &infra.readers, consistency)
         {
+            // The bulk sync answers from the read models once they show its decision.
+            api = api.merge(balados_ingest::sync_router(balados_ingest::SyncState {
+                ingest: ingest.clone(),
+                readers: readers.clone(),
+                consistency: consistency.clone(),
+            }));
             let secure = settings.http.public_url.starts_with("https://");
-            api = api.merge(balados_gpodder::router(balados_gpodder::GpodderState::new(
-                accounts.clone(),
-                readers.clone(),
-                ingest.clone(),
-                consistency,
-                secure,
-            )
-            .with_public_url(&settings.http.public_url)));
+            api = api.merge(balados_gpodder::router(
+                balados_gpodder::GpodderState::new(
+                    accounts.clone(),
+                    readers.clone(),
+                    ingest.clone(),
+                    consistency,
+                    secure,
+                )
+                .with_public_url(&settings.http.public_url),
+            ));
             let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
             state.grants = Some(grants);

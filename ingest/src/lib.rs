@@ -3,6 +3,7 @@
 //! with `Prefer: wait=N` the answer is the command's outcome, read from `command-results`.
 
 mod idempotency;
+pub mod opml_import;
 pub mod prefer;
 mod producer;
 mod replies;
@@ -10,6 +11,7 @@ mod routes;
 
 pub use producer::{CommandProducer, CommandSink, ProduceError};
 pub use replies::Replies;
+pub use routes::sync::{SyncState, router as sync_router};
 pub use routes::{Origin, router, submit_for_user};
 
 use balados_auth::TokenVerifier;

@@ -35,3 +35,4 @@ mod sequence_gaps;
 mod shutdown;
 mod startup;
 mod subscriptions;
+mod sync;

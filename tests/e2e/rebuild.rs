@@ -188,6 +188,17 @@ async fn workload(api: &Api, user: &str, variant: u32) -> String {
     let order = json!({"items": [item(user, 2), item(user, 3), item(user, 1)]});
     write(api, "PUT", "/playlists/a/order", Some(order)).await;
     write(api, "DELETE", "/playlists/b", None).await;
+    // A bulk sync: its events are ordinary ones, so the rebuild gives the same rows.
+    let now = chrono::Utc::now().to_rfc3339();
+    let synced = json!({
+        "subscriptions": [{"rss_source_feed": feeds[2], "subscribed_at": now}],
+        "play_statuses": [{"rss_source_feed": feeds[0], "rss_source_item": item(user, 9),
+            "position": 60, "duration": 60, "played": true, "updated_at": now}],
+        "playlists": [{"id": "synced", "name": "Synced", "updated_at": now, "items": [
+            {"rss_source_feed": feeds[0], "rss_source_item": item(user, 9), "added_at": now}]}],
+    });
+    let (status, answer) = api.call("POST", "/sync", Some(synced)).await;
+    assert_eq!(status, 200, "{answer}");
     write(
         api,
         "POST",

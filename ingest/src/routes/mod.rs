@@ -6,9 +6,11 @@ mod collections;
 mod devices;
 mod episodes;
 mod ids;
+mod opml;
 mod playlists;
 mod privacy;
 mod subscriptions;
+pub(crate) mod sync;
 
 use crate::IngestState;
 use axum::Router;
@@ -36,6 +38,10 @@ pub fn router(state: IngestState) -> Router {
         .route(
             "/api/v1/subscriptions",
             needs(post(subscriptions::subscribe), s, subscriptions),
+        )
+        .route(
+            "/api/v1/subscriptions/opml",
+            needs(post(opml::import_opml), s, subscriptions),
         )
         .route(
             "/api/v1/subscriptions/{feed}",
