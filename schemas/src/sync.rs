@@ -19,8 +19,9 @@ pub const MAX_SYNC_PLAYS: usize = 2_000;
 pub const MAX_SYNC_PLAYLISTS: usize = 200;
 /// Items of all playlists of one sync.
 pub const MAX_SYNC_PLAYLIST_ITEMS: usize = 2_000;
-/// Bytes of the URLs, GUIDs and names of one sync: with the fixed fields (at most ~40 bytes an
-/// entry) and the envelope, the command stays well under 1 MB.
+/// Bytes of the URLs, GUIDs and names of one sync: with the fixed fields (at most 25 bytes an
+/// entry) and the envelope, the command stays under 1 MB (`tests/sync_size.rs` encodes the
+/// largest).
 pub const MAX_SYNC_BYTES: usize = 640 * 1024;
 
 /// Declares the record as an array item of the command (its value is the record itself).
