@@ -47,6 +47,31 @@ pub fn write(feeds: &[&str], grouped: &[(String, String)]) -> String {
     )
 }
 
+/// A user's subscriptions as OPML, from the read models: every active feed at the top level,
+/// each collection but the default one as a group (the account page's export and
+/// `GET /api/v1/subscriptions/opml`).
+pub async fn export(readers: &sqlx::PgPool, user_id: &str) -> Result<String, sqlx::Error> {
+    let feeds: Vec<(String,)> = sqlx::query_as(
+        "SELECT feed_url FROM users.subscriptions
+         WHERE user_id = $1 AND subscribed_at IS NOT NULL
+           AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)
+         ORDER BY feed_url",
+    )
+    .bind(user_id)
+    .fetch_all(readers)
+    .await?;
+    let grouped: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.title, f.feed_url FROM users.collections c
+         JOIN users.collection_feeds f USING (user_id, collection_id)
+         WHERE c.user_id = $1 AND NOT c.is_default ORDER BY c.title, f.position",
+    )
+    .bind(user_id)
+    .fetch_all(readers)
+    .await?;
+    let feeds: Vec<&str> = feeds.iter().map(|(url,)| url.as_str()).collect();
+    Ok(write(&feeds, &grouped))
+}
+
 /// The feed outlines of an OPML text, in order, with their groups; `None` when the text is not
 /// OPML. An outline without `xmlUrl` that holds others is a group, named by its `text` (else
 /// `title`); a blank name is no group.

@@ -4,6 +4,7 @@ mod collections;
 mod commands;
 #[cfg(test)]
 mod fuzz;
+mod opml;
 mod params;
 mod playlists;
 mod plays;
@@ -28,6 +29,10 @@ pub fn router(state: QueryState) -> Router {
         .route(
             "/api/v1/subscriptions",
             needs(get(subscriptions::list), s, Data(Area::Subscriptions, Read)),
+        )
+        .route(
+            "/api/v1/subscriptions/opml",
+            needs(get(opml::export), s, Data(Area::Subscriptions, Read)),
         )
         .route("/api/v1/commands/{id}", get(commands::get))
         .route(

@@ -2,7 +2,7 @@
 //! API as an app does: register, authorize an app with a signed request, use it within its
 //! scopes, revoke it — and every attack of the issue refused with its status.
 
-mod client;
+pub(crate) mod client;
 
 use crate::helpers::{Stack, eventually};
 use balados_auth::request::{AppInfo, AuthorizationRequest, sign_request};

@@ -3,7 +3,6 @@
 //! secret), and the subscriptions as OPML (collections as outline groups), which every podcast
 //! app imports.
 
-use super::data::subscriptions_of;
 use crate::WebState;
 use crate::error::PageError;
 use crate::session::LoggedIn;
@@ -15,7 +14,8 @@ pub async fn export_page(who: LoggedIn) -> Html<String> {
     who.page("Export your data").render(
         r#"<p>Everything the service holds about you, as you can take it elsewhere.</p><ul>
 <li><a href="/account/export.json" download>All your data (JSON)</a>: account, subscriptions, plays, privacy, devices, playlists, collections, your public activity, apps, app passwords and play tokens (names, never secrets).</li>
-<li><a href="/account/export.opml" download>Your subscriptions (OPML)</a>, collections as groups: every podcast app imports it.</li></ul>"#,
+<li><a href="/account/export.opml" download>Your subscriptions (OPML)</a>, collections as groups: every podcast app imports it.</li></ul>
+<p>Coming from another app? <a href="/account/import">Import its OPML file</a>.</p>"#,
     )
 }
 
@@ -91,25 +91,10 @@ pub async fn export_opml(
     State(state): State<WebState>,
     who: LoggedIn,
 ) -> Result<Response, PageError> {
-    let user = &who.session.user_id;
-    let subscriptions = subscriptions_of(&state, user).await?;
-    let grouped: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.title, f.feed_url FROM users.collections c
-         JOIN users.collection_feeds f USING (user_id, collection_id)
-         WHERE c.user_id = $1 AND NOT c.is_default ORDER BY c.title, f.position",
-    )
-    .bind(user)
-    .fetch_all(&state.readers)
-    .await?;
+    let body = balados_platform::opml::export(&state.readers, &who.session.user_id).await?;
     Ok(download(
         "text/x-opml; charset=utf-8",
         "balados-subscriptions.opml",
-        balados_platform::opml::write(
-            &subscriptions
-                .iter()
-                .map(|s| s.feed_url.as_str())
-                .collect::<Vec<_>>(),
-            &grouped,
-        ),
+        body,
     ))
 }

@@ -6,6 +6,7 @@ mod authorize;
 mod data;
 mod delete;
 mod export;
+mod import;
 mod login_flow;
 mod play_tokens;
 
@@ -61,6 +62,7 @@ pub fn router() -> Router<WebState> {
         .route("/account/export", get(export::export_page))
         .route("/account/export.json", get(export::export_json))
         .route("/account/export.opml", get(export::export_opml))
+        .route("/account/import", get(import::page).post(import::upload))
         .layer(axum::middleware::map_response(protect))
 }
 
