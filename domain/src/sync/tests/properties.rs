@@ -59,17 +59,9 @@ fn synced(state: &UserState) -> impl PartialEq + std::fmt::Debug {
         })
         .collect();
     plays.sort();
-    // Which feeds each collection holds (the default collection exists once a feed was ever
-    // subscribed, a matter of history: an empty one is left out).
-    let collections: Vec<_> = (state.collections.iter())
-        .filter(|(_, c)| !c.feeds.is_empty())
-        .map(|(id, c)| {
-            let mut feeds = c.feeds.clone();
-            feeds.sort();
-            (id.clone(), feeds)
-        })
-        .collect();
-    (subs, plays, collections)
+    // Not the collections: which hold a feed is history, not a merge rule (a feed taken out of
+    // the default collection comes back when subscribed again, whichever upload did it).
+    (subs, plays)
 }
 
 fn device(
