@@ -13,7 +13,8 @@ use balados_aggregator::handle::handle;
 use balados_domain::UserState;
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, EventEnvelope, FeedUrl, ItemId,
-    LocalId, Name, Privacy, Scope, Seconds, Topics, UserId,
+    LocalId, Name, Privacy, Scope, Seconds, SyncPlay, SyncPlaylist, SyncPlaylistItem,
+    SyncSubscription, Topics, UserId,
 };
 use chrono::{TimeZone as _, Utc};
 use rdkafka::ClientConfig;
@@ -87,7 +88,7 @@ fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
     )
     .expect("valid");
     let id = LocalId::parse(&format!("x{}", (n >> 8) % 3)).expect("valid");
-    match rng.next() % 16 {
+    match rng.next() % 17 {
         0..=4 => CommandPayload::Subscribe {
             feed,
             source_id: None,
@@ -124,6 +125,43 @@ fn payload(rng: &mut Rng, feed: FeedUrl) -> CommandPayload {
             collection_id: LocalId::parse("default").expect("valid"),
             feed,
         },
+        // A bulk sync of what the other commands touch, with the client's times.
+        16 => {
+            let at = Utc
+                .timestamp_opt(1_700_000_000 + i64::try_from(n % 1_000).expect("small"), 0)
+                .single()
+                .expect("valid");
+            CommandPayload::Sync {
+                last_sync: None,
+                subscriptions: vec![SyncSubscription {
+                    feed: feed.clone(),
+                    subscribed_at: Some(at),
+                    unsubscribed_at: n.is_multiple_of(3).then_some(at),
+                }],
+                plays: vec![SyncPlay {
+                    feed: feed.clone(),
+                    item: item.clone(),
+                    position: Seconds::parse(i64::try_from(n % 700).expect("small"))
+                        .expect("valid"),
+                    duration: Some(Seconds::parse(600).expect("valid")),
+                    played: n.is_multiple_of(5),
+                    updated_at: at,
+                    reset: n.is_multiple_of(7),
+                }],
+                playlists: vec![SyncPlaylist {
+                    playlist_id: id,
+                    name: Name::parse("Synced").expect("valid"),
+                    updated_at: at,
+                    deleted_at: None,
+                    items: vec![SyncPlaylistItem {
+                        feed,
+                        item,
+                        added_at: at,
+                        removed_at: None,
+                    }],
+                }],
+            }
+        }
         _ => CommandPayload::MoveCollectionFeed {
             collection_id: LocalId::parse("default").expect("valid"),
             feed,
