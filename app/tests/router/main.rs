@@ -7,4 +7,5 @@ mod helpers;
 mod parsing;
 mod refusals;
 mod scopes;
+mod sync;
 mod tokens;
