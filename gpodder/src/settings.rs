@@ -266,3 +266,50 @@ pub async fn post(
     }
     Ok(Json(current(&state, user, &subject).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(json: Value) -> Change {
+        serde_json::from_value(json).expect("a change")
+    }
+
+    #[test]
+    fn a_kept_key_is_set_removed_to_its_default_or_left_alone() {
+        let set = change(serde_json::json!({"set": {"public_profile": false}}));
+        assert_eq!(wanted(&set, "public_profile", true).ok(), Some(Some(false)));
+        assert_eq!(wanted(&set, "is_favorite", false).ok(), Some(None));
+        let removed = change(serde_json::json!({"remove": ["is_favorite"]}));
+        assert_eq!(
+            wanted(&removed, "is_favorite", false).ok(),
+            Some(Some(false))
+        );
+        let text = change(serde_json::json!({"set": {"public_profile": "yes"}}));
+        assert!(wanted(&text, "public_profile", true).is_err());
+    }
+
+    #[test]
+    fn scopes_need_their_subject() {
+        let none = Target::default();
+        assert!(matches!(
+            subject("account.json", &none),
+            Ok(Subject::Account)
+        ));
+        assert!(subject("device.json", &none).is_err());
+        assert!(subject("podcast.json", &none).is_err());
+        assert!(subject("user.json", &none).is_err());
+        let episode = Target {
+            podcast: Some("feed://example.com/rss".into()),
+            episode: Some("https://example.com/1.mp3".into()),
+            ..Target::default()
+        };
+        match subject("episode.json", &episode) {
+            Ok(Subject::Episode(feed, url)) => {
+                assert_eq!(feed.as_str(), "http://example.com/rss");
+                assert_eq!(url, "https://example.com/1.mp3");
+            }
+            _ => panic!("an episode's settings"),
+        }
+    }
+}
