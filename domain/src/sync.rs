@@ -15,7 +15,7 @@
 //! - Playlists: see [`playlists`].
 //!
 //! What does not fit a per-user limit is left out (the server's side stands); the route reports
-//! every upload the server did not take as a conflict, using [`play_wins`] for the reason.
+//! every upload the server did not take as a conflict, from the read models after the decision.
 
 mod playlists;
 
@@ -212,7 +212,7 @@ fn applied(play: &SyncPlay, known: Option<&Episode>) -> (u64, Option<u64>, bool)
 
 /// Whether the upload wins over the server's status (`None`: the server has none): `Greater`
 /// when it does, `Equal` when it is the same status, `Less` when the server's is kept.
-pub fn play_wins(state: &UserState, play: &SyncPlay, updated_at: DateTime<Utc>) -> Ordering {
+fn play_wins(state: &UserState, play: &SyncPlay, updated_at: DateTime<Utc>) -> Ordering {
     let item = resolve(state, &play.feed, &play.item);
     let known = state.episodes.get(&item);
     let (position, duration, played) = applied(play, known);
