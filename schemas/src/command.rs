@@ -96,7 +96,8 @@ avro_union! {
         }
         /// A client's bulk sync (`POST /api/v1/sync`): its subscriptions, play statuses and
         /// playlists with their own times, merged by the aggregate into ordinary events.
-        /// `last_sync` is the sync position the client last received (none on a first sync).
+        /// `last_sync` is when the client last synced (server time, Unix seconds; none on a first
+        /// sync).
         24 Sync "sync" {
             last_sync: Option<i64>,
             subscriptions: Vec<SyncSubscription>,

@@ -25,6 +25,12 @@ async fn sync(api: &Api, body: Value) -> Value {
     answer
 }
 
+/// The position part of an answer's `sync_token` (`{position}.{time}`).
+fn position(answer: &Value) -> &str {
+    let token = answer["sync_token"].as_str().expect("a token");
+    token.split_once('.').map_or(token, |(p, _)| p)
+}
+
 /// The entries of `list` whose `key` is `value`.
 fn with<'a>(list: &'a Value, key: &str, value: &str) -> Vec<&'a Value> {
     (list.as_array().expect("a list").iter())
@@ -154,7 +160,8 @@ async fn two_devices_sync_and_the_newer_side_wins_with_every_conflict_reported()
         "{a2}"
     );
 
-    // The same sync again changes nothing: the token stays, the conflict is reported again.
+    // The same sync again changes nothing: the token's position stays (its time is this sync's),
+    // the conflict is reported again.
     let a3 = sync(
         &api,
         json!({
@@ -163,7 +170,7 @@ async fn two_devices_sync_and_the_newer_side_wins_with_every_conflict_reported()
         }),
     )
     .await;
-    assert_eq!(a3["sync_token"], a2["sync_token"], "{a3}");
+    assert_eq!(position(&a3), position(&a2), "{a3}");
     assert_eq!(a3["changes"]["subscriptions"], json!([]), "{a3}");
     assert_eq!(with(&a3["conflicts"], "type", "subscription").len(), 1);
 
@@ -195,5 +202,5 @@ async fn a_sync_too_large_or_with_a_bad_token_is_refused_before_anything_is_prod
         .await;
     // Nothing was produced: a first sync of nothing finds the user without any position.
     let empty = sync(&api, json!({})).await;
-    assert_eq!(empty["sync_token"], "0", "{empty}");
+    assert_eq!(position(&empty), "0", "{empty}");
 }

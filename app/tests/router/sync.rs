@@ -110,7 +110,8 @@ async fn every_bad_value_is_refused_with_its_code_and_nothing_is_produced() {
         .collect();
     for (body, code) in [
         (json!({"last_sync": "yesterday"}), "invalid_sync_token"),
-        (json!({"last_sync": "-5"}), "invalid_sync_token"),
+        (json!({"last_sync": "-5.7"}), "invalid_sync_token"),
+        (json!({"last_sync": "1764540000"}), "invalid_sync_token"),
         (
             json!({"subscriptions": [{"rss_source_feed": "%%"}]}),
             "invalid_feed_id",

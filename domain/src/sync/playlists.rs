@@ -1,6 +1,6 @@
 //! Playlists in a sync. The aggregate keeps no time per playlist or item (the state records have
 //! none), so the client's side is compared with its last sync instead: a change the client made
-//! after `last_sync` (its time later than that position, which reads as Unix seconds) wins — the
+//! after `last_sync` (the server's reception time of its last sync, from its token) wins — the
 //! client changed it since it last saw the server; an older one is what the client already had
 //! when it last synced, so the server's state since then stands (an item the server removed is
 //! not added back, a playlist the server deleted is not created again). On a first sync (no

@@ -75,6 +75,7 @@ async fn sync(
     if result.rejection_code.is_some() {
         return Ok(outcome::response(&result, false, wait));
     }
-    let body = answer::answer(&state, &auth.user, last_sync, &result, &uploads).await?;
+    let received = command.received_at;
+    let body = answer::answer(&state, &auth.user, last_sync, received, &result, &uploads).await?;
     Ok(response::Json(body).into_response())
 }

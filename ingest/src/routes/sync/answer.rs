@@ -5,6 +5,7 @@
 //! simply applied), and the new `sync_token`.
 
 use super::SyncState;
+use super::request::LastSync;
 use balados_platform::http::ApiError;
 use balados_query_api::consistency::Token;
 use balados_schemas::{
@@ -69,14 +70,15 @@ async fn readable(state: &SyncState, result: &CommandResult) -> Result<(), ApiEr
 pub async fn answer(
     state: &SyncState,
     user: &UserId,
-    last_sync: Option<i64>,
+    last_sync: Option<LastSync>,
+    received: DateTime<Utc>,
     result: &CommandResult,
     uploads: &Uploads,
 ) -> Result<Value, ApiError> {
     readable(state, result).await?;
     let pool = &state.readers;
     // Rows written before positions existed have 0: a first sync (-1) gets them too.
-    let since = last_sync.unwrap_or(-1);
+    let since = last_sync.map_or(-1, |l| l.position);
     let token = reads::last_position(pool, user)
         .await
         .map_err(|e| unavailable(&e))?;
@@ -92,7 +94,7 @@ pub async fn answer(
         .await
         .map_err(|e| unavailable(&e))?;
 
-    let since_time = last_sync.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
+    let since_time = last_sync.and_then(|l| DateTime::<Utc>::from_timestamp(l.time, 0));
     let mut conflicts = Vec::new();
     let by_feed: HashMap<&str, &reads::Sub> =
         subs.iter().map(|s| (s.feed_id.as_str(), s)).collect();
@@ -116,7 +118,7 @@ pub async fn answer(
         .collect();
     let playlists: Vec<Value> = playlists.iter().map(reads::List::to_json).collect();
     Ok(json!({
-        "sync_token": token.to_string(),
+        "sync_token": LastSync { position: token, time: received.timestamp() }.token(),
         "changes": {
             "subscriptions": changed_subs,
             "plays": changed_plays,
