@@ -26,7 +26,7 @@ fn admin(stack: &Stack, args: &[&str]) -> String {
 
 /// An account and one of its app passwords (the password the account logs in with is never
 /// what a gpodder client sends).
-fn account_with_app_password(stack: &Stack, username: &str) -> String {
+pub(crate) fn account_with_app_password(stack: &Stack, username: &str) -> String {
     admin(
         stack,
         &[

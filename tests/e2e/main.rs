@@ -19,6 +19,7 @@ mod dead_letters;
 mod fair_use;
 mod fault;
 mod gpodder;
+mod gpodder_since;
 mod helpers;
 mod hostile;
 mod independent_client;
