@@ -81,7 +81,7 @@ async fn subscriptions(
     Query(query): Query<Since>,
 ) -> Result<Json<Changes>, GpodderError> {
     let since = since_with_margin(query.since.as_deref())?;
-    changes_since(&state, &caller.user_id, since)
+    changes_since(&state, &caller.user_id, since, None)
         .await
         .map(Json)
 }

@@ -59,34 +59,55 @@ pub async fn changes(
     caller.owns(&username)?;
     device_id(json_file(&file)?)?;
     let since = crate::episodes::since(query.since.as_deref())?;
-    changes_since(&state, &caller.user_id, since)
+    changes_since(&state, &caller.user_id, since, Some(PAGE))
         .await
         .map(Json)
 }
 
-/// The feeds whose subscription changed after `since` (all of them from 0), and the position
-/// reached. Shared with the Nextcloud route.
+/// Subscription changes in one answer of the gpodder API, at most: the answer's `timestamp` then
+/// says where the next page starts.
+pub const PAGE: i64 = 1_000;
+
+/// The feeds whose subscription changed after `since` (all of them from 0), and where the next
+/// call should start: the position reached, or — when `page` cut the answer — the position of the
+/// last change in it (each change has a position of its own, so the next page starts exactly
+/// after it). Shared with the Nextcloud route, which does not page (AntennaPod replaces the
+/// answer's timestamp by its own clock).
 pub async fn changes_since(
     state: &GpodderState,
     user: &UserId,
     since: i64,
+    page: Option<i64>,
 ) -> Result<Changes, GpodderError> {
     // The position first: rows changed after it are delivered again next time.
-    let timestamp = last_position(state, user).await?;
-    let rows: Vec<(String, bool)> = sqlx::query_as(concat!(
+    let reached = last_position(state, user).await?;
+    // From 0 everything at once: rows from before positions existed all sit at 0.
+    let page = page.filter(|_| since > 0);
+    let rows: Vec<(String, bool, i64)> = sqlx::query_as(concat!(
         "SELECT feed_url, (",
         active!(),
-        ") FROM users.subscriptions WHERE user_id = $1 AND ($2 <= 0 OR sync_position > $2) \
-         ORDER BY feed_url"
+        "), sync_position FROM users.subscriptions \
+         WHERE user_id = $1 AND ($2 <= 0 OR sync_position > $2) \
+         ORDER BY sync_position, feed_id LIMIT $3"
     ))
     .bind(user.as_str())
     .bind(since)
+    .bind(page.unwrap_or(i64::MAX))
     .fetch_all(&state.readers)
     .await?;
-    let (add, remove): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, active)| *active);
+    let full = page.is_some_and(|p| i64::try_from(rows.len()).unwrap_or(i64::MAX) >= p);
+    let timestamp = match rows.last() {
+        Some((_, _, position)) if full => *position,
+        _ => reached.max(since),
+    };
+    let (add, remove): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, active, _)| *active);
+    let mut add: Vec<String> = add.into_iter().map(|(url, _, _)| url).collect();
+    let mut remove: Vec<String> = remove.into_iter().map(|(url, _, _)| url).collect();
+    add.sort();
+    remove.sort();
     Ok(Changes {
-        add: add.into_iter().map(|(url, _)| url).collect(),
-        remove: remove.into_iter().map(|(url, _)| url).collect(),
+        add,
+        remove,
         timestamp,
     })
 }

@@ -119,3 +119,73 @@ async fn concurrent_uploads_from_several_devices_are_all_delivered_by_since() {
         "the reader read during the uploads ({reads} reads)"
     );
 }
+
+/// Subscription changes come in pages of at most 1,000, each answer's timestamp saying where the
+/// next starts; together they hold every change once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_changes_are_paged_and_the_pages_hold_every_change() {
+    let stack = Stack::start(true).await;
+    let password = account_with_app_password(&stack, "gppages");
+    let base = format!("{}/api/2/subscriptions/gppages", stack.server().url);
+    let client = reqwest::Client::new();
+    let get = |since: i64| {
+        let (client, base, password) = (client.clone(), base.clone(), password.clone());
+        async move {
+            let body: serde_json::Value = client
+                .get(format!("{base}/reader.json?since={since}"))
+                .basic_auth("gppages", Some(&password))
+                .send()
+                .await
+                .expect("download")
+                .json()
+                .await
+                .expect("JSON");
+            body
+        }
+    };
+    // A first feed, so that the reader's since is past the start (from 0 everything comes at once).
+    let first = serde_json::json!({"add": ["https://pod.example/first.xml"], "remove": []});
+    let answer: serde_json::Value = client
+        .post(format!("{base}/phone.json"))
+        .basic_auth("gppages", Some(&password))
+        .json(&first)
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("JSON");
+    let start = answer["timestamp"].as_i64().expect("timestamp");
+    let feeds: Vec<String> = (0..1_200)
+        .map(|n| format!("https://pod.example/{n}.xml"))
+        .collect();
+    let status = client
+        .post(format!("{base}/phone.json"))
+        .basic_auth("gppages", Some(&password))
+        .json(&serde_json::json!({"add": feeds, "remove": []}))
+        .send()
+        .await
+        .expect("upload")
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    let (mut seen, mut since, mut pages) = (BTreeSet::new(), start, 0);
+    loop {
+        let body = get(since).await;
+        pages += 1;
+        let add = body["add"].as_array().expect("add");
+        assert!(add.len() <= 1_000, "a page of {}", add.len());
+        for url in add {
+            assert!(
+                seen.insert(url.as_str().expect("url").to_owned()),
+                "{url} twice"
+            );
+        }
+        let next = body["timestamp"].as_i64().expect("timestamp");
+        if add.is_empty() || next == since {
+            break;
+        }
+        since = next;
+    }
+    assert_eq!(seen.len(), 1_200, "every change, in {pages} pages");
+    assert!(pages >= 2, "paged: {pages}");
+}
