@@ -115,10 +115,29 @@ pub async fn apply(
             Err(error) => skipped.push(Skipped { index, error }),
         }
     }
+    // A device the aggregate refuses (the user's limit of devices) skips its own actions only.
     let devices: BTreeSet<_> = sent.iter().filter_map(|s| s.device.clone()).collect();
-    for device in &devices {
-        ensure(state, user, device).await?;
+    let mut refused = BTreeSet::new();
+    for device in devices {
+        if let Err(e) = ensure(state, user, &device).await {
+            if e.is_unavailable() {
+                return Err(e);
+            }
+            refused.insert(device);
+        }
     }
+    let (sent, indexes): (Vec<Sent>, Vec<usize>) = sent
+        .into_iter()
+        .zip(indexes)
+        .filter_map(|(one, index)| match &one.device {
+            Some(device) if refused.contains(device) => {
+                let error = format!("device {device} refused (too many devices?)");
+                skipped.push(Skipped { index, error });
+                None
+            }
+            _ => Some((one, index)),
+        })
+        .unzip();
     let results = decide_sent(state, user, sent).await?;
     for (index, result) in indexes.into_iter().zip(&results) {
         if result.rejection_code.is_some() {

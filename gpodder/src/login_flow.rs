@@ -5,7 +5,6 @@
 //! gone: the next poll is 404 again). URLs are absolute, from `http.public_url`.
 
 use crate::GpodderState;
-use crate::body::RawBody;
 use crate::error::GpodderError;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -98,12 +97,19 @@ fn token_of(body: &[u8]) -> Option<String> {
         .map(|(_, value)| value.trim().to_owned())
 }
 
+/// The largest poll body read: a form with one token.
+const MAX_POLL_BYTES: usize = 1024;
+
 /// `POST /index.php/login/v2/poll`.
 pub async fn poll(
     State(state): State<GpodderState>,
-    RawBody(body): RawBody,
+    body: axum::body::Bytes,
 ) -> Result<Json<Granted>, GpodderError> {
     let not_yet = || GpodderError::not_found("not granted yet (or expired, or already picked up)");
+    // Unauthenticated: a small form, read as sent (never inflated).
+    if body.len() > MAX_POLL_BYTES {
+        return Err(not_yet());
+    }
     let token = token_of(&body).ok_or_else(not_yet)?;
     let granted = state
         .login_flows

@@ -113,9 +113,15 @@ fn client(ip: IpAddr) -> IpAddr {
 pub const ANONYMOUS_PREFIX: &str = "/api/v1/public/";
 
 /// The routes counted per client address when posted, under the log-ins' limit: the forms that
-/// check an account password (an Argon2 hash each), and the start of a Nextcloud login flow (a
-/// row each until it expires).
-pub const LOGIN_ROUTES: [&str; 3] = ["/login", "/register", "/index.php/login/v2"];
+/// check an account password (an Argon2 hash each; a password change, two), and the start of a
+/// Nextcloud login flow (a row each until it expires).
+pub const LOGIN_ROUTES: [&str; 5] = [
+    "/login",
+    "/register",
+    "/account/password",
+    "/account/delete",
+    "/index.php/login/v2",
+];
 
 /// The per-address limits of anonymous routes and of log-ins, and the metrics they count in.
 #[derive(Debug, Clone)]
