@@ -118,15 +118,27 @@ impl AppPasswords {
         username: &str,
         secret: &str,
     ) -> Result<Option<String>, AppPasswordError> {
-        let found: Option<(String,)> = sqlx::query_as(
-            "SELECT u.user_id FROM accounts.app_passwords p JOIN accounts.users u USING (user_id)
+        Ok(self
+            .verify_which(username, secret)
+            .await?
+            .map(|(user_id, _)| user_id))
+    }
+
+    /// As [`AppPasswords::verify`], with the id of the app password that matched (what a session
+    /// it opens depends on: revoking the password ends them).
+    pub async fn verify_which(
+        &self,
+        username: &str,
+        secret: &str,
+    ) -> Result<Option<(String, uuid::Uuid)>, AppPasswordError> {
+        Ok(sqlx::query_as(
+            "SELECT u.user_id, p.id FROM accounts.app_passwords p JOIN accounts.users u USING (user_id)
              WHERE p.digest = $1 AND p.revoked_at IS NULL
                AND u.username_key = $2 AND u.disabled_at IS NULL",
         )
         .bind(digest(secret))
         .bind(username.to_ascii_lowercase())
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.map(|(user_id,)| user_id))
+        .await?)
     }
 }

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS accounts.sessions (
     expires_at timestamptz NOT NULL
 );
 ALTER TABLE accounts.sessions ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'web';
+-- The app password a gpodder session was opened with: revoking it ends the session.
+ALTER TABLE accounts.sessions ADD COLUMN IF NOT EXISTS app_password_id uuid;
 CREATE INDEX IF NOT EXISTS sessions_user ON accounts.sessions (user_id);
 CREATE INDEX IF NOT EXISTS sessions_expiry ON accounts.sessions (expires_at);
 "#;
@@ -83,6 +85,26 @@ impl Sessions {
         user_id: &str,
         kind: SessionKind,
     ) -> Result<(String, Session), SessionError> {
+        self.open_linked(user_id, kind, None).await
+    }
+
+    /// A gpodder session opened with the app password `app_password`: it lives only while that
+    /// password does.
+    pub async fn open_for_app_password(
+        &self,
+        user_id: &str,
+        app_password: uuid::Uuid,
+    ) -> Result<(String, Session), SessionError> {
+        self.open_linked(user_id, SessionKind::Gpodder, Some(app_password))
+            .await
+    }
+
+    async fn open_linked(
+        &self,
+        user_id: &str,
+        kind: SessionKind,
+        app_password: Option<uuid::Uuid>,
+    ) -> Result<(String, Session), SessionError> {
         let cookie = random_secret("")?;
         let csrf = random_secret("")?;
         sqlx::query("DELETE FROM accounts.sessions WHERE expires_at < now()")
@@ -100,8 +122,8 @@ impl Sessions {
         .await?;
         let session = sqlx::query_as::<_, Session>(
             "WITH opened AS (
-                 INSERT INTO accounts.sessions (digest, user_id, csrf, expires_at, kind)
-                 VALUES ($1, $2, $3, now() + $4, $5) RETURNING user_id, csrf, expires_at)
+                 INSERT INTO accounts.sessions (digest, user_id, csrf, expires_at, kind, app_password_id)
+                 VALUES ($1, $2, $3, now() + $4, $5, $6) RETURNING user_id, csrf, expires_at)
              SELECT o.user_id, u.username, o.csrf, o.expires_at
              FROM opened o JOIN accounts.users u USING (user_id)",
         )
@@ -110,6 +132,7 @@ impl Sessions {
         .bind(csrf)
         .bind(SESSION_LIFETIME)
         .bind(kind.as_str())
+        .bind(app_password)
         .fetch_one(&self.pool)
         .await?;
         Ok((cookie, session))
@@ -126,7 +149,11 @@ impl Sessions {
             "SELECT s.user_id, u.username, s.csrf, s.expires_at
              FROM accounts.sessions s JOIN accounts.users u USING (user_id)
              WHERE s.digest = $1 AND s.kind = $2 AND s.expires_at > now()
-               AND u.disabled_at IS NULL",
+               AND u.disabled_at IS NULL
+               -- A session opened with an app password ends with it (revoked or deleted).
+               AND (s.app_password_id IS NULL OR EXISTS (
+                   SELECT 1 FROM accounts.app_passwords p
+                   WHERE p.id = s.app_password_id AND p.revoked_at IS NULL))",
         )
         .bind(digest(cookie))
         .bind(kind.as_str())

@@ -264,3 +264,50 @@ async fn a_session_opens_only_what_its_kind_allows_and_each_kind_is_capped() {
         "other kinds kept"
     );
 }
+
+#[tokio::test]
+async fn a_session_opened_with_an_app_password_ends_with_it() {
+    let pool = support::fresh_database().await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await.expect("migrate");
+    let cy = accounts
+        .create(
+            &Username::parse("cyd").expect("valid"),
+            &Password::choose("correct horse battery", "cyd").expect("strong"),
+            None,
+        )
+        .await
+        .expect("created");
+    let passwords = balados_accounts::AppPasswords::new(pool.clone());
+    let (record, secret) = passwords
+        .create(&cy.user_id, "phone")
+        .await
+        .expect("created");
+    let (user, id) = passwords
+        .verify_which("cyd", &secret)
+        .await
+        .expect("read")
+        .expect("valid");
+    assert_eq!((user.as_str(), id), (cy.user_id.as_str(), record.id));
+    let sessions = Sessions::new(pool.clone());
+    let (cookie, _) = sessions
+        .open_for_app_password(&cy.user_id, id)
+        .await
+        .expect("opened");
+    assert!(
+        sessions
+            .find(&cookie, SessionKind::Gpodder)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    passwords.revoke(&cy.user_id, id).await.expect("revoked");
+    assert!(
+        sessions
+            .find(&cookie, SessionKind::Gpodder)
+            .await
+            .expect("read")
+            .is_none(),
+        "revoking the app password ends its sessions"
+    );
+}

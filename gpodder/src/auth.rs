@@ -27,6 +27,8 @@ pub const SESSION_COOKIE: &str = "sessionid";
 pub struct Caller {
     pub user_id: balados_schemas::UserId,
     pub username: String,
+    /// The app password the caller presented (by Basic): a session it opens ends with it.
+    pub app_password: Option<uuid::Uuid>,
 }
 
 impl Caller {
@@ -90,7 +92,11 @@ fn basic(headers: &HeaderMap) -> Option<Result<(String, String), GpodderError>> 
 fn caller(user_id: &str, username: String) -> Result<Caller, GpodderError> {
     let user_id = balados_schemas::UserId::parse(user_id)
         .map_err(|_| GpodderError::unavailable("this account cannot use the gpodder API"))?;
-    Ok(Caller { user_id, username })
+    Ok(Caller {
+        user_id,
+        username,
+        app_password: None,
+    })
 }
 
 /// The caller by Basic (an app password), `None` without Basic credentials.
@@ -102,8 +108,11 @@ async fn by_password(
         return Ok(None);
     };
     let (username, secret) = credentials?;
-    match state.app_passwords.verify(&username, &secret).await {
-        Ok(Some(user_id)) => caller(&user_id, username).map(Some),
+    match state.app_passwords.verify_which(&username, &secret).await {
+        Ok(Some((user_id, password))) => caller(&user_id, username).map(|mut caller| {
+            caller.app_password = Some(password);
+            Some(caller)
+        }),
         Ok(None) => Err(GpodderError::challenge(
             "unknown username or app password (create one on your account's page)",
         )),
@@ -141,12 +150,13 @@ fn set_cookie(state: &GpodderState, value: &str, max_age: i64) -> HeaderValue {
 /// Opens a session for `caller` and sets its cookie on `response` (a failure only costs the
 /// client a challenge on its next call).
 async fn open_session(state: &GpodderState, caller: &Caller, response: &mut Response) {
+    // Only a caller who presented an app password opens a session, tied to that password.
+    let Some(password) = caller.app_password else {
+        return;
+    };
     match state
         .sessions
-        .open(
-            caller.user_id.as_str(),
-            balados_accounts::SessionKind::Gpodder,
-        )
+        .open_for_app_password(caller.user_id.as_str(), password)
         .await
     {
         Ok((value, _)) => {
