@@ -13,7 +13,7 @@ use std::io::Read;
 
 /// The most a compressed body may expand to: the largest honest upload (5,000 subscriptions of
 /// 1,400-byte URLs, or a long history of episode actions) fits, a bomb does not.
-pub const MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_DECOMPRESSED_BYTES: u64 = 8 * 1024 * 1024;
 
 fn too_large() -> ApiError {
     ApiError::new(
@@ -101,6 +101,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_list_of_more_than_the_most_items_is_refused_at_the_first_beyond() {
+        let most = format!("[{}0]", "0,".repeat(super::MAX_ITEMS - 1));
+        let read: super::Bounded<u8> = serde_json::from_str(&most).expect("the most is read");
+        assert_eq!(read.0.len(), super::MAX_ITEMS);
+        let over = format!("[{}0]", "0,".repeat(super::MAX_ITEMS));
+        let refused = serde_json::from_str::<super::Bounded<u8>>(&over).expect_err("one more");
+        assert!(refused.to_string().contains("at most"), "{refused}");
+    }
+
     use super::*;
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -134,5 +144,46 @@ mod tests {
     fn what_is_not_gzip_is_a_bad_request() {
         let refused = gunzip(b"plain text", 100).expect_err("not gzip");
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+/// Items of one list in a request, at most: more than any client sends in one go (a user follows
+/// at most 5,000 feeds; an upload of actions holds at most 5,000).
+pub const MAX_ITEMS: usize = 5_000;
+
+/// A JSON array of at most [`MAX_ITEMS`] items: reading stops at the first item beyond, so a
+/// small compressed body cannot make millions of values.
+#[derive(Debug, Default)]
+pub struct Bounded<T>(pub Vec<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Bounded<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Items<T> {
+            type Value = Bounded<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "an array of at most {MAX_ITEMS} items")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if items.len() == MAX_ITEMS {
+                        return Err(serde::de::Error::custom(format!(
+                            "at most {MAX_ITEMS} items in one request"
+                        )));
+                    }
+                    items.push(item);
+                }
+                Ok(Bounded(items))
+            }
+        }
+
+        deserializer.deserialize_seq(Items(std::marker::PhantomData))
     }
 }

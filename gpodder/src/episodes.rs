@@ -154,7 +154,7 @@ pub async fn upload(
     State(state): State<GpodderState>,
     caller: Caller,
     PathParams(file): PathParams<String>,
-    JsonBody(actions): JsonBody<Vec<Value>>,
+    JsonBody(crate::body::Bounded(actions)): JsonBody<crate::body::Bounded<Value>>,
 ) -> Result<Json<Uploaded>, GpodderError> {
     caller.owns(json_file(&file)?)?;
     let (update_urls, skipped) = apply(&state, &caller.user_id, &actions).await?;

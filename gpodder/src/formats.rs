@@ -42,11 +42,15 @@ impl Format {
     /// when the text is not in the format.
     pub fn read(self, body: &str) -> Option<Vec<String>> {
         match self {
-            Self::Json => serde_json::from_str::<Vec<String>>(body).ok(),
+            Self::Json => serde_json::from_str::<crate::body::Bounded<String>>(body)
+                .ok()
+                .map(|list| list.0),
+            // One more than the most, so that the caller refuses the list rather than cut it.
             Self::Txt => Some(
                 body.lines()
                     .map(str::trim)
                     .filter(|line| !line.is_empty())
+                    .take(crate::body::MAX_ITEMS + 1)
                     .map(str::to_owned)
                     .collect(),
             ),

@@ -89,9 +89,9 @@ async fn subscriptions(
 #[derive(Debug, Deserialize)]
 pub struct SubscriptionChanges {
     #[serde(default)]
-    add: Vec<String>,
+    add: crate::body::Bounded<String>,
     #[serde(default)]
-    remove: Vec<String>,
+    remove: crate::body::Bounded<String>,
 }
 
 /// `POST …/subscription_change/create` `{"add","remove"}` → `{"timestamp"}`. URLs rewritten or
@@ -106,7 +106,7 @@ async fn change_subscriptions(
         add,
         remove,
         mut update_urls,
-    } = checked(&changes.add, &changes.remove)?;
+    } = checked(&changes.add.0, &changes.remove.0)?;
     let device = device_id(DEVICE)?;
     apply(
         &state,
@@ -160,7 +160,7 @@ fn from_nextcloud(mut actions: Vec<Value>) -> Vec<Value> {
 async fn record_episode_actions(
     State(state): State<GpodderState>,
     caller: Caller,
-    JsonBody(actions): JsonBody<Vec<Value>>,
+    JsonBody(crate::body::Bounded(actions)): JsonBody<crate::body::Bounded<Value>>,
 ) -> Result<Json<Timestamp>, GpodderError> {
     let (_, skipped) =
         crate::episodes::apply(&state, &caller.user_id, &from_nextcloud(actions)).await?;

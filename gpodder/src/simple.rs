@@ -66,6 +66,12 @@ pub async fn replace(
             "the list is not in the format of its extension",
         )
     })?;
+    if sent.len() > crate::body::MAX_ITEMS {
+        return Err(GpodderError::bad_request(
+            "too_many_feeds",
+            format!("a list holds at most {} feeds", crate::body::MAX_ITEMS),
+        ));
+    }
     let mut skipped = Vec::new();
     let wanted = dedup(normalise_all(&sent, &mut skipped));
     let current = active_urls(&state, &caller.user_id).await?;

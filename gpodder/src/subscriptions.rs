@@ -115,9 +115,9 @@ pub async fn changes_since(
 #[derive(Debug, Deserialize)]
 pub struct Upload {
     #[serde(default)]
-    add: Vec<String>,
+    add: crate::body::Bounded<String>,
     #[serde(default)]
-    remove: Vec<String>,
+    remove: crate::body::Bounded<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,7 +197,7 @@ pub async fn upload(
         add,
         remove,
         mut update_urls,
-    } = checked(&upload.add, &upload.remove)?;
+    } = checked(&upload.add.0, &upload.remove.0)?;
     apply(
         &state,
         &caller.user_id,

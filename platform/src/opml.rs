@@ -72,18 +72,29 @@ pub async fn export(readers: &sqlx::PgPool, user_id: &str) -> Result<String, sql
     Ok(write(&feeds, &grouped))
 }
 
+/// Feed outlines read at most: a list longer than any import accepts is cut here (one more than
+/// this, so that callers can tell), before its cost grows with the input.
+pub const MAX_READ: usize = 10_000;
+
+/// The longest group name kept (in characters); longer ones are cut.
+const MAX_GROUP_CHARS: usize = 200;
+
 /// The feed outlines of an OPML text, in order, with their groups; `None` when the text is not
 /// OPML. An outline without `xmlUrl` that holds others is a group, named by its `text` (else
-/// `title`); a blank name is no group.
+/// `title`); a blank name is no group. Linear in the text: at most [`MAX_READ`] + 1 outlines.
 pub fn read(body: &str) -> Option<Vec<Outline>> {
     if !body.contains("<opml") {
         return None;
     }
     let mut outlines = Vec::new();
-    // One entry per open outline: the group it names, if it is one.
-    let mut open: Vec<Option<String>> = Vec::new();
+    // One entry per open outline: the group it names, if it is one, and where in this stack the
+    // nearest named one (itself included) is — so that a feed finds its group at once.
+    let mut open: Vec<(Option<String>, Option<usize>)> = Vec::new();
     let mut rest = body;
     while let Some(at) = rest.find("outline") {
+        if outlines.len() > MAX_READ {
+            break;
+        }
         let before = &rest[..at];
         let after = &rest[at + "outline".len()..];
         if before.ends_with("</") {
@@ -105,15 +116,27 @@ pub fn read(body: &str) -> Option<Vec<Outline>> {
             Some(_) => None,
             None => attribute(tag, "text")
                 .or_else(|| attribute(tag, "title"))
-                .map(|t| unescape(&t).trim().to_owned())
+                .map(|t| {
+                    unescape(&t)
+                        .trim()
+                        .chars()
+                        .take(MAX_GROUP_CHARS)
+                        .collect::<String>()
+                })
                 .filter(|t| !t.is_empty()),
         };
+        let inherited = open.last().and_then(|(_, nearest)| *nearest);
         if let Some(url) = url {
-            let group = open.iter().rev().find_map(Clone::clone);
+            let group = inherited.and_then(|i| open[i].0.clone());
             outlines.push(Outline { url, group });
         }
         if !closed {
-            open.push(name);
+            let nearest = if name.is_some() {
+                Some(open.len())
+            } else {
+                inherited
+            };
+            open.push((name, nearest));
         }
         rest = &after[end + 1..];
     }
@@ -147,7 +170,9 @@ pub fn unescape(text: &str) -> String {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         let entity = &rest[at..];
-        let Some(end) = entity.find(';').filter(|end| *end <= 10) else {
+        // Only the next few bytes: an entity is short, and searching the whole rest for every `&`
+        // would make a long value cost its length squared.
+        let Some(end) = entity.bytes().take(11).position(|b| b == b';') else {
             out.push('&');
             rest = &entity[1..];
             continue;
@@ -226,6 +251,33 @@ mod tests {
         );
         assert_eq!(read("not opml"), None);
         assert_eq!(read("<opml><outline xmlUrl=\"x"), Some(vec![]));
+    }
+
+    #[test]
+    fn hostile_shapes_are_read_in_bounds() {
+        // Thousands of ampersands in a value: each left as written (no entity within reach).
+        let amps = "&".repeat(20_000);
+        let text =
+            format!(r#"<opml><body><outline xmlUrl="https://a.example/{amps}"/></body></opml>"#);
+        assert_eq!(
+            read(&text).expect("OPML")[0].url.len(),
+            "https://a.example/".len() + 20_000
+        );
+        // Deep unnamed nesting under one group: every feed finds it; a huge name is cut.
+        let name = "n".repeat(5_000);
+        let mut text = format!(r#"<opml><body><outline text="{name}">"#);
+        text.push_str(&"<outline>".repeat(2_000));
+        for n in 0..(MAX_READ + 50) {
+            text.push_str(&format!(r#"<outline xmlUrl="https://f.example/{n}"/>"#));
+        }
+        let outlines = read(&text).expect("OPML");
+        assert_eq!(
+            outlines.len(),
+            MAX_READ + 1,
+            "cut after one more than the most read"
+        );
+        let group = outlines[0].group.as_deref().expect("the group");
+        assert_eq!(group.chars().count(), 200);
     }
 
     #[test]
