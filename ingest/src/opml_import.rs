@@ -89,6 +89,7 @@ pub async fn import(
     user: &UserId,
     origin: Origin<'_>,
     body: &str,
+    with_groups: bool,
 ) -> Result<ImportReport, ApiError> {
     let outlines = balados_platform::opml::read(body)
         .ok_or_else(|| ApiError::validation("invalid_opml", "the body is not an OPML file"))?;
@@ -158,6 +159,10 @@ pub async fn import(
                 subscribed.insert(feed.as_str().to_owned());
             }
         }
+    }
+    // Collections are their own data: a caller that may not write them imports the feeds flat.
+    if !with_groups {
+        groups.clear();
     }
     let mut collections = Vec::with_capacity(groups.len());
     for (title, members) in groups {

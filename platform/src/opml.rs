@@ -50,7 +50,11 @@ pub fn write(feeds: &[&str], grouped: &[(String, String)]) -> String {
 /// A user's subscriptions as OPML, from the read models: every active feed at the top level,
 /// each collection but the default one as a group (the account page's export and
 /// `GET /api/v1/subscriptions/opml`).
-pub async fn export(readers: &sqlx::PgPool, user_id: &str) -> Result<String, sqlx::Error> {
+pub async fn export(
+    readers: &sqlx::PgPool,
+    user_id: &str,
+    with_groups: bool,
+) -> Result<String, sqlx::Error> {
     let feeds: Vec<(String,)> = sqlx::query_as(
         "SELECT feed_url FROM users.subscriptions
          WHERE user_id = $1 AND subscribed_at IS NOT NULL
@@ -60,14 +64,19 @@ pub async fn export(readers: &sqlx::PgPool, user_id: &str) -> Result<String, sql
     .bind(user_id)
     .fetch_all(readers)
     .await?;
-    let grouped: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.title, f.feed_url FROM users.collections c
-         JOIN users.collection_feeds f USING (user_id, collection_id)
-         WHERE c.user_id = $1 AND NOT c.is_default ORDER BY c.title, f.position",
-    )
-    .bind(user_id)
-    .fetch_all(readers)
-    .await?;
+    // The collections are their own data: only a caller who may read them gets them as groups.
+    let grouped: Vec<(String, String)> = if with_groups {
+        sqlx::query_as(
+            "SELECT c.title, f.feed_url FROM users.collections c
+             JOIN users.collection_feeds f USING (user_id, collection_id)
+             WHERE c.user_id = $1 AND NOT c.is_default ORDER BY c.title, f.position",
+        )
+        .bind(user_id)
+        .fetch_all(readers)
+        .await?
+    } else {
+        Vec::new()
+    };
     let feeds: Vec<&str> = feeds.iter().map(|(url,)| url.as_str()).collect();
     Ok(write(&feeds, &grouped))
 }

@@ -22,5 +22,10 @@ pub async fn import_opml(
             .map(|d| (d, auth.device_name.clone())),
         occurred_at: None,
     };
-    Ok(Json(import(&state, &auth.user, origin, &body).await?))
+    use balados_auth::{Access, Area, Permission};
+    let groups = auth
+        .caller
+        .scopes
+        .allows(Permission::Data(Area::Collections, Access::Write));
+    Ok(Json(import(&state, &auth.user, origin, &body, groups).await?))
 }

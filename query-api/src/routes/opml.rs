@@ -1,5 +1,6 @@
 //! `GET /api/v1/subscriptions/opml`: the caller's subscriptions as OPML, collections as groups —
-//! the same file as the account page's export.
+//! the same file as the account page's export, the groups only for an app that may read the
+//! collections.
 
 use crate::QueryState;
 use axum::extract::State;
@@ -11,7 +12,12 @@ pub async fn export(
     State(state): State<QueryState>,
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
-    let body = balados_platform::opml::export(&state.pool, auth.user.as_str())
+    use balados_auth::{Access, Area, Permission};
+    let groups = auth
+        .caller
+        .scopes
+        .allows(Permission::Data(Area::Collections, Access::Read));
+    let body = balados_platform::opml::export(&state.pool, auth.user.as_str(), groups)
         .await
         .map_err(super::unavailable)?;
     let mut response = body.into_response();

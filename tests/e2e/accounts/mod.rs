@@ -632,3 +632,70 @@ async fn a_user_deletes_their_account_from_its_page() {
     let new_id = again.register("zoe_e2e", "a brand new passphrase").await;
     assert_ne!(new_id, zoe_id);
 }
+
+/// OPML with an app granted subscriptions only: the feeds come in, the groups do not become
+/// collections, and the export carries no groups (collections are their own scope).
+#[tokio::test]
+async fn opml_import_and_export_stay_within_the_apps_scopes() {
+    let stack = Stack::start(true).await;
+    let url = stack.server().url.clone();
+    let mut ann = Browser::new(&url);
+    let ann_id = ann.register("ann_opml", "correct horse battery").await;
+    let app = App::new("opmlapp");
+    approve(&mut ann, &app, "user.subscriptions").await;
+    let token = app.token(&ann_id);
+    let opml = r#"<?xml version="1.0"?><opml version="2.0"><body><outline text="News">
+        <outline text="a" xmlUrl="https://feeds.example/news.xml"/></outline></body></opml>"#;
+    let http = reqwest::Client::new();
+    let imported: serde_json::Value = http
+        .post(format!("{url}/api/v1/subscriptions/opml"))
+        .bearer_auth(&token)
+        .body(opml)
+        .send()
+        .await
+        .expect("import")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(imported.to_string().contains("news.xml"), "{imported}");
+    assert_eq!(
+        imported["collections"],
+        serde_json::json!([]),
+        "no group made a collection: {imported}"
+    );
+    let everything = crate::helpers::token(&ann_id, 300);
+    let collections = http
+        .get(format!("{url}/api/v1/collections"))
+        .bearer_auth(&everything)
+        .send()
+        .await
+        .expect("collections")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !collections.contains("News"),
+        "no collection made: {collections}"
+    );
+    // The import answers once decided; the read models follow a moment later.
+    let exported = eventually(Duration::from_secs(10), "the feed in the export", || {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let text = http
+                .get(format!("{url}/api/v1/subscriptions/opml"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains("news.xml").then_some(text)
+        }
+    })
+    .await;
+    assert!(
+        !exported.contains("News"),
+        "no groups without collections.read: {exported}"
+    );
+}

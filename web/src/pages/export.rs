@@ -91,7 +91,7 @@ pub async fn export_opml(
     State(state): State<WebState>,
     who: LoggedIn,
 ) -> Result<Response, PageError> {
-    let body = balados_platform::opml::export(&state.readers, &who.session.user_id).await?;
+    let body = balados_platform::opml::export(&state.readers, &who.session.user_id, true).await?;
     Ok(download(
         "text/x-opml; charset=utf-8",
         "balados-subscriptions.opml",
