@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use balados_accounts::SESSION_LIFETIME;
-use balados_platform::http::PathParams;
+use balados_platform::http::{ApiError, PathParams};
 use base64::Engine as _;
 
 /// The cookie name gpodder clients (AntennaPod) expect.
@@ -167,6 +167,29 @@ async fn open_session(state: &GpodderState, caller: &Caller, response: &mut Resp
     }
 }
 
+/// A write sent by a browser from another site: refused (403). A browser that once answered the
+/// Basic challenge for this server sends those credentials with any site's form, and these routes
+/// read JSON whatever the Content-Type; podcast apps send no `Sec-Fetch-Site`.
+fn cross_site_write(request: &Request) -> Option<Response> {
+    let write = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let cross_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"));
+    (write && cross_site).then(|| {
+        ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "writes from another site's page are refused",
+        )
+        .into_response()
+    })
+}
+
 /// The middleware of every authenticated route: Basic first (then no cookie is read), else the
 /// cookie; a 401 challenge without either. A successful call by Basic that carried no cookie
 /// receives one.
@@ -175,6 +198,9 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refused) = cross_site_write(&request) {
+        return refused;
+    }
     let headers = request.headers();
     let presented = cookie(headers, SESSION_COOKIE).map(str::to_owned);
     let found = match by_password(&state, headers).await {
@@ -213,6 +239,9 @@ pub async fn basic_only(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refused) = cross_site_write(&request) {
+        return refused;
+    }
     match by_password(&state, request.headers()).await {
         Ok(Some(caller)) => {
             request.extensions_mut().insert(caller);

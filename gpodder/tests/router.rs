@@ -179,3 +179,23 @@ async fn a_login_flow_poll_with_a_token_we_never_issued_is_404_without_a_query()
         assert_eq!(status, StatusCode::NOT_FOUND, "{body:.20}");
     }
 }
+
+#[tokio::test]
+async fn a_write_from_another_sites_page_is_refused_before_its_credentials_are_read() {
+    for path in [
+        "/api/2/subscriptions/alice/phone.json",
+        "/api/2/episodes/alice.json",
+        "/index.php/apps/gpoddersync/episode_action/create",
+    ] {
+        let request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::AUTHORIZATION, "Basic YWxpY2U6c2VjcmV0")
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("[]"))
+            .expect("request");
+        let (status, _, body) = send(app(Arc::default()), request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(body["code"], "cross_site_request", "{path}: {body}");
+    }
+}
