@@ -20,8 +20,23 @@ CREATE TABLE IF NOT EXISTS accounts.app_passwords (
 CREATE INDEX IF NOT EXISTS app_passwords_user ON accounts.app_passwords (user_id);
 "#;
 
+/// Live (unrevoked) app passwords a user may hold at once, and play tokens too: bounds each
+/// user's rows.
+pub const MAX_LIVE: i64 = 100;
+
 /// Names are what the user recognises the app by: 1 to 100 characters, one line.
 pub const MAX_NAME_CHARS: usize = 100;
+
+/// The user's unrevoked rows of `table` (one of the fixed names of this crate, never input).
+pub(crate) async fn live(pool: &PgPool, table: &str, user_id: &str) -> Result<i64, sqlx::Error> {
+    let sql =
+        format!("SELECT count(*) FROM accounts.{table} WHERE user_id = $1 AND revoked_at IS NULL");
+    let (count,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(count)
+}
 
 /// A name as the user gave it for a secret (app password, play token), trimmed; `None` when empty,
 /// longer than [`MAX_NAME_CHARS`] or not on one line.
@@ -47,6 +62,8 @@ pub enum AppPasswordError {
     InvalidName,
     #[error("no such app password")]
     NotFound,
+    #[error("at most {MAX_LIVE} app passwords at a time: revoke one first")]
+    TooMany,
     #[error("no random bytes available")]
     Random,
     #[error(transparent)]
@@ -71,6 +88,9 @@ impl AppPasswords {
         name: &str,
     ) -> Result<(AppPassword, String), AppPasswordError> {
         let name = shown_name(name).ok_or(AppPasswordError::InvalidName)?;
+        if live(&self.pool, "app_passwords", user_id).await? >= MAX_LIVE {
+            return Err(AppPasswordError::TooMany);
+        }
         let secret = random_secret("bal_").map_err(|_| AppPasswordError::Random)?;
         let record = sqlx::query_as::<_, AppPassword>(
             "INSERT INTO accounts.app_passwords (id, user_id, name, digest) VALUES ($1, $2, $3, $4)

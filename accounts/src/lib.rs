@@ -15,7 +15,7 @@ mod sessions;
 mod store;
 mod username;
 
-pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords};
+pub use app_passwords::{AppPassword, AppPasswordError, AppPasswords, MAX_LIVE};
 pub use authorizations::{Authorization, AuthorizationError, Authorizations, GrantCache, REFRESH};
 pub use login_flows::{
     GrantedLogin, LOGIN_FLOW_LIFETIME, LoginFlowError, LoginFlows, MAX_FLOWS,

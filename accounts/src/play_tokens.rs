@@ -51,6 +51,11 @@ pub enum PlayTokenError {
     InvalidLifetime,
     #[error("no such play token")]
     NotFound,
+    #[error(
+        "at most {} play tokens at a time: revoke one first",
+        crate::app_passwords::MAX_LIVE
+    )]
+    TooMany,
     #[error("no random bytes available")]
     Random,
     #[error(transparent)]
@@ -78,6 +83,10 @@ impl PlayTokens {
     ) -> Result<(PlayToken, String), PlayTokenError> {
         // The same rules as an app password's name: both are listed side by side to their user.
         let name = crate::app_passwords::shown_name(name).ok_or(PlayTokenError::InvalidName)?;
+        let live = crate::app_passwords::live(&self.pool, "play_tokens", user_id).await?;
+        if live >= crate::app_passwords::MAX_LIVE {
+            return Err(PlayTokenError::TooMany);
+        }
         if !(1..=MAX_PLAY_TOKEN_DAYS).contains(&days) {
             return Err(PlayTokenError::InvalidLifetime);
         }

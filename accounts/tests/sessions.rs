@@ -311,3 +311,39 @@ async fn a_session_opened_with_an_app_password_ends_with_it() {
         "revoking the app password ends its sessions"
     );
 }
+
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_live_app_passwords() {
+    let pool = support::fresh_database().await;
+    let accounts = Accounts::new(pool.clone());
+    accounts.migrate().await.expect("migrate");
+    let dee = accounts
+        .create(
+            &Username::parse("dee").expect("valid"),
+            &Password::choose("correct horse battery", "dee").expect("strong"),
+            None,
+        )
+        .await
+        .expect("created");
+    let passwords = balados_accounts::AppPasswords::new(pool.clone());
+    let mut first = None;
+    for n in 0..balados_accounts::MAX_LIVE {
+        let (record, _) = passwords
+            .create(&dee.user_id, &format!("app {n}"))
+            .await
+            .expect("created");
+        first.get_or_insert(record.id);
+    }
+    assert!(matches!(
+        passwords.create(&dee.user_id, "one more").await,
+        Err(balados_accounts::AppPasswordError::TooMany)
+    ));
+    passwords
+        .revoke(&dee.user_id, first.expect("one"))
+        .await
+        .expect("revoked");
+    assert!(
+        passwords.create(&dee.user_id, "one more").await.is_ok(),
+        "room again once one is revoked"
+    );
+}
