@@ -27,5 +27,7 @@ pub async fn import_opml(
         .caller
         .scopes
         .allows(Permission::Data(Area::Collections, Access::Write));
-    Ok(Json(import(&state, &auth.user, origin, &body, groups).await?))
+    Ok(Json(
+        import(&state, &auth.user, origin, &body, groups).await?,
+    ))
 }
