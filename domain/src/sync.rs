@@ -1,5 +1,5 @@
-//! A client's bulk sync (DESIGN.md §7), merged with the user's state into ordinary events, so that
-//! replays and every read model work unchanged. Each event carries the client's own time of the
+//! A client's bulk sync (docs/architecture.md §11), merged with the user's state into ordinary
+//! events, so that replays and every read model work unchanged. Each event carries the client's own time of the
 //! change (clamped like a command's), so the state keeps the client's times and a later upload is
 //! compared with them.
 //!

@@ -1,7 +1,8 @@
 //! The records of a bulk `Sync` command: what a client holds of its subscriptions, play statuses
 //! and playlists, each with the client's own times. The aggregate merges them with the user's
-//! state (DESIGN.md §7). The bounds on their number and bytes keep the command one record under
-//! the broker's 1 MB (docs/limits.md); the ingest checks them before producing ([`check`]).
+//! state (docs/architecture.md §11). The bounds on their number and bytes keep the command one
+//! record under the broker's 1 MB (docs/limits.md); the ingest checks them before producing
+//! ([`check`]).
 
 use crate::avro::ShapeError;
 use crate::declare::avro_record;

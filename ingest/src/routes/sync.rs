@@ -1,7 +1,7 @@
 //! `POST /api/v1/sync` (scope `user.sync`): the original's bulk sync. The client's subscriptions,
 //! play statuses and playlists become one `Sync` command, merged by the aggregate into ordinary
-//! events (DESIGN.md §7); the answer always comes after the decision and once the read models show
-//! it: what changed on the server since `last_sync`, each upload the server did not take as a
+//! events (docs/architecture.md §11); the answer always comes after the decision and once the read
+//! models show it: what changed on the server since `last_sync`, each upload the server did not take as a
 //! conflict with its reason, and the new `sync_token` (the position the user's read models have
 //! reached). Reading the read models is why this route has its own state, [`SyncState`]: the
 //! ingest's, the readers' pool and the materializer's progress, wired by the app like gpodder's.
