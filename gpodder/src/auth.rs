@@ -56,17 +56,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// The value of cookie `name` in the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value)
-}
+use balados_platform::http::cookies::cookie;
 
 /// `Authorization: Basic` decoded: `None` without it, `Some(Err)` when malformed.
 fn basic(headers: &HeaderMap) -> Option<Result<(String, String), GpodderError>> {
@@ -140,11 +130,8 @@ async fn by_cookie(state: &GpodderState, value: &str) -> Result<Option<Caller>, 
 }
 
 fn set_cookie(state: &GpodderState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let secure = state.secure_cookies;
+    balados_platform::http::cookies::set_cookie(SESSION_COOKIE, value, max_age, "Lax", secure)
 }
 
 /// Opens a session for `caller` and sets its cookie on `response` (a failure only costs the
@@ -326,15 +313,5 @@ mod tests {
             basic(&headers(&[(header::AUTHORIZATION, "Basic !!!")])).is_some_and(|r| r.is_err())
         );
         assert!(basic(&HeaderMap::new()).is_none());
-    }
-
-    #[test]
-    fn the_session_cookie_is_found_among_others() {
-        let h = headers(&[(header::COOKIE, "a=1; sessionid=abc; b=2")]);
-        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
-        assert_eq!(
-            cookie(&headers(&[(header::COOKIE, "sessionid=")]), SESSION_COOKIE),
-            None
-        );
     }
 }

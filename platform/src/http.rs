@@ -2,6 +2,7 @@
 //! and a JSON extractor that answers malformed bodies with it instead of axum's plain text.
 
 mod authenticated;
+pub mod cookies;
 mod path;
 
 pub use authenticated::{Authenticated, Verifies, authenticate_caller, needs, require};

@@ -7,31 +7,14 @@ use crate::WebState;
 use crate::error::PageError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use balados_accounts::{SESSION_LIFETIME, Session};
 
 pub const SESSION_COOKIE: &str = "balados_session";
 pub const CSRF_COOKIE: &str = "balados_csrf";
 
-/// The value of cookie `name` in the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
-fn set_cookie(name: &str, value: &str, max_age: i64, same_site: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
-    );
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
+pub use balados_platform::http::cookies::cookie;
+use balados_platform::http::cookies::set_cookie;
 
 pub fn session_cookie(state: &WebState, value: &str) -> HeaderValue {
     let max_age = SESSION_LIFETIME.num_seconds();
@@ -187,13 +170,7 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_read_by_exact_name() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("x_balados_session=no; balados_session=yes"),
-        );
-        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("yes"));
+    fn secrets_compare_whole() {
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
     }
 }
