@@ -56,27 +56,23 @@ async fn require_mygpoclient() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
-    require_mygpoclient().await;
-    let stack = Stack::start(true).await;
-    let alice = account_with_app_password(&stack, "GpAlice");
-    let bob = account_with_app_password(&stack, "gpbob");
-
+/// Runs a client script of `tests/gpodder/` with `args` within `limit`, and asserts it ended with
+/// "ok all" (its steps printed).
+async fn run_script(stack: &Stack, script: &str, args: &[&str], limit: Duration) {
     let run = tokio::process::Command::new(python())
-        .arg(repo_root().join("tests/gpodder/mygpo_client.py"))
-        .args([&stack.server().url, "gpalice", &alice, "gpbob", &bob])
+        .arg(repo_root().join("tests/gpodder").join(script))
+        .args(args)
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(240), run)
+    let output = tokio::time::timeout(limit, run)
         .await
-        .expect("the client script finishes within 4 minutes")
+        .unwrap_or_else(|_| panic!("{script} did not finish within {limit:?}"))
         .expect("python runs (BALADOS_TEST_PYTHON)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");
     assert!(
         output.status.success() && stdout.lines().any(|l| l == "ok all"),
-        "the mygpoclient script failed ({}):\n{stdout}\n{}\nserver log: {}",
+        "{script} failed ({}):\n{stdout}\n{}\nserver log: {}",
         output.status,
         String::from_utf8_lossy(&output.stderr),
         stack.server().stderr_log.display()
@@ -84,26 +80,22 @@ async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
+    require_mygpoclient().await;
+    let stack = Stack::start(true).await;
+    let alice = account_with_app_password(&stack, "GpAlice");
+    let bob = account_with_app_password(&stack, "gpbob");
+    let url = stack.server().url.clone();
+    let args = [url.as_str(), "gpalice", &alice, "gpbob", &bob];
+    run_script(&stack, "mygpo_client.py", &args, Duration::from_secs(240)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mygpoclient_reads_updates_settings_favorites_toplist_and_sync_groups() {
     require_mygpoclient().await;
     let stack = Stack::start(true).await;
     let carol = account_with_app_password(&stack, "gpcarol");
-    let run = tokio::process::Command::new(python())
-        .arg(repo_root().join("tests/gpodder/mygpo_more.py"))
-        .args([&stack.server().url, "gpcarol", &carol])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the client script finishes within 3 minutes")
-        .expect("python runs (BALADOS_TEST_PYTHON)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success() && stdout.lines().any(|l| l == "ok all"),
-        "the mygpoclient script failed ({}):\n{stdout}\n{}\nserver log: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr),
-        stack.server().stderr_log.display()
-    );
+    let url = stack.server().url.clone();
+    let args = [url.as_str(), "gpcarol", &carol];
+    run_script(&stack, "mygpo_more.py", &args, Duration::from_secs(180)).await;
 }

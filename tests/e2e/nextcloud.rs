@@ -5,24 +5,12 @@
 //! arrives; a stale upload does not overwrite a newer position; Login Flow v2's start and poll
 //! (the grant in a real browser is in tests/browser/account_pages.py).
 
-use crate::helpers::{Stack, binary, public_address_env};
+use crate::helpers::{Stack, public_address_env};
 use serde_json::{Value, json};
 
 const BASE: &str = "/index.php/apps/gpoddersync";
 const FEED_A: &str = "https://feeds.example/a.xml";
 const FEED_B: &str = "http://feeds.example/b.xml";
-
-/// `balados admin …` against the stack's database; its standard output.
-fn admin(stack: &Stack, args: &[&str]) -> String {
-    let out = std::process::Command::new(binary())
-        .arg("admin")
-        .args(args)
-        .envs(stack.server_env())
-        .output()
-        .expect("balados runs");
-    assert!(out.status.success(), "balados admin {args:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// One phone running AntennaPod, logged in with an app password.
 struct Phone {
@@ -98,18 +86,7 @@ fn has(list: &Value, url: &str) -> bool {
 async fn antennapod_syncs_two_phones_through_the_nextcloud_routes() {
     let mut stack = Stack::start(false).await;
     let url = stack.start_server(&public_address_env()).await.url.clone();
-    admin(
-        &stack,
-        &[
-            "user",
-            "create",
-            "--username",
-            "NcAnn",
-            "--password",
-            "a long enough password",
-        ],
-    );
-    let password = admin(&stack, &["app-password", "create", "--user", "NcAnn"]);
+    let password = crate::gpodder::account_with_app_password(&stack, "NcAnn");
     let phone = |user: &str, password: &str| Phone {
         http: reqwest::Client::new(),
         url: url.clone(),
