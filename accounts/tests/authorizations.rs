@@ -2,7 +2,7 @@
 //! verified with the key it registered and carries the scopes the user granted (never the
 //! token's); an app the user has not authorized, or revoked, gets the answer of a bad signature.
 
-use balados_accounts::{Accounts, Authorizations, GrantCache, Password, Username};
+use balados_accounts::{Accounts, Authorizations, GrantCache};
 use balados_auth::{
     AuthError, Claims, GrantedVerifier, Permission, Scopes, TokenVerifier, mint_token,
 };
@@ -32,14 +32,7 @@ async fn an_authorized_app_holds_what_the_user_granted_until_revoked() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let ann = accounts
-        .create(
-            &Username::parse("ann").expect("valid"),
-            &Password::choose("correct horse battery", "ann").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let ann = support::account(&accounts, "ann").await;
     let authorizations = Authorizations::new(pool.clone());
     let granted = Scopes::parse("user.plays user.subscriptions.read").expect("scopes");
     authorizations

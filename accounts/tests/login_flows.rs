@@ -2,9 +2,7 @@
 //! hands over a working app password exactly once; nothing secret is stored; a cancelled or
 //! disabled user's flow hands over nothing; pending flows are bounded per address.
 
-use balados_accounts::{
-    Accounts, AppPasswords, LoginFlowError, LoginFlows, MAX_FLOWS_PER_ADDRESS, Password, Username,
-};
+use balados_accounts::{Accounts, AppPasswords, LoginFlowError, LoginFlows, MAX_FLOWS_PER_ADDRESS};
 
 mod support;
 
@@ -13,14 +11,7 @@ async fn a_granted_flow_hands_over_one_working_app_password_once() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let ann = accounts
-        .create(
-            &Username::parse("Ann").expect("valid"),
-            &Password::choose("correct horse battery", "ann").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let ann = support::account(&accounts, "Ann").await;
     let flows = LoginFlows::new(pool.clone());
     let flow = flows
         .start("AntennaPod/3.5.0 (Android)", "10.0.0.1")

@@ -2,8 +2,7 @@
 //! only until they expire or are revoked, refused for a disabled account, bounded lifetimes.
 
 use balados_accounts::{
-    Account, Accounts, DEFAULT_PLAY_TOKEN_DAYS, MAX_PLAY_TOKEN_DAYS, Password, PlayTokenError,
-    PlayTokens, Username,
+    Accounts, DEFAULT_PLAY_TOKEN_DAYS, MAX_PLAY_TOKEN_DAYS, PlayTokenError, PlayTokens, Username,
 };
 use chrono::{TimeDelta, Utc};
 
@@ -20,21 +19,10 @@ async fn store() -> (Accounts, PlayTokens) {
     (accounts, PlayTokens::new(pool))
 }
 
-async fn account(accounts: &Accounts, name: &str) -> Account {
-    accounts
-        .create(
-            &Username::parse(name).expect("valid"),
-            &Password::choose("correct horse battery", "").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created")
-}
-
 #[tokio::test]
 async fn a_play_token_is_shown_once_stored_as_its_digest_and_stands_for_its_user() {
     let (accounts, tokens) = store().await;
-    let ann = account(&accounts, "ann").await;
+    let ann = support::account(&accounts, "ann").await;
     let (record, token) = tokens
         .create(&ann.user_id, "  my RSS reader ", DEFAULT_PLAY_TOKEN_DAYS)
         .await
@@ -83,7 +71,7 @@ async fn a_play_token_is_shown_once_stored_as_its_digest_and_stands_for_its_user
 #[tokio::test]
 async fn a_play_token_expires_after_the_days_chosen_at_creation() {
     let (accounts, tokens) = store().await;
-    let bob = account(&accounts, "bob").await;
+    let bob = support::account(&accounts, "bob").await;
     let (record, token) = tokens
         .create(&bob.user_id, "podcast player", 30)
         .await
@@ -107,7 +95,7 @@ async fn a_play_token_expires_after_the_days_chosen_at_creation() {
 #[tokio::test]
 async fn a_play_token_lives_one_day_to_ten_years_under_a_valid_name() {
     let (accounts, tokens) = store().await;
-    let cid = account(&accounts, "cid").await;
+    let cid = support::account(&accounts, "cid").await;
     for days in [0, MAX_PLAY_TOKEN_DAYS + 1] {
         assert!(matches!(
             tokens.create(&cid.user_id, "feed", days).await,
@@ -135,8 +123,8 @@ async fn a_play_token_lives_one_day_to_ten_years_under_a_valid_name() {
 #[tokio::test]
 async fn a_revoked_play_token_is_refused_and_only_its_user_revokes_or_lists_it() {
     let (accounts, tokens) = store().await;
-    let dana = account(&accounts, "dana").await;
-    let erin = account(&accounts, "erin").await;
+    let dana = support::account(&accounts, "dana").await;
+    let erin = support::account(&accounts, "erin").await;
     let (record, token) = tokens
         .create(&dana.user_id, "gateway", 30)
         .await
@@ -178,7 +166,7 @@ async fn a_revoked_play_token_is_refused_and_only_its_user_revokes_or_lists_it()
 #[tokio::test]
 async fn a_disabled_accounts_play_tokens_stand_for_nobody() {
     let (accounts, tokens) = store().await;
-    let fay = account(&accounts, "fay").await;
+    let fay = support::account(&accounts, "fay").await;
     let (_, token) = tokens
         .create(&fay.user_id, "feed", 30)
         .await

@@ -11,14 +11,7 @@ async fn sessions_open_find_close_and_a_password_change_closes_the_others() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let ann = accounts
-        .create(
-            &Username::parse("ann").expect("valid"),
-            &Password::choose("correct horse battery", "ann").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let ann = support::account(&accounts, "ann").await;
     let sessions = Sessions::new(pool.clone());
     let (phone, opened) = sessions
         .open(&ann.user_id, SessionKind::Web)
@@ -194,14 +187,7 @@ async fn a_session_opens_only_what_its_kind_allows_and_each_kind_is_capped() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let bob = accounts
-        .create(
-            &Username::parse("bob").expect("valid"),
-            &Password::choose("correct horse battery", "bob").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let bob = support::account(&accounts, "bob").await;
     let sessions = Sessions::new(pool.clone());
     let (app, _) = sessions
         .open(&bob.user_id, SessionKind::Gpodder)
@@ -270,14 +256,7 @@ async fn a_session_opened_with_an_app_password_ends_with_it() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let cy = accounts
-        .create(
-            &Username::parse("cyd").expect("valid"),
-            &Password::choose("correct horse battery", "cyd").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let cy = support::account(&accounts, "cyd").await;
     let passwords = balados_accounts::AppPasswords::new(pool.clone());
     let (record, secret) = passwords
         .create(&cy.user_id, "phone")
@@ -317,14 +296,7 @@ async fn a_user_holds_a_bounded_number_of_live_app_passwords() {
     let pool = support::fresh_database().await;
     let accounts = Accounts::new(pool.clone());
     accounts.migrate().await.expect("migrate");
-    let dee = accounts
-        .create(
-            &Username::parse("dee").expect("valid"),
-            &Password::choose("correct horse battery", "dee").expect("strong"),
-            None,
-        )
-        .await
-        .expect("created");
+    let dee = support::account(&accounts, "dee").await;
     let passwords = balados_accounts::AppPasswords::new(pool.clone());
     let mut first = None;
     for n in 0..balados_accounts::MAX_LIVE {

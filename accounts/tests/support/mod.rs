@@ -18,3 +18,19 @@ pub async fn fresh_database() -> sqlx::PgPool {
         .await
         .expect("connect")
 }
+
+/// A new account `name` (any password strong enough: these tests are not about it).
+#[allow(dead_code, reason = "each test file uses the helpers it needs")]
+pub async fn account(
+    accounts: &balados_accounts::Accounts,
+    name: &str,
+) -> balados_accounts::Account {
+    accounts
+        .create(
+            &balados_accounts::Username::parse(name).expect("valid"),
+            &balados_accounts::Password::choose("correct horse battery", name).expect("strong"),
+            None,
+        )
+        .await
+        .expect("created")
+}
