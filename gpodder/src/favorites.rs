@@ -12,8 +12,11 @@ use axum::extract::State;
 use balados_platform::http::PathParams;
 use serde::Serialize;
 
+/// An episode as gpodder.net describes one (mygpoclient's `public.Episode` keys), in favorites
+/// and updates. We know no titles, descriptions or release dates: URLs stand in for titles and
+/// `released` is null.
 #[derive(Debug, Serialize)]
-pub struct Favorite {
+pub struct EpisodeInfo {
     title: String,
     url: String,
     podcast_title: String,
@@ -24,11 +27,26 @@ pub struct Favorite {
     mygpo_link: String,
 }
 
+impl EpisodeInfo {
+    pub fn of(url: String, podcast_url: String) -> Self {
+        Self {
+            title: url.clone(),
+            podcast_title: podcast_url.clone(),
+            description: String::new(),
+            website: String::new(),
+            released: None,
+            mygpo_link: String::new(),
+            url,
+            podcast_url,
+        }
+    }
+}
+
 pub async fn list(
     State(state): State<GpodderState>,
     caller: Caller,
     PathParams(file): PathParams<String>,
-) -> Result<Json<Vec<Favorite>>, GpodderError> {
+) -> Result<Json<Vec<EpisodeInfo>>, GpodderError> {
     caller.owns(json_file(&file)?)?;
     // Bounded by the episodes a user may track.
     let limit = crate::episodes::everything();
@@ -43,16 +61,7 @@ pub async fn list(
     .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(url, podcast_url)| Favorite {
-                title: url.clone(),
-                podcast_title: podcast_url.clone(),
-                description: String::new(),
-                website: String::new(),
-                released: None,
-                mygpo_link: String::new(),
-                url,
-                podcast_url,
-            })
+            .map(|(url, podcast_url)| EpisodeInfo::of(url, podcast_url))
             .collect(),
     ))
 }

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::devices::{device_id, json_file};
 use crate::episodes::{changes, since};
 use crate::error::GpodderError;
+use crate::favorites::EpisodeInfo;
 use crate::toplist::Podcast;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -28,19 +29,11 @@ pub struct Params {
     include_actions: Option<String>,
 }
 
-/// An episode as gpodder.net describes it in updates (mygpoclient's `public.Episode` keys), and
-/// its status. We know no titles, descriptions or release dates: URLs stand in for titles and
-/// `released` is null.
+/// An episode of the updates: its description and its status.
 #[derive(Debug, Serialize)]
 pub struct Episode {
-    title: String,
-    url: String,
-    podcast_title: String,
-    podcast_url: String,
-    description: String,
-    website: String,
-    released: Option<String>,
-    mygpo_link: String,
+    #[serde(flatten)]
+    info: EpisodeInfo,
     status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     action: Option<Value>,
@@ -73,16 +66,9 @@ fn episode(action: Value, include_action: bool) -> Episode {
     };
     let (url, podcast_url) = (text("episode"), text("podcast"));
     Episode {
-        title: url.clone(),
-        podcast_title: podcast_url.clone(),
-        description: String::new(),
-        website: String::new(),
-        released: None,
-        mygpo_link: String::new(),
+        info: EpisodeInfo::of(url, podcast_url),
         status: text("action"),
         action: include_action.then_some(action),
-        url,
-        podcast_url,
     }
 }
 
@@ -145,9 +131,10 @@ mod tests {
             "action": "play", "position": 10, "timestamp": "2026-11-30T10:00:00"
         });
         let plain = episode(action.clone(), false);
+        let shown = serde_json::to_value(&plain).expect("serialises");
         assert_eq!(
-            (plain.status.as_str(), plain.url.as_str()),
-            ("play", "http://a.example/1.mp3")
+            (shown["status"].as_str(), shown["url"].as_str()),
+            (Some("play"), Some("http://a.example/1.mp3"))
         );
         assert!(plain.action.is_none());
         assert_eq!(episode(action.clone(), true).action, Some(action));
