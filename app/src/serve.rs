@@ -161,6 +161,27 @@ impl App {
     }
 }
 
+/// Waits for the broker, then creates or checks the topics; a broker that is slow or restarting
+/// (an admin request timing out) is waited for like one that is down, a refusal stops the start.
+async fn ensure_topics(settings: &Settings) -> anyhow::Result<()> {
+    let specs = settings.topics().specs(settings.kafka.partitions);
+    let mut delay = Duration::from_millis(500);
+    loop {
+        balados_platform::kafka::wait_for_broker(&settings.kafka).await;
+        match balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() => tracing::warn!(
+                error = %e,
+                retry_in_ms = delay.as_millis() as u64,
+                "creating or checking the topics failed; retrying"
+            ),
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
 /// The broker's topics, PostgreSQL's two pools (writers: materializers, accounts; readers: the
 /// query API, each with its own connections and statement timeout) and the codec, as needed.
 struct Infrastructure {
@@ -173,9 +194,7 @@ impl Infrastructure {
     async fn connect(settings: &Settings, components: Components) -> anyhow::Result<Self> {
         let needs_kafka = components.ingest || components.aggregator || components.materializer;
         if needs_kafka {
-            balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-            let specs = settings.topics().specs(settings.kafka.partitions);
-            balados_platform::kafka::ensure_topics(&settings.kafka, &specs).await?;
+            ensure_topics(settings).await?;
         }
         // The APIs verify tokens against the users' app authorizations (accounts tables).
         let writers = if components.materializer || components.query || components.ingest {

@@ -26,6 +26,30 @@ pub enum TopicError {
     },
 }
 
+impl TopicError {
+    /// Whether asking again later may succeed: the broker was slow, restarting or unreachable, as
+    /// opposed to a refusal or a partition count that only an operator can fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Client(_) => true,
+            Self::Create { reason, .. } => TRANSIENT_CREATE_ERRORS
+                .iter()
+                .any(|code| *reason == code.to_string()),
+            // No partitions at all: the metadata of a topic just created has not spread yet.
+            Self::PartitionMismatch { actual, .. } => *actual == 0,
+        }
+    }
+}
+
+const TRANSIENT_CREATE_ERRORS: [RDKafkaErrorCode; 6] = [
+    RDKafkaErrorCode::RequestTimedOut,
+    RDKafkaErrorCode::NotController,
+    RDKafkaErrorCode::NetworkException,
+    RDKafkaErrorCode::BrokerNotAvailable,
+    RDKafkaErrorCode::LeaderNotAvailable,
+    RDKafkaErrorCode::CoordinatorLoadInProgress,
+];
+
 /// Creates the topics that do not exist and checks the partition count of those that do.
 pub async fn ensure_topics(
     settings: &KafkaSettings,
@@ -104,4 +128,29 @@ fn partition_counts(settings: &KafkaSettings, names: &[String]) -> Result<Vec<i3
         counts.push(i32::try_from(partitions).unwrap_or(i32::MAX));
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_broker_is_waited_for_and_a_refusal_or_a_wrong_count_is_not() {
+        let timeout = rdkafka::error::KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut);
+        assert!(TopicError::Client(timeout).is_transient());
+        let create = |code: RDKafkaErrorCode| TopicError::Create {
+            topic: "t".into(),
+            reason: code.to_string(),
+        };
+        assert!(create(RDKafkaErrorCode::RequestTimedOut).is_transient());
+        assert!(!create(RDKafkaErrorCode::TopicAuthorizationFailed).is_transient());
+        assert!(!create(RDKafkaErrorCode::InvalidReplicationFactor).is_transient());
+        let mismatch = |actual| TopicError::PartitionMismatch {
+            topic: "t".into(),
+            expected: 6,
+            actual,
+        };
+        assert!(!mismatch(3).is_transient());
+        assert!(mismatch(0).is_transient());
+    }
 }
