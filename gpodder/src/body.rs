@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use std::io::Read;
 
 /// The most a compressed body may expand to: the largest honest upload (5,000 subscriptions of
-/// 1,400-byte URLs, or a long history of episode actions) fits, a bomb does not.
-pub const MAX_DECOMPRESSED_BYTES: u64 = 8 * 1024 * 1024;
+/// 2,048-byte URLs, or a long history of episode actions) fits, a bomb does not.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024;
 
 fn too_large() -> ApiError {
     ApiError::new(

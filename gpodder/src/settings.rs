@@ -182,7 +182,7 @@ async fn privacy_of(
     id: &str,
 ) -> Result<Option<String>, GpodderError> {
     let row: Option<(String,)> = sqlx::query_as(
-        "SELECT privacy FROM users.user_privacy WHERE user_id = $1 AND scope = $2 AND scope_id = $3",
+        "SELECT privacy FROM users.user_privacy WHERE user_id = $1 AND scope = $2 AND scope_key = site.id_key($3)",
     )
     .bind(user.as_str())
     .bind(scope)

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn what_cannot_be_a_feed_is_invalid() {
-        let long = format!("http://example.com/{}", "a".repeat(1_400));
+        let long = format!(
+            "http://example.com/{}",
+            "a".repeat(balados_schemas::ids::MAX_FEED_URL_LEN)
+        );
         for raw in [
             "",
             "   ",

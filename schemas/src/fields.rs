@@ -25,7 +25,7 @@ pub const MAX_PLAYLIST_ITEMS: usize = 1_000;
 /// The bytes of URLs and GUIDs one list (a collection, the default one included, or a playlist)
 /// may hold. A list is one state record: this keeps it well under the broker's record limit
 /// (Kafka's and librdkafka's default: 1,000,000 bytes) whatever the count limits allow: 5,000
-/// subscriptions of 1,400-byte URLs would otherwise make a 7 MB record that no broker takes. A
+/// subscriptions of 2,048-byte URLs would otherwise make a 10 MB record that no broker takes. A
 /// command listing a playlist's items (a new order) is bounded by it too.
 pub const MAX_LIST_BYTES: usize = 512 * 1024;
 /// The device types of the gpodder.net API.

@@ -5,11 +5,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use std::fmt;
 
-/// Longest accepted feed or enclosure URL, in bytes. Feed and episode ids (base64 of the URL, of
-/// `guid,url`) are PostgreSQL btree keys next to a user id and a timestamp, and a btree entry holds
-/// at most 2,704 bytes: a URL of 1,400 bytes and a GUID of 500 make an episode id of 2,536 bytes,
-/// which leaves room for the user id (`docs/limits.md`).
-pub const MAX_FEED_URL_LEN: usize = 1_400;
+/// Longest accepted feed or enclosure URL, in bytes: the longest URL browsers, servers and feeds
+/// commonly use. Feed and episode ids (base64 of the URL, of `guid,url`: up to 3,400 bytes) are
+/// longer than a PostgreSQL btree entry may be (2,704 bytes), so the read models index a digest of
+/// them instead (`docs/limits.md`).
+pub const MAX_FEED_URL_LEN: usize = 2_048;
 /// Longest accepted user id, in bytes.
 pub const MAX_USER_ID_LEN: usize = 128;
 

@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use serde_json::json;
 use std::time::Duration;
 
-/// A feed URL of about the largest accepted length (1,400 bytes).
+/// A long feed URL (about 1,400 bytes).
 fn long_feed(n: usize) -> String {
     feed_id(&format!("https://e.com/{}/{n}.xml", "a".repeat(1370)))
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const MAX_URL: usize = 1_400;
+const MAX_URL: usize = balados_schemas::ids::MAX_FEED_URL_LEN;
 
 /// A URL of exactly `len` bytes.
 fn url_of(len: usize, tag: &str) -> String {

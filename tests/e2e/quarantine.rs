@@ -135,9 +135,9 @@ fn incompressible(len: usize, seed: u64) -> String {
         .collect()
 }
 
-/// Keys of the largest legal ids fit PostgreSQL's btree entries even when they do not compress
-/// (a subscription and a play whose ids are 1,867 and 2,535 bytes of base64, next to the largest
-/// user id), and a URL over the bound is refused at the edge instead of reaching an index.
+/// The largest legal ids are stored and found even when they do not compress (a subscription and a
+/// play whose ids are 2,731 and 3,400 bytes of base64, longer than a btree entry may be: the
+/// indexes hold their digests), and a URL over the bound is refused at the edge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_largest_ids_fit_the_indexes_and_longer_ones_are_refused_at_the_edge() {
     let stack = Stack::start(true).await;

@@ -264,6 +264,29 @@ def episode_actions(client, second):
     ok(f"a 10,000-action history paged ({pages} pages)")
 
 
+def long_urls(client, second):
+    """URLs of 2,048 bytes (longer than a database index entry may be once encoded), with the
+    longest GUID, travel whole; one byte more is reported and skipped."""
+    from mygpoclient.api import EpisodeAction
+    feed = "https://example.com/long/" + "f" * (2048 - len("https://example.com/long/"))
+    media = "https://cdn.example.com/long/" + "m" * (2048 - len("https://cdn.example.com/long/"))
+    too_long = feed + "x"
+    _, since = latest(second)
+    subscriptions_since = second.pull_subscriptions("phone.2", 0).since
+    result = client.update_subscriptions("laptop", add_urls=[feed, too_long])
+    expect(dict(result.update_urls), {too_long: ""}, "a 2,049-byte URL reported and skipped")
+    changes = second.pull_subscriptions("phone.2", subscriptions_since)
+    expect(changes.add, [feed], "a 2,048-byte feed URL on another device")
+    answer = post_actions([
+        {"podcast": feed, "episode": media, "guid": "g" * 500, "action": "play",
+         "timestamp": "2026-11-30T15:00:00", "started": 0, "position": 7, "total": 70, "device": "laptop"},
+    ])
+    expect(answer["skipped"], [], "the longest episode accepted")
+    seen, _ = latest(second, since)
+    expect((seen[media].podcast, seen[media].position), (feed, 7), "the longest episode on another device")
+    ok("2,048-byte feed and media URLs with a 500-byte GUID travel whole; longer ones are skipped")
+
+
 def main():
     challenge_then_basic()
     login_and_logout()
@@ -274,6 +297,7 @@ def main():
     devices(client)
     subscriptions(client, second)
     simple_api(client)
+    long_urls(client, second)
     episode_actions(client, second)
     gzip_bodies()
     ok("all")

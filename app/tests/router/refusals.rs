@@ -58,8 +58,8 @@ fn cases() -> Vec<Case> {
             "invalid_feed_url",
         ),
         with(
-            "a URL over 1,400 bytes",
-            sub(json!({"rss_source_feed": b64(&format!("https://e.com/{}", "a".repeat(1400)))})),
+            "a URL over 2,048 bytes",
+            sub(json!({"rss_source_feed": b64(&format!("https://e.com/{}", "a".repeat(2048)))})),
             422,
             "invalid_feed_url",
         ),

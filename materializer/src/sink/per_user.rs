@@ -50,7 +50,7 @@ async fn upsert_subscriptions(
         "INSERT INTO users.subscriptions AS t
              (user_id, feed_id, feed_url, source_id, subscribed_at, unsubscribed_at, sync_position)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bigint[])
-         ON CONFLICT (user_id, feed_id) DO UPDATE SET
+         ON CONFLICT (user_id, feed_key) DO UPDATE SET
              source_id = CASE WHEN EXCLUDED.subscribed_at IS NOT NULL THEN EXCLUDED.source_id ELSE t.source_id END,
              subscribed_at = COALESCE(EXCLUDED.subscribed_at, t.subscribed_at),
              unsubscribed_at = COALESCE(EXCLUDED.unsubscribed_at, t.unsubscribed_at),
@@ -124,7 +124,7 @@ async fn upsert_episodes(
                  saved_at = CASE WHEN i.saved_set THEN i.saved_at ELSE t.saved_at END,
                  sync_position = i.sync_position
              FROM input i
-             WHERE t.user_id = i.user_id AND t.item_id = i.item_id
+             WHERE t.user_id = i.user_id AND t.item_key = site.id_key(i.item_id)
              RETURNING t.user_id, t.item_id
          )
          INSERT INTO users.play_statuses
@@ -172,7 +172,7 @@ async fn upsert_privacy(
     sqlx::query(
         "INSERT INTO users.user_privacy (user_id, scope, scope_id, privacy)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
-         ON CONFLICT (user_id, scope, scope_id) DO UPDATE SET privacy = EXCLUDED.privacy",
+         ON CONFLICT (user_id, scope, scope_key) DO UPDATE SET privacy = EXCLUDED.privacy",
     )
     .bind(users)
     .bind(scopes)

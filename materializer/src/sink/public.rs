@@ -182,7 +182,7 @@ async fn popularity(
         sqlx::query(
             "INSERT INTO site.podcast_popularity AS t (feed_id, feed_url, score, plays, likes, subscribes, shares)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-             ON CONFLICT (feed_id) DO UPDATE SET score = t.score + EXCLUDED.score,
+             ON CONFLICT (feed_key) DO UPDATE SET score = t.score + EXCLUDED.score,
                  plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes,
                  subscribes = t.subscribes + EXCLUDED.subscribes, shares = t.shares + EXCLUDED.shares",
         )
@@ -197,7 +197,8 @@ async fn popularity(
         .await?;
         if withdrew {
             sqlx::query(
-                "DELETE FROM site.podcast_popularity WHERE feed_id = ANY($1)
+                "DELETE FROM site.podcast_popularity
+                 WHERE feed_key IN (SELECT site.id_key(id) FROM UNNEST($1::text[]) AS k(id))
                    AND score = 0 AND plays = 0 AND likes = 0 AND subscribes = 0 AND shares = 0",
             )
             .bind(&feeds)
@@ -229,7 +230,7 @@ async fn popularity(
                  (item_id, feed_id, feed_url, guid, enclosure_url, score, plays, likes, shares)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                   $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-             ON CONFLICT (item_id) DO UPDATE SET score = t.score + EXCLUDED.score,
+             ON CONFLICT (item_key) DO UPDATE SET score = t.score + EXCLUDED.score,
                  plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes,
                  shares = t.shares + EXCLUDED.shares",
         )
@@ -246,7 +247,8 @@ async fn popularity(
         .await?;
         if withdrew {
             sqlx::query(
-                "DELETE FROM site.episode_popularity WHERE item_id = ANY($1)
+                "DELETE FROM site.episode_popularity
+                 WHERE item_key IN (SELECT site.id_key(id) FROM UNNEST($1::text[]) AS k(id))
                    AND score = 0 AND plays = 0 AND likes = 0 AND shares = 0",
             )
             .bind(&items)
@@ -276,7 +278,7 @@ async fn hours(
         sqlx::query(
             "INSERT INTO site.podcast_popularity_hourly AS t (feed_id, bucket, score, plays, likes)
              SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[])
-             ON CONFLICT (feed_id, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
+             ON CONFLICT (feed_key, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
                  plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes",
         )
         .bind(&feeds)
@@ -289,7 +291,7 @@ async fn hours(
         if withdrew {
             sqlx::query(
                 "DELETE FROM site.podcast_popularity_hourly t USING UNNEST($1::text[], $2::timestamptz[]) AS k(feed_id, bucket)
-                 WHERE t.feed_id = k.feed_id AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
+                 WHERE t.feed_key = site.id_key(k.feed_id) AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
             )
             .bind(&feeds)
             .bind(&buckets)
@@ -317,7 +319,7 @@ async fn hours(
         sqlx::query(
             "INSERT INTO site.episode_popularity_hourly AS t (item_id, bucket, feed_id, score, plays, likes)
              SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-             ON CONFLICT (item_id, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
+             ON CONFLICT (item_key, bucket) DO UPDATE SET score = t.score + EXCLUDED.score,
                  plays = t.plays + EXCLUDED.plays, likes = t.likes + EXCLUDED.likes",
         )
         .bind(&items)
@@ -331,7 +333,7 @@ async fn hours(
         if withdrew {
             sqlx::query(
                 "DELETE FROM site.episode_popularity_hourly t USING UNNEST($1::text[], $2::timestamptz[]) AS k(item_id, bucket)
-                 WHERE t.item_id = k.item_id AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
+                 WHERE t.item_key = site.id_key(k.item_id) AND t.bucket = k.bucket AND t.score = 0 AND t.plays = 0 AND t.likes = 0",
             )
             .bind(&items)
             .bind(&buckets)

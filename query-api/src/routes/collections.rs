@@ -99,7 +99,7 @@ pub async fn get(
     let feeds = sqlx::query_as::<_, Feed>(
         "SELECT f.position, f.feed_id AS rss_source_feed, f.feed_url, s.subscribed_at
          FROM users.collection_feeds f
-         LEFT JOIN users.subscriptions s ON s.user_id = f.user_id AND s.feed_id = f.feed_id
+         LEFT JOIN users.subscriptions s ON s.user_id = f.user_id AND s.feed_key = site.id_key(f.feed_id)
          WHERE f.user_id = $1 AND f.collection_id = $2 ORDER BY f.position",
     )
     .bind(auth.user.as_str())

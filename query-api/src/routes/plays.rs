@@ -82,8 +82,8 @@ pub async fn list(
                 enclosure_url, position, duration, played, updated_at, saved_at
          FROM users.play_statuses WHERE ",
         filter!(),
-        " AND ($6::timestamptz IS NULL OR (updated_at, item_id) < ($6, $7))
-         ORDER BY updated_at DESC, item_id DESC LIMIT $4 OFFSET $5"
+        " AND ($6::timestamptz IS NULL OR (updated_at, item_key) < ($6, site.id_key($7)))
+         ORDER BY updated_at DESC, item_key DESC LIMIT $4 OFFSET $5"
     ))
     .bind(auth.user.as_str())
     .bind(played)

@@ -30,7 +30,7 @@ macro_rules! windows_of {
                                                   AND bucket > now() - interval '48 hours'), 0)::bigint AS score_previous_24h,
                     COALESCE(sum(score) FILTER (WHERE bucket > now() - interval '7 days'), 0)::bigint AS score_7d,
                     COALESCE(sum(score), 0)::bigint AS score_30d
-             FROM ", $table, " WHERE ", $key, " = $1
+             FROM ", $table, " WHERE ", $key, " = site.id_key($1)
                AND bucket > now() - interval '30 days' AND bucket <= now()"
         )
     };
@@ -76,7 +76,7 @@ pub async fn feed_popularity(
     let feed = params::feed_id(&feed, "feed")?;
     let totals = sqlx::query_as::<_, PodcastTotals>(
         "SELECT feed_id AS rss_source_feed, feed_url, score, plays, likes, subscribes, shares
-         FROM site.podcast_popularity WHERE feed_id = $1",
+         FROM site.podcast_popularity WHERE feed_key = site.id_key($1)",
     )
     .bind(&feed)
     .fetch_optional(&state.pool)
@@ -84,14 +84,14 @@ pub async fn feed_popularity(
     .map_err(unavailable)?
     .ok_or_else(|| ApiError::not_found("no public activity for this podcast"))?;
     let windows =
-        sqlx::query_as::<_, Windows>(windows_of!("feed_id", "site.podcast_popularity_hourly"))
+        sqlx::query_as::<_, Windows>(windows_of!("feed_key", "site.podcast_popularity_hourly"))
             .bind(&feed)
             .fetch_one(&state.pool)
             .await
             .map_err(unavailable)?;
     let recent_listeners = sqlx::query_as::<_, Listener>(
         "SELECT user_id, event_type, occurred_at FROM site.public_events
-         WHERE feed_id = $1 AND user_id IS NOT NULL
+         WHERE feed_key = site.id_key($1) AND user_id IS NOT NULL
          ORDER BY occurred_at DESC, event_id DESC LIMIT $2",
     )
     .bind(&feed)
@@ -143,7 +143,7 @@ pub async fn episode_popularity(
     let totals = sqlx::query_as::<_, EpisodeTotals>(
         "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,
                 enclosure_url, score, plays, likes, shares
-         FROM site.episode_popularity WHERE item_id = $1",
+         FROM site.episode_popularity WHERE item_key = site.id_key($1)",
     )
     .bind(&item)
     .fetch_optional(&state.pool)
@@ -151,14 +151,14 @@ pub async fn episode_popularity(
     .map_err(unavailable)?
     .ok_or_else(|| ApiError::not_found("no public activity for this episode"))?;
     let windows =
-        sqlx::query_as::<_, Windows>(windows_of!("item_id", "site.episode_popularity_hourly"))
+        sqlx::query_as::<_, Windows>(windows_of!("item_key", "site.episode_popularity_hourly"))
             .bind(&item)
             .fetch_one(&state.pool)
             .await
             .map_err(unavailable)?;
     let recent_listeners = sqlx::query_as::<_, Listener>(
         "SELECT user_id, event_type, occurred_at FROM site.public_events
-         WHERE item_id = $1 AND user_id IS NOT NULL
+         WHERE item_key = site.id_key($1) AND user_id IS NOT NULL
          ORDER BY occurred_at DESC, event_id DESC LIMIT $2",
     )
     .bind(&item)

@@ -96,8 +96,8 @@ pub async fn timeline(
         "SELECT event_id, event_type, user_id, feed_id AS rss_source_feed, feed_url,
                 item_id AS rss_source_item, guid, enclosure_url, occurred_at
          FROM site.public_events
-         WHERE ($1::text IS NULL OR event_type = $1) AND ($2::text IS NULL OR feed_id = $2)
-           AND ($3::text IS NULL OR item_id = $3) AND ($4::text IS NULL OR user_id = $4)
+         WHERE ($1::text IS NULL OR event_type = $1) AND ($2::text IS NULL OR feed_key = site.id_key($2))
+           AND ($3::text IS NULL OR item_key = site.id_key($3)) AND ($4::text IS NULL OR user_id = $4)
            AND ($7::timestamptz IS NULL OR (occurred_at, event_id) < ($7, $8))
          ORDER BY occurred_at DESC, event_id DESC LIMIT $5 OFFSET $6",
     )

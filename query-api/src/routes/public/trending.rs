@@ -99,14 +99,14 @@ pub async fn trending_podcasts(
     let podcasts = match window {
         Some(hours) => sqlx::query_as::<_, TrendingPodcast>(concat!(
             "WITH w AS (",
-            windowed!("feed_id", "site.podcast_popularity_hourly", ""),
+            windowed!("feed_key", "site.podcast_popularity_hourly", ""),
             ")
-             SELECT w.feed_id AS rss_source_feed, p.feed_url, w.score,
+             SELECT p.feed_id AS rss_source_feed, p.feed_url, w.score,
                     COALESCE(w.previous_score, 0) AS previous_score,
                     COALESCE(w.plays, 0) AS plays, COALESCE(w.likes, 0) AS likes
-             FROM w JOIN site.podcast_popularity p USING (feed_id)
+             FROM w JOIN site.podcast_popularity p USING (feed_key)
              WHERE w.score > 0
-             ORDER BY w.score DESC, w.feed_id LIMIT $2"
+             ORDER BY w.score DESC, p.feed_id LIMIT $2"
         ))
         .bind(hours)
         .bind(limit)
@@ -160,17 +160,17 @@ pub async fn trending_episodes(
         Some(hours) => sqlx::query_as::<_, TrendingEpisode>(concat!(
             "WITH w AS (",
             windowed!(
-                "item_id",
+                "item_key",
                 "site.episode_popularity_hourly",
                 "AND ($3::text IS NULL OR feed_id = $3)"
             ),
             ")
-             SELECT w.item_id AS rss_source_item, e.feed_id AS rss_source_feed, e.feed_url, e.guid,
+             SELECT e.item_id AS rss_source_item, e.feed_id AS rss_source_feed, e.feed_url, e.guid,
                     e.enclosure_url, w.score, COALESCE(w.previous_score, 0) AS previous_score,
                     COALESCE(w.plays, 0) AS plays, COALESCE(w.likes, 0) AS likes
-             FROM w JOIN site.episode_popularity e USING (item_id)
+             FROM w JOIN site.episode_popularity e USING (item_key)
              WHERE w.score > 0
-             ORDER BY w.score DESC, w.item_id LIMIT $2"
+             ORDER BY w.score DESC, e.item_id LIMIT $2"
         ))
         .bind(hours)
         .bind(limit)
@@ -179,7 +179,7 @@ pub async fn trending_episodes(
             "SELECT item_id AS rss_source_item, feed_id AS rss_source_feed, feed_url, guid,
                     enclosure_url, score, NULL::bigint AS previous_score, plays, likes
              FROM site.episode_popularity
-             WHERE score > 0 AND ($2::text IS NULL OR feed_id = $2)
+             WHERE score > 0 AND ($2::text IS NULL OR feed_key = site.id_key($2))
              ORDER BY score DESC, item_id LIMIT $1",
         )
         .bind(limit)
