@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod fair_use;
+pub mod reference;
 pub use fair_use::{FairUseSettings, RateSetting};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,7 +122,8 @@ pub enum SettingsError {
     Invalid { key: &'static str, reason: String },
 }
 
-const DEFAULTS: &str = include_str!("defaults.toml");
+/// The built-in defaults, commented: the source of `docs/configuration.md` too.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
 
 /// Variables taken verbatim, as strings: the environment source parses values that look like
 /// booleans or numbers, which would turn a password "0123" into "123", or "1e5" into "100000".
