@@ -1,6 +1,6 @@
-//! `POST /api/v1/sync` in process: the `user.sync` scope, then every bad value refused with its
-//! code before anything is produced (the read models are never reached: the pool connects to
-//! nothing).
+//! `POST /api/v1/sync` and its continuation `GET /api/v1/sync?since=` in process: the `user.sync`
+//! scope, then every bad value refused with its code before anything is produced or read (the read
+//! models are never reached: the pool connects to nothing).
 
 use crate::helpers::{Recorder, feed, item, token};
 use axum::body::Body;
@@ -58,13 +58,22 @@ fn router(scopes: &str, recorder: Arc<Recorder>) -> axum::Router {
 
 async fn post(router: &axum::Router, body: Value) -> (StatusCode, Value) {
     let request = Request::post("/api/v1/sync")
-        .header(
-            "authorization",
-            format!("Bearer {}", token("ann").expect("a token")),
-        )
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .expect("a request");
+    send(router, request).await
+}
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, Value) {
+    let request = Request::get(path).body(Body::empty()).expect("a request");
+    send(router, request).await
+}
+
+async fn send(router: &axum::Router, mut request: Request<Body>) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {}", token("ann").expect("a token"));
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().expect("a header value"));
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -89,6 +98,33 @@ async fn a_sync_needs_the_sync_scope() {
         (StatusCode::FORBIDDEN, Some("insufficient_scope")),
         "{answer}"
     );
+    let (status, answer) = get(&router, "/api/v1/sync?since=5.7").await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+        "{answer}"
+    );
+    assert!(recorder.commands.lock().expect("not poisoned").is_empty());
+}
+
+#[tokio::test]
+async fn a_continuation_needs_a_token_we_sent() {
+    let recorder = Arc::new(Recorder::default());
+    let router = router("user.sync", recorder.clone());
+    for path in [
+        "/api/v1/sync",
+        "/api/v1/sync?since=",
+        "/api/v1/sync?since=yesterday",
+        "/api/v1/sync?since=5.7.x9",
+        "/api/v1/sync?since=5.7.s%25%25",
+    ] {
+        let (status, answer) = get(&router, path).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_sync_token")),
+            "{path}: {answer}"
+        );
+    }
     assert!(recorder.commands.lock().expect("not poisoned").is_empty());
 }
 

@@ -1,23 +1,29 @@
 //! `POST /api/v1/sync` (scope `user.sync`): the original's bulk sync. The client's subscriptions,
 //! play statuses and playlists become one `Sync` command, merged by the aggregate into ordinary
 //! events (docs/architecture.md §11); the answer always comes after the decision and once the read
-//! models show it: what changed on the server since `last_sync`, each upload the server did not take as a
-//! conflict with its reason, and the new `sync_token` (the position the user's read models have
-//! reached). Reading the read models is why this route has its own state, [`SyncState`]: the
-//! ingest's, the readers' pool and the materializer's progress, wired by the app like gpodder's.
+//! models show it: the first page of what changed on the server since `last_sync`, each upload the
+//! server did not take as a conflict with its reason, and the `sync_token`. When more remains
+//! (`"more": true`), `GET /api/v1/sync?since=<sync_token>` (same scope) reads the next page: a read
+//! only, so continuing never sends the uploads again. Reading the read models is why these routes
+//! have their own state, [`SyncState`]: the ingest's, the readers' pool and the materializer's
+//! progress, wired by the app like gpodder's.
 
 mod answer;
+mod page;
 mod request;
+mod token;
 
 use super::{count_wait_timeout, envelope, produce};
 use crate::IngestState;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Router, response};
 use balados_platform::http::{ApiError, Authenticated, Json, Verifies, needs};
 use balados_platform::outcome;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// How long the route waits for the decision when the client does not say (`Prefer: wait=N`).
@@ -43,7 +49,7 @@ pub fn router(state: SyncState) -> Router {
     Router::new()
         .route(
             "/api/v1/sync",
-            needs(post(sync), s, balados_auth::Permission::Sync),
+            needs(post(sync).get(more), s, balados_auth::Permission::Sync),
         )
         .with_state(state)
 }
@@ -76,6 +82,28 @@ async fn sync(
         return Ok(outcome::response(&result, false, wait));
     }
     let received = command.received_at;
-    let body = answer::answer(&state, &auth.user, last_sync, received, &result, &uploads).await?;
+    let body = answer::first(&state, &auth.user, last_sync, received, &result, &uploads).await?;
+    Ok(response::Json(body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct Since {
+    since: Option<String>,
+}
+
+/// The next page of a reading a sync began.
+async fn more(
+    State(state): State<SyncState>,
+    auth: Authenticated,
+    query: Result<Query<Since>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(Since { since }) = query.map_err(|e| {
+        ApiError::validation(
+            "invalid_query",
+            balados_platform::http::bounded(&e.body_text()),
+        )
+    })?;
+    let since = token::SyncToken::parse(since.as_deref().unwrap_or_default())?;
+    let body = answer::next(&state, &auth.user, since).await?;
     Ok(response::Json(body).into_response())
 }

@@ -1,11 +1,13 @@
-//! The answer of a sync, read from the read models once they show the decision: the server's
-//! changes since `last_sync` (subscriptions and play statuses by their sync position; playlists,
-//! which keep no position, all of them), every upload the server did not take as a conflict with
-//! its reason (`resolution` is always `remote`: the server's side stands; an upload that won is
-//! simply applied), and the new `sync_token`.
+//! The answer of a sync, read from the read models once they show the decision: a page of the
+//! server's changes since `last_sync` (subscriptions and play statuses in the order of their sync
+//! positions, [`PAGE`] of each at most; playlists, which keep no position, all of them), every
+//! upload the server did not take as a conflict with its reason (`resolution` is always `remote`:
+//! the server's side stands; an upload that won is simply applied), the `sync_token`, and `more`
+//! when the client must continue with `GET /api/v1/sync?since=<sync_token>` for the next page.
 
 use super::SyncState;
-use super::request::LastSync;
+use super::page::{self, PAGE};
+use super::token::{Cursor, SyncToken};
 use balados_platform::http::ApiError;
 use balados_query_api::consistency::Token;
 use balados_schemas::{
@@ -13,6 +15,7 @@ use balados_schemas::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 use std::collections::HashMap;
 
 mod conflicts;
@@ -67,34 +70,80 @@ async fn readable(state: &SyncState, result: &CommandResult) -> Result<(), ApiEr
     }
 }
 
-pub async fn answer(
+/// What one reading of a page found: the rows in the page and the token that follows it.
+struct Paged {
+    subs: Vec<reads::Sub>,
+    plays: Vec<reads::Play>,
+    token: SyncToken,
+    more: bool,
+}
+
+/// The page after `cursor`. When it is the last, the token is the position the read models had
+/// reached in this snapshot: everything decided later is beyond it.
+async fn page_after(
+    db: &mut PgConnection,
+    user: &UserId,
+    cursor: &Cursor,
+    time: i64,
+) -> Result<Paged, sqlx::Error> {
+    let reached = reads::last_position(db, user).await?;
+    let mut subs = reads::subscriptions_after(db, user, cursor, PAGE + 1).await?;
+    let mut plays = reads::plays_after(db, user, cursor, PAGE + 1).await?;
+    let cut = page::cut(&subs, &plays, PAGE);
+    subs.truncate(cut.subscriptions);
+    plays.truncate(cut.plays);
+    let more = cut.next.is_some();
+    let cursor = cut.next.unwrap_or(Cursor::at(reached));
+    Ok(Paged {
+        subs,
+        plays,
+        token: SyncToken { cursor, time },
+        more,
+    })
+}
+
+fn body(page: &Paged, playlists: Option<Vec<Value>>, conflicts: Vec<Value>) -> Value {
+    let mut changes = json!({
+        "subscriptions": page.subs.iter().map(reads::Sub::to_json).collect::<Vec<_>>(),
+        "plays": page.plays.iter().map(reads::Play::to_json).collect::<Vec<_>>(),
+    });
+    if let Some(playlists) = playlists {
+        changes["playlists"] = Value::Array(playlists);
+    }
+    json!({
+        "sync_token": page.token.encode(),
+        "more": page.more,
+        "changes": changes,
+        "conflicts": conflicts,
+    })
+}
+
+/// The answer of a `POST`: the first page of what changed since `last_sync`, every playlist, and
+/// the conflicts of the uploads.
+pub async fn first(
     state: &SyncState,
     user: &UserId,
-    last_sync: Option<LastSync>,
+    last_sync: Option<SyncToken>,
     received: DateTime<Utc>,
     result: &CommandResult,
     uploads: &Uploads,
 ) -> Result<Value, ApiError> {
     readable(state, result).await?;
-    let pool = &state.readers;
-    // Rows written before positions existed have 0: a first sync (-1) gets them too.
-    let since = last_sync.map_or(-1, |l| l.position);
-    let token = reads::last_position(pool, user)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    let since_time = (last_sync.as_ref()).and_then(|l| DateTime::<Utc>::from_timestamp(l.time, 0));
+    let cursor = last_sync.map_or(Cursor::START, |l| l.cursor);
     let feeds: Vec<String> = uploads.subscriptions.iter().map(|s| s.feed.id()).collect();
-    let subs = reads::subscriptions(pool, user, since, &feeds)
-        .await
-        .map_err(|e| unavailable(&e))?;
     let items: Vec<String> = uploads.plays.iter().map(|p| p.item.id()).collect();
-    let plays = reads::plays(pool, user, since, &items)
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let playlists = reads::playlists(pool, user)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    let read = async {
+        let mut tx = reads::snapshot(&state.readers).await?;
+        let page = page_after(&mut tx, user, &cursor, received.timestamp()).await?;
+        let subs = reads::named_subscriptions(&mut tx, user, &feeds).await?;
+        let plays = reads::named_plays(&mut tx, user, &items).await?;
+        let playlists = reads::playlists(&mut tx, user).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((page, subs, plays, playlists))
+    };
+    let (page, subs, plays, playlists) = read.await.map_err(|e| unavailable(&e))?;
 
-    let since_time = last_sync.and_then(|l| DateTime::<Utc>::from_timestamp(l.time, 0));
     let mut conflicts = Vec::new();
     let by_feed: HashMap<&str, &reads::Sub> =
         subs.iter().map(|s| (s.feed_id.as_str(), s)).collect();
@@ -107,23 +156,20 @@ pub async fn answer(
         &playlists,
         since_time,
     ));
+    let playlists = playlists.iter().map(reads::List::to_json).collect();
+    Ok(body(&page, Some(playlists), conflicts))
+}
 
-    let changed_subs: Vec<Value> = (subs.iter())
-        .filter(|s| s.sync_position > since)
-        .map(reads::Sub::to_json)
-        .collect();
-    let changed_plays: Vec<Value> = (plays.iter())
-        .filter(|p| p.sync_position > since && p.updated_at.is_some())
-        .map(reads::Play::to_json)
-        .collect();
-    let playlists: Vec<Value> = playlists.iter().map(reads::List::to_json).collect();
-    Ok(json!({
-        "sync_token": LastSync { position: token, time: received.timestamp() }.token(),
-        "changes": {
-            "subscriptions": changed_subs,
-            "plays": changed_plays,
-            "playlists": playlists,
-        },
-        "conflicts": conflicts,
-    }))
+/// The answer of a continuation (`GET`): the next page after `since`, nothing else — the
+/// playlists and the conflicts came with the first page. The token keeps the time of the sync
+/// that began the reading: the client saw the server's playlists then.
+pub async fn next(state: &SyncState, user: &UserId, since: SyncToken) -> Result<Value, ApiError> {
+    let read = async {
+        let mut tx = reads::snapshot(&state.readers).await?;
+        let page = page_after(&mut tx, user, &since.cursor, since.time).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(page)
+    };
+    let page = read.await.map_err(|e| unavailable(&e))?;
+    Ok(body(&page, None, Vec::new()))
 }

@@ -3,6 +3,7 @@
 //! every value through its type's `parse`, and the bounds of one sync
 //! (`balados_schemas::sync::check`: 422 `sync_too_large`).
 
+use super::token::SyncToken;
 use crate::routes::ids::{field, parse_feed, parse_item, parse_time, seconds};
 use balados_platform::http::ApiError;
 use balados_schemas::sync::check;
@@ -74,43 +75,12 @@ fn opt_time(raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     raw.map(parse_time).transpose()
 }
 
-/// Where a client last synced, from the `sync_token` of that answer (`{position}.{time}`):
-/// the position the user's read models had reached (what changed since is beyond it) and the
-/// server's reception time of that sync, Unix seconds (a playlist change after it is newer).
-/// Not the position as a time: a large sync runs the positions ahead of the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastSync {
-    pub position: i64,
-    pub time: i64,
-}
-
-impl LastSync {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let number = |s: &str| s.parse::<i64>().ok().filter(|n| *n >= 0);
-        raw.split_once('.')
-            .and_then(|(p, t)| {
-                Some(Self {
-                    position: number(p)?,
-                    time: number(t)?,
-                })
-            })
-            .ok_or_else(|| {
-                ApiError::validation(
-                    "invalid_sync_token",
-                    "last_sync must be a sync_token we sent",
-                )
-            })
-    }
-
-    pub fn token(self) -> String {
-        format!("{}.{}", self.position, self.time)
-    }
-}
-
 impl SyncBody {
-    /// The command, and the position the client last synced at.
-    pub fn into_payload(self) -> Result<(Option<LastSync>, CommandPayload), ApiError> {
-        let last_sync = self.last_sync.as_deref().map(LastSync::parse).transpose()?;
+    /// The command, and where the client last synced.
+    pub fn into_payload(self) -> Result<(Option<SyncToken>, CommandPayload), ApiError> {
+        let last_sync = (self.last_sync.as_deref())
+            .map(SyncToken::parse)
+            .transpose()?;
         let subscriptions = (self.subscriptions.into_iter())
             .map(|s| {
                 Ok(SyncSubscription {
@@ -148,7 +118,7 @@ impl SyncBody {
             )
         })?;
         let payload = CommandPayload::Sync {
-            last_sync: last_sync.map(|l| l.time),
+            last_sync: last_sync.as_ref().map(|l| l.time),
             subscriptions,
             plays,
             playlists,

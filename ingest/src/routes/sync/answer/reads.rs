@@ -1,18 +1,32 @@
-//! The read-model rows a sync answers with: the user's subscriptions and play statuses changed
-//! since a position or named by the upload, and their playlists.
+//! The read-model rows a sync answers with, all read in one snapshot: the user's subscriptions
+//! and play statuses after a cursor in the order of answers (position, then id in byte order,
+//! whatever the database's locale), those named by the upload, and their playlists.
 
+use crate::routes::sync::page::Placed;
+use crate::routes::sync::token::{Cursor, Kind};
 use balados_schemas::UserId;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::collections::BTreeMap;
 
-/// The position the user's read models have reached: the next `last_sync`.
-pub async fn last_position(pool: &PgPool, user: &UserId) -> Result<i64, sqlx::Error> {
+/// One snapshot for every read of an answer: a page cut where one list ends must find the other
+/// list as it was at the same moment, else a row written between the two reads, before the cut,
+/// would be skipped. The rows and the reached position are committed together by the materializer.
+pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// The position the user's read models have reached: the next `last_sync` once a reading ends.
+pub async fn last_position(db: &mut PgConnection, user: &UserId) -> Result<i64, sqlx::Error> {
     let found: Option<(i64,)> =
         sqlx::query_as("SELECT last_position FROM materializer.user_sequences WHERE user_id = $1")
             .bind(user.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
     Ok(found.map_or(0, |(p,)| p))
 }
@@ -43,22 +57,50 @@ impl Sub {
     }
 }
 
-pub async fn subscriptions(
-    pool: &PgPool,
+impl Placed for Sub {
+    fn sync_position(&self) -> i64 {
+        self.sync_position
+    }
+    fn key(&self) -> &str {
+        &self.feed_id
+    }
+}
+
+/// At most `limit` subscriptions after `cursor`.
+pub async fn subscriptions_after(
+    db: &mut PgConnection,
     user: &UserId,
-    since: i64,
-    feeds: &[String],
+    cursor: &Cursor,
+    limit: usize,
 ) -> Result<Vec<Sub>, sqlx::Error> {
     sqlx::query_as(
         "SELECT feed_id, feed_url, subscribed_at, unsubscribed_at, sync_position
          FROM users.subscriptions
-         WHERE user_id = $1 AND (sync_position > $2 OR feed_id = ANY($3))
-         ORDER BY sync_position, feed_id",
+         WHERE user_id = $1
+           AND (sync_position > $2 OR (sync_position = $2 AND feed_id COLLATE \"C\" > $3))
+         ORDER BY sync_position, feed_id COLLATE \"C\" LIMIT $4",
     )
     .bind(user.as_str())
-    .bind(since)
+    .bind(cursor.position)
+    .bind(cursor.tied_after(Kind::Subscription))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
+}
+
+/// The user's rows of the uploaded feeds, whatever their position: what the conflicts compare.
+pub async fn named_subscriptions(
+    db: &mut PgConnection,
+    user: &UserId,
+    feeds: &[String],
+) -> Result<Vec<Sub>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT feed_id, feed_url, subscribed_at, unsubscribed_at, sync_position
+         FROM users.subscriptions WHERE user_id = $1 AND feed_id = ANY($2)",
+    )
+    .bind(user.as_str())
     .bind(feeds)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -92,23 +134,56 @@ impl Play {
     }
 }
 
-pub async fn plays(
-    pool: &PgPool,
+impl Placed for Play {
+    fn sync_position(&self) -> i64 {
+        self.sync_position
+    }
+    fn key(&self) -> &str {
+        &self.item_id
+    }
+}
+
+macro_rules! play_columns {
+    () => {
+        "SELECT item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played,
+                updated_at, sync_position FROM users.play_statuses "
+    };
+}
+
+/// At most `limit` play statuses after `cursor`; an episode only saved has none.
+pub async fn plays_after(
+    db: &mut PgConnection,
     user: &UserId,
-    since: i64,
+    cursor: &Cursor,
+    limit: usize,
+) -> Result<Vec<Play>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        play_columns!(),
+        "WHERE user_id = $1 AND updated_at IS NOT NULL
+           AND (sync_position > $2 OR (sync_position = $2 AND item_id COLLATE \"C\" > $3))
+         ORDER BY sync_position, item_id COLLATE \"C\" LIMIT $4"
+    ))
+    .bind(user.as_str())
+    .bind(cursor.position)
+    .bind(cursor.tied_after(Kind::Play))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
+}
+
+/// The user's rows of the uploaded episodes, whatever their position: what the conflicts compare.
+pub async fn named_plays(
+    db: &mut PgConnection,
+    user: &UserId,
     items: &[String],
 ) -> Result<Vec<Play>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played,
-                updated_at, sync_position
-         FROM users.play_statuses
-         WHERE user_id = $1 AND (sync_position > $2 OR item_id = ANY($3))
-         ORDER BY sync_position, item_id",
-    )
+    sqlx::query_as(concat!(
+        play_columns!(),
+        "WHERE user_id = $1 AND item_id = ANY($2)"
+    ))
     .bind(user.as_str())
-    .bind(since)
     .bind(items)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -130,19 +205,19 @@ impl List {
 }
 
 /// Every playlist of the user with its items (bounded by the per-user limits).
-pub async fn playlists(pool: &PgPool, user: &UserId) -> Result<Vec<List>, sqlx::Error> {
+pub async fn playlists(db: &mut PgConnection, user: &UserId) -> Result<Vec<List>, sqlx::Error> {
     let heads: Vec<(String, String)> = sqlx::query_as(
         "SELECT playlist_id, name FROM users.playlists WHERE user_id = $1 ORDER BY playlist_id",
     )
     .bind(user.as_str())
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?;
     let items: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT playlist_id, item_id, feed_id FROM users.playlist_items
          WHERE user_id = $1 ORDER BY playlist_id, position",
     )
     .bind(user.as_str())
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut lists: BTreeMap<String, List> = (heads.into_iter())
         .map(|(id, name)| {
