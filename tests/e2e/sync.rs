@@ -3,6 +3,8 @@
 //! each answer lists what changed since the device's last sync and a new token, a repeated sync
 //! changes nothing, and a sync too large is refused before anything is produced.
 
+mod paging;
+
 use crate::helpers::{Api, Stack, feed_id};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -66,6 +68,7 @@ async fn two_devices_sync_and_the_newer_side_wins_with_every_conflict_reported()
     )
     .await;
     assert_eq!(a1["conflicts"], json!([]), "{a1}");
+    assert_eq!(a1["more"], false, "a page holds it all: {a1}");
     assert_eq!(
         a1["changes"]["subscriptions"].as_array().map(Vec::len),
         Some(2),
