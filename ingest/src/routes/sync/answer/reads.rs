@@ -96,7 +96,8 @@ pub async fn named_subscriptions(
 ) -> Result<Vec<Sub>, sqlx::Error> {
     sqlx::query_as(
         "SELECT feed_id, feed_url, subscribed_at, unsubscribed_at, sync_position
-         FROM users.subscriptions WHERE user_id = $1 AND feed_id = ANY($2)",
+         FROM users.subscriptions
+         WHERE user_id = $1 AND feed_key IN (SELECT site.id_key(id) FROM UNNEST($2::text[]) AS k(id))",
     )
     .bind(user.as_str())
     .bind(feeds)
@@ -179,7 +180,7 @@ pub async fn named_plays(
 ) -> Result<Vec<Play>, sqlx::Error> {
     sqlx::query_as(concat!(
         play_columns!(),
-        "WHERE user_id = $1 AND item_id = ANY($2)"
+        "WHERE user_id = $1 AND item_key IN (SELECT site.id_key(id) FROM UNNEST($2::text[]) AS k(id))"
     ))
     .bind(user.as_str())
     .bind(items)
