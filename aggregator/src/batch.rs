@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-mod intake;
+pub(crate) mod intake;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A record's framing and headers, beyond its key and value (a generous bound).

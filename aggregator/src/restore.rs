@@ -16,7 +16,7 @@ use crate::store::apply_record;
 use balados_domain::UserState;
 use balados_platform::kafka::committed::written_by_uncommitted_work;
 use balados_platform::kafka::reader::{Markers, PartitionReader, Record};
-use balados_platform::metrics::Metrics;
+use balados_platform::metrics::{Counter, Metrics, SLOW_BUCKETS};
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::{Codec, Contract, EventEnvelope, StateKey, Topics, UserId, UserStateRecord};
 use std::collections::HashMap;
@@ -33,6 +33,11 @@ const CHECKED_USERS: usize = 32;
 const CHECKED_SPAN: i64 = 10_000;
 /// How long the check waits for the events partition to deliver what it should hold.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub(crate) const MISSING_EVENTS: Counter = Counter {
+    name: "balados_aggregator_missing_events_total",
+    help: "Events that restored state stands on but the events topic does not hold (lost by the broker).",
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -128,11 +133,13 @@ impl Restorer {
             &[],
             stats.undecodable as f64,
         );
-        metrics.add(
-            "balados_aggregator_missing_events_total",
-            "Events that restored state stands on but the events topic does not hold (lost by the broker).",
+        metrics.count(MISSING_EVENTS, &[], stats.events_missing as f64);
+        metrics.observe(
+            "balados_aggregator_restore_duration_seconds",
+            "Time a partition's restore took: reading user-state to its marker, then checking the last events.",
+            SLOW_BUCKETS,
             &[],
-            stats.events_missing as f64,
+            stats.duration.as_secs_f64(),
         );
         store.load(partition, users, committed);
         Ok(())

@@ -30,8 +30,8 @@ use balados_platform::kafka::committed::committed_offsets;
 use balados_platform::kafka::errors::{ErrorClass, classify, is_fenced};
 use balados_platform::kafka::instance::{self, InstanceId};
 use balados_platform::kafka::poll::{Batching, poll_batch};
-use balados_platform::kafka::rebalance::GroupContext;
-use balados_platform::metrics::Metrics;
+use balados_platform::kafka::rebalance::{GroupContext, LagFrom};
+use balados_platform::metrics::{Counter, Metrics};
 use balados_platform::readiness::Readiness;
 use balados_schemas::Codec;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
@@ -50,6 +50,17 @@ pub type CommandConsumer = BaseConsumer<GroupContext>;
 
 /// A pause between commands that ends a batch: lets the records of fetches in flight join.
 const PAUSE: Duration = Duration::from_millis(3);
+
+/// How often librdkafka reports its statistics, the source of the consumer lag metric.
+const STATISTICS_INTERVAL_MS: &str = "5000";
+
+const TRANSACTION_ABORTS: Counter = Counter {
+    name: "balados_aggregator_transaction_aborts_total",
+    help: "Batches aborted and replayed, by cause.",
+};
+
+/// Every `cause` of [`TRANSACTION_ABORTS`] (see [`abort_cause`]).
+const ABORT_CAUSES: [&str; 4] = ["kafka", "restore", "codec", "too_large"];
 
 /// Runs the aggregator on the calling (blocking) thread until `shutdown` is set.
 pub fn run(
@@ -75,9 +86,19 @@ pub fn run(
         instance.as_str()
     );
     let client_id = format!("balados-aggregator-{}", instance.as_str());
+    let context = GroupContext::new(READINESS, readiness)
+        .with_rebalance_metric(metrics.clone())
+        .with_lag_metric(
+            metrics.clone(),
+            LagFrom::Read,
+            "balados_aggregator_consumer_lag",
+            "Commands not yet read by this aggregator, per assigned partition.",
+        );
     let consumer: CommandConsumer =
         balados_platform::kafka::group_consumer_config(&settings.kafka, &client_id, &group)
-            .create_with_context(GroupContext::new(READINESS, readiness))?;
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+            .create_with_context(context)?;
+    count_rare_events_from_zero(&metrics);
     consumer.subscribe(&[&topics.commands])?;
     let restorer = Restorer::new(&settings.kafka, &topics, codec.clone(), runtime.clone())?;
     let mut writer =
@@ -195,20 +216,7 @@ fn recover(
             1.0,
         );
     }
-    // An outage (the broker, the registry) against a poison command (a record too large, refused
-    // by the replay instead of retried).
-    let cause = match &error {
-        BatchError::Kafka(_) => "kafka",
-        BatchError::Restore(_) => "restore",
-        BatchError::Codec(_) => "codec",
-        BatchError::TooLarge => "too_large",
-    };
-    metrics.add(
-        "balados_aggregator_transaction_aborts_total",
-        "Batches aborted and replayed, by cause.",
-        &[("cause", cause)],
-        1.0,
-    );
+    metrics.count(TRANSACTION_ABORTS, &[("cause", abort_cause(&error))], 1.0);
     // A producer that cannot abort (the broker lost its transaction, or its own state is fatal)
     // is replaced at once: its successor fences it. Retrying the abort would block every batch.
     let mut producer_ok = class != ErrorClass::Fatal && !writer.producer_is_fatal();
@@ -257,6 +265,27 @@ fn recover(
     Ok(())
 }
 
+/// An outage (the broker, the registry) against a poison command (a record too large, refused by
+/// the replay instead of retried). One of [`ABORT_CAUSES`].
+fn abort_cause(error: &BatchError) -> &'static str {
+    match error {
+        BatchError::Kafka(_) => "kafka",
+        BatchError::Restore(_) => "restore",
+        BatchError::Codec(_) => "codec",
+        BatchError::TooLarge => "too_large",
+    }
+}
+
+/// The counters that alerts watch for any increase exist from the start, at zero: a series that
+/// appears at 1 has no increase, and the first dead letter or lost event would go unseen.
+fn count_rare_events_from_zero(metrics: &Metrics) {
+    metrics.count(crate::batch::intake::DEAD_LETTERS, &[], 0.0);
+    metrics.count(crate::restore::MISSING_EVENTS, &[], 0.0);
+    for cause in ABORT_CAUSES {
+        metrics.count(TRANSACTION_ABORTS, &[("cause", cause)], 0.0);
+    }
+}
+
 /// Seeks every assigned partition back to its committed offset; returns those offsets (0 where
 /// nothing is committed).
 fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32, i64>> {
@@ -280,4 +309,40 @@ fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32
         .into_iter()
         .map(|(p, o)| (p, o.unwrap_or(0)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::RestoreError;
+    use balados_schemas::CodecError;
+    use rdkafka::error::KafkaError;
+
+    #[test]
+    fn every_abort_cause_is_counted_from_zero() {
+        let errors = [
+            BatchError::Kafka(KafkaError::Canceled),
+            BatchError::Restore(RestoreError::Kafka(KafkaError::Canceled)),
+            BatchError::Codec(CodecError::Avro(String::new())),
+            BatchError::TooLarge,
+        ];
+        let causes: Vec<&str> = errors.iter().map(abort_cause).collect();
+        assert_eq!(causes, ABORT_CAUSES);
+        let metrics = Metrics::default();
+        count_rare_events_from_zero(&metrics);
+        let text = metrics.render();
+        for cause in ABORT_CAUSES {
+            let series =
+                format!("balados_aggregator_transaction_aborts_total{{cause=\"{cause}\"}} 0\n");
+            assert!(text.contains(&series), "{text}");
+        }
+        assert!(
+            text.contains("balados_aggregator_dead_letters_total 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("balados_aggregator_missing_events_total 0\n"),
+            "{text}"
+        );
+    }
 }

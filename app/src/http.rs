@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use balados_platform::http::ApiError;
-use balados_platform::metrics::Metrics;
+use balados_platform::metrics::{LATENCY_BUCKETS, Metrics};
 use balados_platform::readiness::Readiness;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
@@ -130,9 +130,11 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
         &labels,
         1.0,
     );
-    metrics.add(
-        "balados_http_request_duration_seconds_sum",
-        "Total time serving HTTP requests.",
+    // A histogram, so that dashboards can show percentiles per route (p99, not just a mean).
+    metrics.observe(
+        "balados_http_request_duration_seconds",
+        "Time serving HTTP requests, by route and method.",
+        LATENCY_BUCKETS,
         &labels[..2],
         elapsed.as_secs_f64(),
     );

@@ -14,8 +14,8 @@ use crate::refused::{Origin, refused_data, write_one_by_one};
 use crate::sink::{Batch, Quarantined, stored_offsets, write_batch};
 use balados_platform::Settings;
 use balados_platform::kafka::poll::{Batching, recv_batch};
-use balados_platform::kafka::rebalance::GroupContext;
-use balados_platform::metrics::Metrics;
+use balados_platform::kafka::rebalance::{GroupContext, LagFrom};
+use balados_platform::metrics::{Counter, Metrics};
 use balados_platform::readiness::Readiness;
 use balados_schemas::{Codec, Contract, EventEnvelope};
 use chrono::TimeDelta;
@@ -35,6 +35,15 @@ pub const READINESS: &str = "materializer";
 
 /// How often librdkafka reports its statistics, the source of the consumer lag metric.
 const STATISTICS_INTERVAL_MS: &str = "5000";
+
+const SEQUENCE_GAPS: Counter = Counter {
+    name: "balados_materializer_sequence_gaps_total",
+    help: "Users whose event sequence jumped (events missing upstream); each is held until repaired.",
+};
+const QUARANTINED: Counter = Counter {
+    name: "balados_materializer_quarantined_total",
+    help: "Events quarantined.",
+};
 
 /// A batch: what arrives within `materializer.batch_interval_ms` of the first record, at most
 /// `materializer.batch_max`; empty when nothing arrives for a while, so that the loop still sees
@@ -69,12 +78,21 @@ pub async fn run(
         &group,
     )
     .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-    .create_with_context(GroupContext::new(READINESS, readiness).with_lag_metric(
-        metrics.clone(),
-        "balados_materializer_consumer_lag",
-        "Events not yet read by this materializer, per assigned partition.",
-    ))?;
+    .create_with_context(
+        GroupContext::new(READINESS, readiness)
+            .with_rebalance_metric(metrics.clone())
+            .with_lag_metric(
+                metrics.clone(),
+                LagFrom::Committed,
+                "balados_materializer_consumer_lag",
+                "Events not yet read by this materializer, per assigned partition.",
+            ),
+    )?;
     consumer.subscribe(&[&topic])?;
+    // At zero before the first batch, which may be the one that quarantines or finds a gap: an
+    // alert on their increase then sees it (a series that appears at 1 has no increase).
+    metrics.count(SEQUENCE_GAPS, &[], 0.0);
+    metrics.count(QUARANTINED, &[], 0.0);
     let batching = batching(&settings);
     let grace = TimeDelta::hours(i64::from(settings.materializer.popularity_grace_hours));
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
@@ -285,12 +303,7 @@ fn report_gaps(metrics: &Metrics, changes: &crate::apply::BatchChanges, origins:
              until `balados admin repair-user` rebuilds them from the state records"
         );
     }
-    metrics.add(
-        "balados_materializer_sequence_gaps_total",
-        "Users whose event sequence jumped (events missing upstream); each is held until repaired.",
-        &[],
-        changes.gaps.len() as f64,
-    );
+    metrics.count(SEQUENCE_GAPS, &[], changes.gaps.len() as f64);
     metrics.add(
         "balados_materializer_events_held_total",
         "Events not applied because their user is held at a sequence gap.",
@@ -317,12 +330,7 @@ fn record_metrics(
         &[],
         changes.replays as f64,
     );
-    metrics.add(
-        "balados_materializer_quarantined_total",
-        "Events quarantined.",
-        &[],
-        quarantined as f64,
-    );
+    metrics.count(QUARANTINED, &[], quarantined as f64);
     metrics.add(
         "balados_materializer_late_events_total",
         "Public events recorded after the popularity grace period (all-time totals only).",

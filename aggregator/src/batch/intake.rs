@@ -2,9 +2,15 @@
 
 use super::{BatchError, BatchWriter};
 use crate::output::UNTRACKED;
+use balados_platform::metrics::Counter;
 use balados_schemas::{CodecError, CommandEnvelope, Contract};
 use rdkafka::message::{Header, Message as _, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::BaseRecord;
+
+pub(crate) const DEAD_LETTERS: Counter = Counter {
+    name: "balados_aggregator_dead_letters_total",
+    help: "Undecodable commands dead-lettered.",
+};
 
 impl BatchWriter {
     /// `Ok(Err(reason))`: the record is malformed (dead-letter it); `Err`: the registry could not
@@ -44,12 +50,7 @@ impl BatchWriter {
             reason,
             "command dead-lettered"
         );
-        self.metrics.add(
-            "balados_aggregator_dead_letters_total",
-            "Undecodable commands dead-lettered.",
-            &[],
-            1.0,
-        );
+        self.metrics.count(DEAD_LETTERS, &[], 1.0);
         let source = format!(
             "{}/{}/{}",
             message.topic(),
