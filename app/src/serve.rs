@@ -333,7 +333,7 @@ async fn api(
         let mut ingest = None;
         if let (true, Some(codec)) = (components.ingest, &infra.codec) {
             let mut state =
-                ingest_state(shared, codec, limits.for_writes(verifier.clone())).await?;
+                ingest_state(shared, codec, limits.for_writes(verifier.clone()), accounts).await?;
             state.writes = Some(limits.writes());
             api = api.merge(balados_ingest::router(state.clone()));
             ingest = Some(state);
@@ -399,6 +399,7 @@ async fn ingest_state(
     shared: &Shared,
     codec: &Codec,
     verifier: Arc<dyn balados_auth::TokenVerifier>,
+    accounts: &sqlx::PgPool,
 ) -> anyhow::Result<balados_ingest::IngestState> {
     let settings = &shared.settings;
     let producer = balados_ingest::CommandProducer::new(
@@ -406,6 +407,15 @@ async fn ingest_state(
         codec.clone(),
         settings.topics().commands,
     )?;
+    let mut stop = shared.stop.clone();
+    let producer = balados_ingest::retired::Retiring::watch(
+        producer,
+        accounts.clone(),
+        settings.kafka.topic_prefix.clone(),
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        },
+    );
     let instance = format!(
         "{}.ingest.{}",
         settings.kafka.topic_prefix,

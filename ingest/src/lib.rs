@@ -7,6 +7,7 @@ pub mod opml_import;
 pub mod prefer;
 mod producer;
 mod replies;
+pub mod retired;
 mod routes;
 
 pub use producer::{CommandProducer, CommandSink, ProduceError};

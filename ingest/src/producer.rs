@@ -14,6 +14,8 @@ pub enum ProduceError {
     Encode(#[from] CodecError),
     #[error("the broker did not acknowledge the command: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("the topics were retired by a partition growth; their successor is {successor}")]
+    Retired { successor: String },
 }
 
 /// Where the ingest writes its commands: the broker ([`CommandProducer`]), or anything that keeps

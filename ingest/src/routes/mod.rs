@@ -13,6 +13,7 @@ mod subscriptions;
 pub(crate) mod sync;
 
 use crate::IngestState;
+use crate::producer::ProduceError;
 use axum::Router;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -205,6 +206,9 @@ pub(crate) fn envelope(
 
 /// Produces one command: `Ok(waiter)` once the broker has it (a waiter when the client prefers to
 /// wait), or the 503 to answer.
+/// When a client refused during a partition growth should try again: the growth's pause.
+const RETRY_AFTER_RETIRED_SECS: u64 = 5;
+
 pub(crate) async fn produce(
     state: &IngestState,
     command: &CommandEnvelope,
@@ -213,11 +217,21 @@ pub(crate) async fn produce(
     let kind = command.payload.kind();
     // Registered before producing, so that no outcome can arrive before its waiter.
     let waiter = wait.then(|| state.replies.register(command.command_id));
-    if let Err(e) = state.producer.send(command).await {
-        tracing::error!(error = %e, command.kind = kind, "command not accepted by the broker");
-        return Err(ApiError::unavailable(
-            "the command could not be stored; retry later",
-        ));
+    match state.producer.send(command).await {
+        Ok(()) => {}
+        Err(ProduceError::Retired { .. }) => {
+            let mut refused = ApiError::unavailable(
+                "the service is moving to more partitions: nothing was stored; retry shortly",
+            );
+            refused.retry_after = Some(RETRY_AFTER_RETIRED_SECS);
+            return Err(refused);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, command.kind = kind, "command not accepted by the broker");
+            return Err(ApiError::unavailable(
+                "the command could not be stored; retry later",
+            ));
+        }
     }
     state.metrics.add(
         "balados_ingest_commands_total",
