@@ -24,6 +24,7 @@ mod helpers;
 mod hostile;
 mod independent_client;
 mod infra;
+mod monitoring;
 mod nextcloud;
 mod outcomes;
 mod prune;
