@@ -37,16 +37,11 @@ impl<S: CommandSink> Retiring<S> {
                 loop {
                     match read(&pool, &prefix).await {
                         Ok(found) => {
-                            if let (Some(next), Ok(mut s)) = (&found, shared.write())
-                                && s.is_none()
-                            {
-                                tracing::warn!(
-                                    kafka.topic_prefix = %prefix,
-                                    successor = %next,
-                                    "topics retired by a partition growth: writes refused until \
-                                     this instance restarts with the successor's settings"
-                                );
-                                *s = found.clone();
+                            if let Ok(mut current) = shared.write() {
+                                if *current != found {
+                                    announce(&prefix, found.as_deref());
+                                }
+                                *current = found;
                             }
                         }
                         // The last answer stands while PostgreSQL is away.
@@ -65,6 +60,20 @@ impl<S: CommandSink> Retiring<S> {
 
     fn retired(&self) -> Option<String> {
         self.successor.read().ok().and_then(|s| s.clone())
+    }
+}
+
+fn announce(prefix: &str, successor: Option<&str>) {
+    match successor {
+        Some(next) => tracing::warn!(
+            kafka.topic_prefix = %prefix,
+            successor = %next,
+            "topics retired by a partition growth: writes refused until this instance restarts \
+             with the successor's settings"
+        ),
+        None => {
+            tracing::info!(kafka.topic_prefix = %prefix, "topics no longer retired: writes taken again")
+        }
     }
 }
 
