@@ -48,9 +48,8 @@ pub fn every_key(state: &UserState, user: &UserId) -> Vec<StateKey> {
             .map(|i| StateKey::Episode(u(), i.clone())),
     );
     keys.extend(
-        state
-            .playlists
-            .keys()
+        (state.playlists.keys())
+            .chain(state.deleted_playlists.keys())
             .map(|p| StateKey::Playlist(u(), p.clone())),
     );
     keys.extend(
@@ -139,6 +138,16 @@ mod tests {
                 name: name("P"),
                 description: None,
                 public: false,
+            },
+            // A deleted playlist keeps a record (for the merge of a sync).
+            CommandPayload::CreatePlaylist {
+                playlist_id: local("gone"),
+                name: name("Gone"),
+                description: None,
+                public: false,
+            },
+            CommandPayload::DeletePlaylist {
+                playlist_id: local("gone"),
             },
             CommandPayload::ChangePrivacy {
                 scope: Scope::Feed(feed(1)),

@@ -1,11 +1,13 @@
 //! The users' aggregates and their mapping to the fine-grained records of `user-state` (one record
 //! per entity; a command writes only what it changed).
 
-use balados_domain::{Collection, Device, Episode, Playlist, Subscription, UserState, evolve};
+use balados_domain::{Collection, Device, Episode, Subscription, UserState, evolve};
 use balados_schemas::{
     EventEnvelope, EventPayload, StateEntity, StateKey, UserId, UserStateRecord,
 };
 use std::collections::HashMap;
+
+mod playlists;
 
 /// One write to `user-state`: an entity's new value, or its removal (a tombstone).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +105,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
             saved_at: e.saved_at,
             sync_position: e.sync_position,
         }),
-        StateKey::Playlist(_, id) => state.playlists.get(id).map(|p| StateEntity::Playlist {
-            playlist_id: id.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            public: p.public,
-            items: p.items.clone(),
-        }),
+        StateKey::Playlist(_, id) => playlists::entity(state, id),
         StateKey::Collection(_, id) => state.collections.get(id).map(|c| StateEntity::Collection {
             collection_id: id.clone(),
             title: c.title.clone(),
@@ -137,9 +133,20 @@ pub fn apply_and_collect(
     events: &[EventEnvelope],
     source_offset: i64,
 ) -> Vec<StateWrite> {
+    // A deletion may push the oldest deleted playlist out of the state: its record goes too.
+    let deletes =
+        (events.iter()).any(|e| matches!(e.payload, EventPayload::PlaylistDeleted { .. }));
+    let deleted_before: Vec<String> = if deletes {
+        state.deleted_playlists.keys().cloned().collect()
+    } else {
+        Vec::new()
+    };
     *state = events.iter().fold(std::mem::take(state), evolve);
+    let forgotten = (deleted_before.into_iter())
+        .filter(|id| !state.deleted_playlists.contains_key(id))
+        .map(|id| StateKey::Playlist(user.clone(), id));
     let mut keys: Vec<StateKey> = Vec::with_capacity(events.len());
-    for key in events.iter().filter_map(|e| touched(user, &e.payload)) {
+    for key in (events.iter().filter_map(|e| touched(user, &e.payload))).chain(forgotten) {
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -243,29 +250,7 @@ pub fn apply_record(
         (StateKey::Episode(_, item), _) => {
             state.episodes.remove(&item);
         }
-        (
-            StateKey::Playlist(_, id),
-            Some(StateEntity::Playlist {
-                name,
-                description,
-                public,
-                items,
-                ..
-            }),
-        ) => {
-            state.playlists.insert(
-                id,
-                Playlist {
-                    name,
-                    description,
-                    public,
-                    items,
-                },
-            );
-        }
-        (StateKey::Playlist(_, id), _) => {
-            state.playlists.remove(&id);
-        }
+        (StateKey::Playlist(_, id), entity) => playlists::restore(state, id, entity),
         (
             StateKey::Collection(_, id),
             Some(StateEntity::Collection {
@@ -394,7 +379,19 @@ mod tests {
         }
         assert!(
             log.iter().any(|w| w.entity.is_none()),
-            "a deleted playlist and an unsaved episode leave tombstones"
+            "an unsaved episode leaves a tombstone"
+        );
+        let gone = StateKey::Playlist(UserId::parse("u").expect("valid"), "gone".into());
+        assert!(
+            (log.iter()).any(|w| w.key == gone
+                && matches!(
+                    w.entity,
+                    Some(StateEntity::Playlist {
+                        deleted_at: Some(_),
+                        ..
+                    })
+                )),
+            "a deleted playlist is kept as a record, for the merge of a sync"
         );
         let mut users = HashMap::new();
         for write in log {

@@ -6,7 +6,7 @@
 
 use apache_avro::Schema;
 use balados_aggregator::handle::{Handled, handle};
-use balados_domain::UserState;
+use balados_domain::{MAX_REMOVED_BYTES, UserState};
 use balados_schemas::fields::{
     MAX_DESCRIPTION_CHARS, MAX_LIST_BYTES, MAX_LOCAL_ID_LEN, MAX_NAME_CHARS, MAX_SECONDS,
     MAX_SOURCE_ID_LEN,
@@ -192,8 +192,34 @@ fn every_record_of_a_user_filled_to_every_limit_fits_a_broker_record() {
     // The largest command and event: a playlist's whole order.
     let reversed: Vec<ItemId> = (0..items).rev().map(item).collect();
     assert!(user.run(CommandPayload::ReorderPlaylist {
-        playlist_id: playlist,
+        playlist_id: playlist.clone(),
         items: reversed,
+    }));
+    // The largest playlist record: its items full again, beside every removal it remembers.
+    for n in 0..40 {
+        assert!(user.run(CommandPayload::RemovePlaylistItem {
+            playlist_id: playlist.clone(),
+            item: item(n),
+        }));
+    }
+    let removed = &user.state.playlists[playlist.as_str()].removed;
+    let removed_bytes: usize = (removed.keys())
+        .map(|i| i.guid().len() + i.enclosure_url().len())
+        .sum();
+    assert!(removed_bytes + MAX_GUID_LEN + MAX_FEED_URL_LEN > MAX_REMOVED_BYTES);
+    user.fill(|n| CommandPayload::AddPlaylistItem {
+        playlist_id: playlist.clone(),
+        feed: feed(0),
+        item: item(1_000 + n),
+    });
+    assert!(
+        user.encoder.largest > MAX_LIST_BYTES + MAX_REMOVED_BYTES - MAX_FEED_URL_LEN * 2,
+        "{} bytes",
+        user.encoder.largest
+    );
+    // A deleted playlist is kept as a record, its name and description with it.
+    assert!(user.run(CommandPayload::DeletePlaylist {
+        playlist_id: playlist,
     }));
 
     let collection = longest_id('c');

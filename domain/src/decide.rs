@@ -69,7 +69,7 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
     if let Some(previous) = state.recent_command(command.command_id) {
         return Decision::Duplicate(previous.clone());
     }
-    let at = effective_time(command);
+    let at = playlists::time_of(state, &command.payload, effective_time(command));
     let ruling = match &command.payload {
         CommandPayload::Subscribe { feed, source_id } => {
             subscriptions::subscribe(state, feed, source_id.as_ref(), at)

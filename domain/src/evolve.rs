@@ -1,10 +1,12 @@
 //! `evolve`: applies one event to a user's state, one function per area. Events are applied in
 //! sequence order; the sequence is taken from the event.
 
-use crate::state::{Collection, Device, Episode, Playlist, UserState};
+use crate::state::{Collection, Device, Episode, UserState};
 use balados_schemas::{EventEnvelope, EventPayload, FeedUrl, ItemId};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+mod playlists;
 
 pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
     use EventPayload as E;
@@ -31,7 +33,7 @@ pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
         | E::PlaylistDeleted { .. }
         | E::PlaylistItemAdded { .. }
         | E::PlaylistItemRemoved { .. }
-        | E::PlaylistReordered { .. } => playlists(&mut state.playlists, payload),
+        | E::PlaylistReordered { .. } => playlists::apply(&mut state, payload, event.occurred_at),
         E::CollectionCreated { .. }
         | E::CollectionUpdated { .. }
         | E::CollectionVisibilityChanged { .. }
@@ -146,61 +148,6 @@ fn episode<'a>(state: &'a mut UserState, feed: &FeedUrl, item: &ItemId) -> &'a m
         .episodes
         .entry(item.clone())
         .or_insert_with(|| Episode::new(feed.clone()))
-}
-
-fn playlists(playlists: &mut BTreeMap<String, Playlist>, payload: &EventPayload) {
-    use EventPayload as E;
-    if let E::PlaylistCreated {
-        playlist_id,
-        name,
-        description,
-        public,
-    } = payload
-    {
-        let playlist = Playlist {
-            name: name.clone(),
-            description: description.clone(),
-            public: *public,
-            items: Vec::new(),
-        };
-        playlists.insert(playlist_id.clone(), playlist);
-        return;
-    }
-    if let E::PlaylistDeleted { playlist_id } = payload {
-        playlists.remove(playlist_id);
-        return;
-    }
-    let id = match payload {
-        E::PlaylistUpdated { playlist_id, .. }
-        | E::PlaylistVisibilityChanged { playlist_id, .. }
-        | E::PlaylistItemAdded { playlist_id, .. }
-        | E::PlaylistItemRemoved { playlist_id, .. }
-        | E::PlaylistReordered { playlist_id, .. } => playlist_id,
-        _ => return,
-    };
-    let Some(p) = playlists.get_mut(id) else {
-        return;
-    };
-    match payload {
-        E::PlaylistUpdated {
-            name, description, ..
-        } => {
-            p.name.clone_from(name);
-            p.description.clone_from(description);
-        }
-        E::PlaylistVisibilityChanged { public, .. } => p.public = *public,
-        E::PlaylistItemAdded { feed, item, .. } => p.items.push((feed.clone(), item.clone())),
-        E::PlaylistItemRemoved { item, .. } => p.items.retain(|(_, i)| i != item),
-        E::PlaylistReordered { items, .. } => {
-            let mut by_item: HashMap<&ItemId, FeedUrl> =
-                p.items.iter().map(|(f, i)| (i, f.clone())).collect();
-            p.items = items
-                .iter()
-                .filter_map(|i| by_item.remove(i).map(|f| (f, i.clone())))
-                .collect();
-        }
-        _ => {}
-    }
 }
 
 fn collections(collections: &mut BTreeMap<String, Collection>, payload: &EventPayload) {

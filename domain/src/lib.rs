@@ -23,9 +23,14 @@ pub use decide::{Decision, MAX_CLOCK_SKEW, Rejection, decide, effective_time, is
 pub use devices::MAX_DEVICES;
 pub use episodes::MAX_EPISODES;
 pub use evolve::evolve;
-pub use playlists::{MAX_PLAYLIST_ITEMS, MAX_PLAYLISTS};
+pub use playlists::{
+    MAX_DELETED_PLAYLISTS, MAX_PLAYLIST_ITEMS, MAX_PLAYLISTS, MAX_REMOVED_BYTES, MAX_REMOVED_ITEMS,
+};
 pub use privacy::MAX_PRIVACY_SETTINGS;
-pub use state::{Collection, Device, Episode, Playlist, RECENT_COMMANDS, Subscription, UserState};
+pub use state::{
+    Collection, DeletedPlaylist, Device, Episode, KeptRemovals, Playlist, PlaylistItem,
+    RECENT_COMMANDS, Subscription, UserState,
+};
 pub use subscriptions::{DEFAULT_COLLECTION_ID, MAX_SUBSCRIPTIONS};
 
 #[cfg(any(test, feature = "testing"))]

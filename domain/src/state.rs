@@ -4,6 +4,13 @@ use balados_schemas::{FeedUrl, ItemId, Privacy, RecentCommand, Scope};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+mod playlists;
+
+pub use playlists::{
+    DeletedPlaylist, KeptRemovals, MAX_DELETED_PLAYLISTS, MAX_REMOVED_BYTES, MAX_REMOVED_ITEMS,
+    Playlist, PlaylistItem, item_bytes,
+};
+
 /// How many processed command ids a user remembers for idempotent retries. Every command rewrites
 /// the meta record that holds them, so this bounds its size (~40 bytes each).
 pub const RECENT_COMMANDS: usize = 32;
@@ -20,6 +27,8 @@ pub struct UserState {
     pub subscriptions: HashMap<FeedUrl, Subscription>,
     pub episodes: HashMap<ItemId, Episode>,
     pub playlists: BTreeMap<String, Playlist>,
+    /// The latest deletions of playlists ([`MAX_DELETED_PLAYLISTS`]), for the merge of a sync.
+    pub deleted_playlists: BTreeMap<String, DeletedPlaylist>,
     pub collections: BTreeMap<String, Collection>,
     pub privacy: HashMap<Scope, Privacy>,
     pub devices: BTreeMap<String, Device>,
@@ -77,14 +86,6 @@ impl Episode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Playlist {
-    pub name: String,
-    pub description: Option<String>,
-    pub public: bool,
-    pub items: Vec<(FeedUrl, ItemId)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collection {
     pub title: String,
     pub is_default: bool,
@@ -97,18 +98,6 @@ impl Collection {
     pub fn bytes(&self) -> usize {
         self.feeds.iter().map(|f| f.as_str().len()).sum()
     }
-}
-
-impl Playlist {
-    /// The bytes of the URLs and GUIDs it holds: what its state record grows with.
-    pub fn bytes(&self) -> usize {
-        self.items.iter().map(|(f, i)| item_bytes(f, i)).sum()
-    }
-}
-
-/// What one playlist item adds to its playlist's record.
-pub fn item_bytes(feed: &FeedUrl, item: &ItemId) -> usize {
-    feed.as_str().len() + item.guid().len() + item.enclosure_url().len()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,6 +126,20 @@ impl UserState {
 
     pub fn recent_command(&self, command_id: uuid::Uuid) -> Option<&RecentCommand> {
         self.recent.iter().find(|c| c.command_id == command_id)
+    }
+
+    /// Remembers a deleted playlist, forgetting the oldest deletion beyond
+    /// [`MAX_DELETED_PLAYLISTS`].
+    pub fn remember_deletion(&mut self, playlist_id: String, deleted: DeletedPlaylist) {
+        self.deleted_playlists.insert(playlist_id, deleted);
+        if self.deleted_playlists.len() > MAX_DELETED_PLAYLISTS {
+            let oldest = (self.deleted_playlists.iter())
+                .min_by_key(|(id, d)| (d.deleted_at, *id))
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.deleted_playlists.remove(&oldest);
+            }
+        }
     }
 
     /// Remembers a processed command, forgetting the oldest beyond [`RECENT_COMMANDS`].

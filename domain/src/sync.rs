@@ -54,11 +54,7 @@ pub fn merge(
         self::play(&mut scratch, play);
     }
     let since = last_sync.and_then(|s| DateTime::from_timestamp(s, 0));
-    // A playlist given twice counts once (its first), else the second undoes the first.
-    let mut seen = std::collections::HashSet::new();
-    for list in lists.iter().filter(|l| seen.insert(l.playlist_id.as_str())) {
-        playlists::merge(&mut scratch, since, list);
-    }
+    playlists::merge(&mut scratch, since, lists);
     scratch.events
 }
 

@@ -272,8 +272,17 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
             description,
             public,
             items,
+            deleted_at,
+            ..
         } => {
-            let items = items.iter().map(|(f, i)| ListItem::new(f, i)).collect();
+            // A deleted playlist the aggregate keeps for the merge of a bulk sync has no row.
+            if deleted_at.is_some() {
+                return;
+            }
+            let items = items
+                .iter()
+                .map(|i| ListItem::new(&i.feed, &i.item))
+                .collect();
             let row = PlaylistRow {
                 name,
                 description,

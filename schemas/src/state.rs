@@ -136,7 +136,18 @@ avro_union! {
             name: String,
             description: Option<String>,
             public: bool,
-            items: Vec<(FeedUrl, ItemId)>,
+            items: Vec<PlaylistItemState>,
+            /// When it was created or its name, description or visibility last changed; `None`
+            /// when written by an older version.
+            changed_at: Option<DateTime<Utc>>,
+            /// A deleted playlist kept for the merge of a bulk sync: when it was deleted (its
+            /// items are then empty, and it has no row in the read models).
+            deleted_at: Option<DateTime<Utc>>,
+            removed_items: Vec<RemovedPlaylistItemState>,
+            /// Whether `removed_items` holds every removal after `removals_kept_after` (every
+            /// one when `None`); `false` when written by an older version, which kept none.
+            removals_kept: bool,
+            removals_kept_after: Option<DateTime<Utc>>,
         }
         4 Collection as CollectionState "collection" {
             collection_id: String,
@@ -153,6 +164,42 @@ avro_union! {
         }
     }
 }
+
+avro_record! {
+    /// An episode of a playlist and when it was added (`None` when written by an older version).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PlaylistItemState {
+        pub feed: FeedUrl,
+        pub item: ItemId,
+        pub added_at: Option<DateTime<Utc>>,
+    }
+}
+
+avro_record! {
+    /// An episode removed from a playlist, and when.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RemovedPlaylistItemState {
+        pub item: ItemId,
+        pub removed_at: DateTime<Utc>,
+    }
+}
+
+/// Declares a record as an array item of its parent (its value is the record itself).
+macro_rules! array_item {
+    ($($record:ident),+) => {$(
+        impl AvroField for $record {
+            fn to_value(&self) -> Value {
+                self.to_avro()
+            }
+
+            fn from_value(value: Value, _: &str) -> Result<Self, ShapeError> {
+                Self::from_avro(value)
+            }
+        }
+    )+};
+}
+
+array_item!(PlaylistItemState, RemovedPlaylistItemState);
 
 /// A processed command remembered for idempotency, with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,5 +259,37 @@ mod tests {
             assert_eq!(StateKey::decode(&key.encode()), Some(key));
         }
         assert_eq!(StateKey::decode("u1/unknown-entity/x"), None);
+    }
+
+    /// The declaring test checks a union's branches, not the records nested in them.
+    #[test]
+    fn the_playlist_item_records_are_declared_as_the_avsc_lays_them_out() {
+        let avsc: serde_json::Value =
+            serde_json::from_str(include_str!("../avro/user-state.avsc")).expect("json");
+        let fields_of = |name: &str| -> Vec<String> {
+            fn find<'v>(v: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
+                if v.get("name").and_then(|n| n.as_str()) == Some(name) && v.get("fields").is_some()
+                {
+                    return Some(v);
+                }
+                match v {
+                    serde_json::Value::Array(a) => a.iter().find_map(|x| find(x, name)),
+                    serde_json::Value::Object(o) => o.values().find_map(|x| find(x, name)),
+                    _ => None,
+                }
+            }
+            let record = find(&avsc, name).unwrap_or_else(|| panic!("{name} in the .avsc"));
+            (record["fields"].as_array().expect("fields").iter())
+                .map(|f| f["name"].as_str().expect("name").to_owned())
+                .collect()
+        };
+        assert_eq!(
+            fields_of("PlaylistItemState"),
+            PlaylistItemState::avro_fields()
+        );
+        assert_eq!(
+            fields_of("RemovedPlaylistItemState"),
+            RemovedPlaylistItemState::avro_fields()
+        );
     }
 }

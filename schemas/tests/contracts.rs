@@ -4,6 +4,7 @@
 
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
+use balados_schemas::state::{PlaylistItemState, RemovedPlaylistItemState};
 use balados_schemas::{
     CommandEnvelope, CommandPayload, CommandResult, Contract, Description, DeviceId, DeviceKind,
     EventEnvelope, EventPayload, FeedUrl, ItemId, LocalId, Name, Privacy, PublicEvent,
@@ -205,7 +206,19 @@ fn typed_values_round_trip_through_their_schemas() {
             name: "Road".into(),
             description: None,
             public: true,
-            items: vec![(feed.clone(), item())],
+            items: vec![PlaylistItemState {
+                feed: feed.clone(),
+                item: item(),
+                added_at: Some(at(7)),
+            }],
+            changed_at: Some(at(6)),
+            deleted_at: None,
+            removed_items: vec![RemovedPlaylistItemState {
+                item: item(),
+                removed_at: at(5),
+            }],
+            removals_kept: true,
+            removals_kept_after: Some(at(4)),
         },
         StateEntity::Collection {
             collection_id: "default".into(),

@@ -1,5 +1,7 @@
 //! The merge rules of a sync, one test per rule, then their properties.
 
+mod playlist_properties;
+mod playlists;
 mod properties;
 
 use crate::testing::{at, feed, item, local, name, secs};
@@ -69,7 +71,7 @@ fn play(n: u32, position: i64, played: bool, updated: i64) -> SyncPlay {
     }
 }
 
-fn list(p: &str, updated: i64, items: Vec<SyncPlaylistItem>) -> SyncPlaylist {
+pub(super) fn list(p: &str, updated: i64, items: Vec<SyncPlaylistItem>) -> SyncPlaylist {
     SyncPlaylist {
         playlist_id: local(p),
         name: name("Mix"),
@@ -79,7 +81,7 @@ fn list(p: &str, updated: i64, items: Vec<SyncPlaylistItem>) -> SyncPlaylist {
     }
 }
 
-fn entry(n: u32, added: i64, removed: Option<i64>) -> SyncPlaylistItem {
+pub(super) fn entry(n: u32, added: i64, removed: Option<i64>) -> SyncPlaylistItem {
     SyncPlaylistItem {
         feed: feed(n),
         item: item(n),
@@ -218,79 +220,6 @@ fn a_position_beyond_the_duration_is_clamped_and_a_future_time_too() {
         e.updated_at,
         Some(at(50)),
         "more than 5 minutes ahead: the reception time"
-    );
-}
-
-#[test]
-fn a_first_sync_creates_the_clients_playlists_with_their_items() {
-    let mut state = UserState::default();
-    let items = vec![entry(1, 10, None), entry(2, 10, Some(12))];
-    apply(
-        &mut state,
-        sync(None, vec![], vec![], vec![list("p1", 10, items)]),
-        50,
-    );
-    assert_eq!(state.playlists["p1"].items, vec![(feed(1), item(1))]);
-}
-
-#[test]
-fn playlist_changes_after_the_last_sync_win_older_ones_do_not_come_back() {
-    let mut state = UserState::default();
-    let items = vec![entry(1, 10, None), entry(2, 10, None)];
-    apply(
-        &mut state,
-        sync(None, vec![], vec![], vec![list("p1", 10, items)]),
-        20,
-    );
-    // Since the last sync (at 20) the server lost item 2; the client removed item 1 and added 3.
-    state
-        .playlists
-        .get_mut("p1")
-        .expect("there")
-        .items
-        .retain(|(_, i)| *i != item(2));
-    let items = vec![
-        entry(1, 10, Some(30)),
-        entry(2, 10, None),
-        entry(3, 31, None),
-    ];
-    let newer = list("p1", 31, items);
-    apply(
-        &mut state,
-        sync(Some(20), vec![], vec![], vec![newer.clone()]),
-        40,
-    );
-    assert_eq!(state.playlists["p1"].items, vec![(feed(3), item(3))]);
-    assert_eq!(
-        apply(&mut state, sync(Some(20), vec![], vec![], vec![newer]), 40),
-        vec![]
-    );
-    let deleted = SyncPlaylist {
-        deleted_at: Some(at(41)),
-        ..list("p1", 31, vec![])
-    };
-    apply(
-        &mut state,
-        sync(Some(40), vec![], vec![], vec![deleted.clone()]),
-        50,
-    );
-    assert!(
-        state.playlists.is_empty(),
-        "a tombstone after the last sync deletes"
-    );
-    assert_eq!(
-        apply(
-            &mut state,
-            sync(Some(40), vec![], vec![], vec![deleted]),
-            50
-        ),
-        vec![]
-    );
-    let old = list("p1", 30, vec![entry(1, 10, None)]);
-    apply(&mut state, sync(Some(40), vec![], vec![], vec![old]), 50);
-    assert!(
-        state.playlists.is_empty(),
-        "deleted on the server since: not created again"
     );
 }
 

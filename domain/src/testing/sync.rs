@@ -38,12 +38,13 @@ pub fn arb_sync_play() -> impl Strategy<Value = SyncPlay> {
 pub fn arb_sync_playlist() -> impl Strategy<Value = SyncPlaylist> {
     let items =
         proptest::collection::vec((0u32..3, 0i64..100, proptest::option::of(0i64..100)), 0..4);
-    (0u32..3, any::<bool>(), 0i64..100, 0u8..5, items).prop_map(|(p, flag, t, d, items)| {
+    let deleted = proptest::option::weighted(0.25, 0i64..100);
+    (0u32..3, any::<bool>(), 0i64..100, deleted, items).prop_map(|(p, flag, t, d, items)| {
         SyncPlaylist {
             playlist_id: local(&format!("p{p}")),
             name: name(if flag { "Mix" } else { "Mix 2" }),
             updated_at: at(t),
-            deleted_at: (d == 0).then(|| at(t + 1)),
+            deleted_at: d.map(at),
             items: items
                 .into_iter()
                 .map(|(b, added, removed)| SyncPlaylistItem {

@@ -150,7 +150,7 @@ fn items_are_appended_once_removed_and_reordered_as_a_permutation() {
     let order: Vec<_> = state.playlists["p"]
         .items
         .iter()
-        .map(|(_, i)| i.clone())
+        .map(|i| i.item.clone())
         .collect();
     assert_eq!(order, vec![item(3), item(1), item(2)]);
     let remove = command(
@@ -175,7 +175,11 @@ fn playlists_and_their_items_are_bounded() {
     run(&mut state, &create("p", "n"));
     let playlist = state.playlists.get_mut("p").expect("created");
     for n in 0..u32::try_from(MAX_PLAYLIST_ITEMS).expect("small") {
-        playlist.items.push((feed(1), item(n + 100)));
+        playlist.items.push(crate::PlaylistItem {
+            feed: feed(1),
+            item: item(n + 100),
+            added_at: None,
+        });
     }
     assert_eq!(rejected(&run(&mut state, &add("p", 1))), "limit_exceeded");
     for n in 0..MAX_PLAYLISTS {

@@ -46,7 +46,7 @@ proptest! {
                 prop_assert!(c.feeds.iter().all(|f| state.is_subscribed(f)), "only subscribed feeds");
             }
             for p in state.playlists.values() {
-                let items: Vec<_> = p.items.iter().map(|(_, i)| i).collect();
+                let items: Vec<_> = p.items.iter().map(|i| &i.item).collect();
                 prop_assert!(unique(&items));
                 prop_assert!(!p.name.trim().is_empty());
             }

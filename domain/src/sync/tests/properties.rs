@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 /// A user after an arbitrary stream of commands, syncs included.
-fn arb_state() -> impl Strategy<Value = UserState> {
+pub(super) fn arb_state() -> impl Strategy<Value = UserState> {
     proptest::collection::vec((arb_payload(), 0i64..100), 0..30).prop_map(|stream| {
         let mut state = UserState::default();
         for (payload, at) in stream {
