@@ -8,18 +8,20 @@
 //! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
 //! run of 50); FAULT_SEED replays a schedule.
 
-use crate::helpers::{APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn, token};
+use crate::helpers::{APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn};
 use crate::infra::Infra;
-use balados_schemas::{Codec, EventPayload, Topics};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use balados_schemas::{Codec, Topics};
 use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-use workload::{Writes, decided_write, free_port, read_events, write_stream};
+use workload::{
+    Writes, decided_once_without_gaps, decided_write, every_acknowledged_write_visible, free_port,
+    write_stream,
+};
 
-mod workload;
+pub(crate) mod workload;
 
 const USERS: usize = 4;
 const PARTITIONS: i32 = 3;
@@ -207,58 +209,13 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         writer.await.expect("writer");
     }
 
-    // Every acknowledged subscription is visible...
-    let http = reqwest::Client::new();
-    let mut acked_total = 0;
-    for (i, writes) in writes.iter().enumerate() {
-        let writes = writes.lock().await;
-        acked_total += writes.acked.len();
-        let auth = token(&user(i), 600);
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            let body: serde_json::Value = http
-                .get(format!("{url}/api/v1/subscriptions"))
-                .bearer_auth(&auth)
-                .send()
-                .await
-                .expect("query API")
-                .json()
-                .await
-                .expect("json");
-            let visible: HashSet<&str> = body["subscriptions"]
-                .as_array()
-                .expect("array")
-                .iter()
-                .filter_map(|s| s["rss_source_feed"].as_str())
-                .collect();
-            let missing = writes
-                .acked
-                .values()
-                .filter(|f| !visible.contains(f.as_str()))
-                .count();
-            let foreign = visible
-                .iter()
-                .filter(|f| {
-                    !writes.unknown.contains(**f) && !writes.acked.values().any(|a| a == *f)
-                })
-                .count();
-            assert_eq!(foreign, 0, "{}: subscriptions nobody asked for", user(i));
-            if missing == 0 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: {missing} of {} acknowledged subscriptions never became visible (see {})",
-                user(i),
-                writes.acked.len(),
-                work.display()
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    let users: Vec<(String, Arc<Mutex<Writes>>)> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (user(i), w.clone()))
+        .collect();
+    let acked_total = every_acknowledged_write_visible(&url, &users, &work).await;
     eprintln!("{acked_total} acknowledged writes, all visible; recoveries: {recoveries:?}");
-
-    // ...and decided once, in per-user sequences without gap.
     let codec = Codec::connect(
         balados_schemas::registry_client::RegistryClient::new(&registry_url).expect("url"),
         &Topics::new(prefix),
@@ -267,42 +224,13 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     )
     .await
     .expect("codec");
-    let mut acked: HashMap<uuid::Uuid, String> = HashMap::new();
-    for writes in &writes {
-        for (id, feed) in &writes.lock().await.acked {
-            acked.insert(id.parse().expect("uuid"), feed.clone());
-        }
-    }
-    let events = read_events(
+    decided_once_without_gaps(
         &infra.bootstrap(),
         (&Topics::new(prefix).events, PARTITIONS),
         &codec,
-        &acked,
+        &users,
     )
     .await;
-    for (u, sequences) in &events {
-        let max = *sequences.keys().last().expect("events");
-        assert_eq!(
-            sequences.len() as u64,
-            max,
-            "{u}: the event sequence has gaps (1..={max}, {} present)",
-            sequences.len()
-        );
-    }
-    let mut decided: HashMap<uuid::Uuid, u64> = HashMap::new();
-    for event in events.values().flat_map(BTreeMap::values) {
-        if let EventPayload::Subscribed { .. } = event.payload {
-            let previous = decided.insert(event.command_id, event.sequence);
-            assert!(
-                previous.is_none_or(|p| p == event.sequence),
-                "command {} decided twice (sequences {previous:?} and {})",
-                event.command_id,
-                event.sequence
-            );
-        }
-    }
-    let undecided = acked.keys().filter(|id| !decided.contains_key(id)).count();
-    assert_eq!(undecided, 0, "acknowledged commands without their event");
     let metrics = metrics(&url).await;
     for loss in [
         "balados_materializer_sequence_gaps_total",

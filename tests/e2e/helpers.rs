@@ -279,7 +279,7 @@ impl Stack {
     }
 }
 
-async fn wait_ready(server: &Server) {
+pub async fn wait_ready(server: &Server) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {

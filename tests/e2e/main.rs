@@ -31,6 +31,7 @@ mod prune;
 mod quarantine;
 mod read_models;
 mod read_side;
+mod rolling_restart;
 mod rebuild;
 mod restore_check;
 mod sequence_gaps;

@@ -15,16 +15,29 @@ use tokio::sync::Mutex;
 /// How soon after a dependency returns a new write must be decided.
 pub const RECOVERY: Duration = Duration::from_secs(60);
 
-/// One user's writes: acknowledged commands (id -> feed id), and feeds whose request failed.
+/// One user's writes: acknowledged commands (id -> feed id), feeds whose request failed, and the
+/// answers that were server errors (5xx).
 #[derive(Debug, Default)]
 pub struct Writes {
     pub acked: BTreeMap<String, String>,
     pub unknown: HashSet<String>,
+    pub server_errors: Vec<u16>,
 }
 
 /// Subscribes `user` to one new feed after another until `stop`.
 pub async fn write_stream(
     url: String,
+    user: String,
+    stop: Arc<AtomicBool>,
+    writes: Arc<Mutex<Writes>>,
+) {
+    write_stream_balanced(vec![url], user, stop, writes).await;
+}
+
+/// As [`write_stream`], through several instances as a load balancer would: each write goes to the
+/// next instance, and to the one after it when the connection is refused (an instance restarting).
+pub async fn write_stream_balanced(
+    urls: Vec<String>,
     user: String,
     stop: Arc<AtomicBool>,
     writes: Arc<Mutex<Writes>>,
@@ -38,14 +51,29 @@ pub async fn write_stream(
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let feed = feed_id(&format!("https://faults.example.com/{user}/{n}.xml"));
-        let response = http
-            .post(format!("{url}/api/v1/subscriptions"))
-            .bearer_auth(&auth)
-            .json(&serde_json::json!({ "rss_source_feed": feed }))
-            .send()
-            .await;
+        let mut response = None;
+        for attempt in 0..urls.len() {
+            let url = &urls[(n + attempt) % urls.len()];
+            let sent = http
+                .post(format!("{url}/api/v1/subscriptions"))
+                .bearer_auth(&auth)
+                .json(&serde_json::json!({ "rss_source_feed": feed }))
+                .send()
+                .await;
+            match sent {
+                Err(e) if e.is_connect() => continue,
+                other => {
+                    response = Some(other);
+                    break;
+                }
+            }
+        }
+        let status = match &response {
+            Some(Ok(r)) => Some(r.status().as_u16()),
+            _ => None,
+        };
         let acked = match response {
-            Ok(r) if r.status() == 202 => r
+            Some(Ok(r)) if r.status() == 202 => r
                 .json::<serde_json::Value>()
                 .await
                 .ok()
@@ -53,6 +81,9 @@ pub async fn write_stream(
             _ => None,
         };
         let mut writes = writes.lock().await;
+        if let Some(code) = status.filter(|s| *s >= 500) {
+            writes.server_errors.push(code);
+        }
         match acked {
             Some(id) => {
                 writes.acked.insert(id, feed);
@@ -162,4 +193,101 @@ pub async fn read_events(
         }
     }
     events
+}
+
+/// Waits until every acknowledged subscription of each user is visible (and nothing nobody asked
+/// for); the number of acknowledged writes.
+pub async fn every_acknowledged_write_visible(
+    url: &str,
+    users: &[(String, Arc<Mutex<Writes>>)],
+    logs: &std::path::Path,
+) -> usize {
+    let http = reqwest::Client::new();
+    let mut acked_total = 0;
+    for (user, writes) in users {
+        let writes = writes.lock().await;
+        acked_total += writes.acked.len();
+        let auth = token(user, 600);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let body: serde_json::Value = http
+                .get(format!("{url}/api/v1/subscriptions"))
+                .bearer_auth(&auth)
+                .send()
+                .await
+                .expect("query API")
+                .json()
+                .await
+                .expect("json");
+            let visible: HashSet<&str> = body["subscriptions"]
+                .as_array()
+                .expect("array")
+                .iter()
+                .filter_map(|s| s["rss_source_feed"].as_str())
+                .collect();
+            let missing = writes
+                .acked
+                .values()
+                .filter(|f| !visible.contains(f.as_str()))
+                .count();
+            let foreign = visible
+                .iter()
+                .filter(|f| {
+                    !writes.unknown.contains(**f) && !writes.acked.values().any(|a| a == *f)
+                })
+                .count();
+            assert_eq!(foreign, 0, "{user}: subscriptions nobody asked for");
+            if missing == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{user}: {missing} of {} acknowledged subscriptions never became visible (see {})",
+                writes.acked.len(),
+                logs.display()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    acked_total
+}
+
+/// Every acknowledged subscription decided once, in per-user event sequences without gap, as
+/// `events` (of `partitions`) holds them.
+pub async fn decided_once_without_gaps(
+    bootstrap: &str,
+    events_topic: (&str, i32),
+    codec: &Codec,
+    users: &[(String, Arc<Mutex<Writes>>)],
+) {
+    let mut acked: HashMap<uuid::Uuid, String> = HashMap::new();
+    for (_, writes) in users {
+        for (id, feed) in &writes.lock().await.acked {
+            acked.insert(id.parse().expect("uuid"), feed.clone());
+        }
+    }
+    let events = read_events(bootstrap, events_topic, codec, &acked).await;
+    for (u, sequences) in &events {
+        let max = *sequences.keys().last().expect("events");
+        assert_eq!(
+            sequences.len() as u64,
+            max,
+            "{u}: the event sequence has gaps (1..={max}, {} present)",
+            sequences.len()
+        );
+    }
+    let mut decided: HashMap<uuid::Uuid, u64> = HashMap::new();
+    for event in events.values().flat_map(BTreeMap::values) {
+        if let balados_schemas::EventPayload::Subscribed { .. } = event.payload {
+            let previous = decided.insert(event.command_id, event.sequence);
+            assert!(
+                previous.is_none_or(|p| p == event.sequence),
+                "command {} decided twice (sequences {previous:?} and {})",
+                event.command_id,
+                event.sequence
+            );
+        }
+    }
+    let undecided = acked.keys().filter(|id| !decided.contains_key(id)).count();
+    assert_eq!(undecided, 0, "acknowledged commands without their event");
 }
