@@ -82,6 +82,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
             recent_commands: state.recent.iter().cloned().collect(),
             events_offset: state.events_offset,
             sync_position: state.sync_position,
+            deleted: false,
         }),
         StateKey::Subscription(_, feed) => {
             state
@@ -185,6 +186,7 @@ pub fn apply_record(
                 recent_commands,
                 events_offset,
                 sync_position,
+                ..
             }),
         ) => {
             state.sequence = sequence;

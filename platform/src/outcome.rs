@@ -36,6 +36,8 @@ pub fn rejection_status(code: &str) -> StatusCode {
     match code {
         C::NotFound => StatusCode::NOT_FOUND,
         C::AlreadyExists | C::CannotDeleteDefaultCollection => StatusCode::CONFLICT,
+        // Permanent, whoever asks: the account is gone, and its id with it.
+        C::AccountDeleted => StatusCode::GONE,
         C::FeedNotSubscribed
         | C::InvalidId
         | C::InvalidOrder
@@ -56,8 +58,8 @@ pub fn consistency_token(result: &CommandResult) -> Option<String> {
     })
 }
 
-/// 201 when the command created something, 200 when accepted otherwise, 404/409/422 when rejected;
-/// `Preference-Applied: wait=N` says the wait was honoured.
+/// 201 when the command created something, 200 when accepted otherwise, 404/409/410/422 when
+/// rejected; `Preference-Applied: wait=N` says the wait was honoured.
 pub fn response(result: &CommandResult, created: bool, waited: Duration) -> Response {
     let mut response = body(result, created);
     if let Ok(value) = HeaderValue::from_str(&format!("wait={}", waited.as_secs())) {
@@ -153,12 +155,13 @@ mod tests {
     }
 
     #[test]
-    fn conflicts_and_missing_resources_have_their_status_and_the_rest_is_422() {
+    fn conflicts_missing_resources_and_deleted_accounts_have_their_status_and_the_rest_is_422() {
         use balados_schemas::RejectionCode as C;
         for code in C::ALL {
             let expected = match code {
                 C::NotFound => StatusCode::NOT_FOUND,
                 C::AlreadyExists | C::CannotDeleteDefaultCollection => StatusCode::CONFLICT,
+                C::AccountDeleted => StatusCode::GONE,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             assert_eq!(rejection_status(code.as_str()), expected, "{code}");

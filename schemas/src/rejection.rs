@@ -25,10 +25,13 @@ pub enum RejectionCode {
     PositionOutOfBounds,
     /// A change whose records would be larger than the producer accepts.
     TooLarge,
+    /// Any command of a user whose account is deleted (a repeated deletion aside): the id never
+    /// lives again.
+    AccountDeleted,
 }
 
 impl RejectionCode {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::NotFound,
         Self::AlreadyExists,
         Self::CannotDeleteDefaultCollection,
@@ -39,6 +42,7 @@ impl RejectionCode {
         Self::LimitExceeded,
         Self::PositionOutOfBounds,
         Self::TooLarge,
+        Self::AccountDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +57,7 @@ impl RejectionCode {
             Self::LimitExceeded => "limit_exceeded",
             Self::PositionOutOfBounds => "position_out_of_bounds",
             Self::TooLarge => "too_large",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -87,12 +92,13 @@ mod tests {
             C::LimitExceeded => 7,
             C::PositionOutOfBounds => 8,
             C::TooLarge => 9,
+            C::AccountDeleted => 10,
         }
     }
 
     #[test]
     fn all_lists_every_code_once() {
-        assert_eq!(RejectionCode::ALL.len(), 10);
+        assert_eq!(RejectionCode::ALL.len(), 11);
         for (i, code) in RejectionCode::ALL.into_iter().enumerate() {
             assert_eq!(ordinal(code), i, "{code}");
         }

@@ -110,6 +110,10 @@ avro_union! {
             events_offset: Option<i64>,
             /// The sync position of the user's last event.
             sync_position: i64,
+            /// The account is deleted: every other record of the user is a tombstone, and the
+            /// aggregate refuses the user's every later command. Kept rather than tombstoned, so
+            /// that the user id is never taken up again by a command still on its way.
+            deleted: bool,
         }
         1 Subscription as SubscriptionState "subscription" {
             feed: FeedUrl,

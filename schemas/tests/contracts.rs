@@ -183,6 +183,7 @@ fn typed_values_round_trip_through_their_schemas() {
                 event_count: 0,
             }],
             events_offset: Some(41),
+            deleted: true,
         },
         StateEntity::Subscription {
             sync_position: 0,

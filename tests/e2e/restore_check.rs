@@ -40,6 +40,7 @@ async fn a_restored_state_whose_events_are_missing_is_reported() {
             sequence: 9,
             recent_commands: vec![],
             events_offset: Some(next - 1),
+            deleted: false,
         },
     };
     let bytes = codec
