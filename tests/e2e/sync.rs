@@ -1,14 +1,15 @@
 //! `POST /api/v1/sync` through the whole pipeline: two devices of one user sync, the newer side
 //! wins on each entity, what the server did not take comes back as a conflict with its reason,
 //! each answer lists what changed since the device's last sync and a new token, a repeated sync
-//! changes nothing, and a sync too large is refused before anything is produced.
+//! changes nothing, a playlist rename that lost to a newer one is reported as such though made
+//! after the last sync, and a sync too large is refused before anything is produced.
 
 mod paging;
 
 use crate::helpers::{Api, Stack, feed_id};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 fn item(n: u32) -> String {
@@ -176,6 +177,33 @@ async fn two_devices_sync_and_the_newer_side_wins_with_every_conflict_reported()
     assert_eq!(position(&a3), position(&a2), "{a3}");
     assert_eq!(a3["changes"]["subscriptions"], json!([]), "{a3}");
     assert_eq!(with(&a3["conflicts"], "type", "subscription").len(), 1);
+
+    // A renames the playlist after its last sync, B renames it later still and syncs first: A's
+    // rename, though made after its last sync, lost to a newer one (not to a limit).
+    let now = Utc::now();
+    let (by_a, by_b) = (
+        now + TimeDelta::milliseconds(10),
+        now + TimeDelta::milliseconds(20),
+    );
+    let rename = |name: &str, at: DateTime<Utc>| {
+        let at = at.to_rfc3339();
+        json!([{"id": "later", "name": name, "updated_at": at}])
+    };
+    let b2 = sync(
+        &api,
+        json!({"last_sync": b1["sync_token"], "playlists": rename("Soon", by_b)}),
+    )
+    .await;
+    assert_eq!(b2["conflicts"], json!([]), "{b2}");
+    let a4 = sync(
+        &api,
+        json!({"last_sync": a3["sync_token"], "playlists": rename("Later on", by_a)}),
+    )
+    .await;
+    let lost = with(&a4["conflicts"], "type", "playlist");
+    assert_eq!(lost.len(), 1, "{a4}");
+    assert_eq!(lost[0]["reason"], "newer_on_server", "{a4}");
+    assert_eq!(lost[0]["remote"]["name"], "Soon", "{a4}");
 
     // The ordinary read models say the same.
     let (status, page) = api.read("/subscriptions", None).await;

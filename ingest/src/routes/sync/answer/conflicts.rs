@@ -1,16 +1,21 @@
 //! Every upload the server did not take, as the original reported it: `{type, local, remote,
 //! resolution, reason}`. The server's side stood (`resolution: "remote"`) because it was newer
 //! (`newer_on_server`), because the rules break a tie its way (`same_time`: a tie keeps a
-//! subscription; a reset, then played, then the larger position win at the same time), because it
-//! changed since the client's last sync (`changed_on_server_since_last_sync`, playlists), or
-//! because the upload would exceed a per-user limit (`limit_exceeded`).
+//! subscription; a reset, then played, then the larger position win at the same time), or because
+//! the upload would exceed a per-user limit (`limit_exceeded`). Playlists have their own choice
+//! ([`playlists`]): their read models hold no times, so it is told by the limits, `last_sync`
+//! (`changed_on_server_since_last_sync`) and what the merge compares.
 
-use super::reads::{List, Play, Sub};
-use balados_schemas::{SyncPlay, SyncPlaylist, SyncSubscription};
+use super::reads::{Play, Sub};
+use balados_schemas::{SyncPlay, SyncSubscription};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+mod playlists;
+
+pub use playlists::playlists;
 
 fn conflict(kind: &str, local: Value, remote: Value, reason: &str) -> Value {
     json!({
@@ -102,73 +107,4 @@ pub fn plays(uploads: &[SyncPlay], rows: &HashMap<&str, &Play>) -> Vec<Value> {
 
 fn clamp(raw: i64) -> u64 {
     u64::try_from(raw).unwrap_or(0)
-}
-
-pub fn playlists(
-    uploads: &[SyncPlaylist],
-    lists: &[List],
-    since: Option<DateTime<Utc>>,
-) -> Vec<Value> {
-    // The aggregate's rule (domain/src/sync/playlists.rs): a change after the last sync wins.
-    let why = |at: DateTime<Utc>| {
-        if since.is_none_or(|s| at > s) {
-            "limit_exceeded"
-        } else {
-            "changed_on_server_since_last_sync"
-        }
-    };
-    let by_id: HashMap<&str, &List> = lists.iter().map(|l| (l.id.as_str(), l)).collect();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for p in uploads
-        .iter()
-        .filter(|p| seen.insert(p.playlist_id.as_str()))
-    {
-        let server = by_id.get(p.playlist_id.as_str()).copied();
-        let local = json!({
-            "id": p.playlist_id.as_str(),
-            "name": p.name.as_str(),
-            "updated_at": p.updated_at,
-            "deleted_at": p.deleted_at,
-        });
-        let remote = server.map_or(Value::Null, List::to_json);
-        match (p.deleted_at, server) {
-            (Some(deleted), Some(_)) => out.push(conflict("playlist", local, remote, why(deleted))),
-            (Some(_), None) => {}
-            (None, None) => out.push(conflict("playlist", local, remote, why(p.updated_at))),
-            (None, Some(list)) => {
-                if list.name != p.name.as_str() {
-                    out.push(conflict("playlist", local, remote, why(p.updated_at)));
-                }
-                out.extend(items(p, list, &why));
-            }
-        }
-    }
-    out
-}
-
-fn items(p: &SyncPlaylist, list: &List, why: &dyn Fn(DateTime<Utc>) -> &'static str) -> Vec<Value> {
-    let present: HashSet<&str> = list.items.iter().map(|(i, _)| i.as_str()).collect();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for item in p.items.iter().filter(|i| seen.insert(&i.item)) {
-        let (held, at) = match item.removed_at {
-            Some(removed) if removed >= item.added_at => (false, removed),
-            _ => (true, item.added_at),
-        };
-        let id = item.item.id();
-        if present.contains(id.as_str()) == held {
-            continue;
-        }
-        let local = json!({
-            "playlist_id": p.playlist_id.as_str(),
-            "rss_source_feed": item.feed.id(),
-            "rss_source_item": id,
-            "added_at": item.added_at,
-            "removed_at": item.removed_at,
-        });
-        let remote = json!({"playlist_id": list.id, "present": !held});
-        out.push(conflict("playlist_item", local, remote, why(at)));
-    }
-    out
 }
