@@ -2,11 +2,15 @@
 //! broker readiness here; topic administration (`topics`); what to do about an error (`errors`);
 //! reading a partition whole to a marker (`reader`); committed offsets and the rule that skips
 //! state records of uncommitted work (`committed`); the group consumers' rebalance context
-//! (`rebalance`) and batch poller (`poll`); the aggregator's instance id (`instance`).
+//! (`rebalance`) and batch poller (`poll`); the aggregator's instance id (`instance`); what the
+//! operator's tools read (`inspect`, `groups`) and a key's partition (`partitioner`).
 
 pub mod committed;
 pub mod errors;
+pub mod groups;
+pub mod inspect;
 pub mod instance;
+pub mod partitioner;
 pub mod poll;
 pub mod reader;
 pub mod rebalance;
