@@ -44,7 +44,7 @@ async fn start(stack: &Stack, n: usize, port: u16) -> Server {
 async fn rolling_restarts_answer_no_server_error_and_decide_everything_once() {
     let stack = Stack::start(false).await;
     let ports = [free_port(), free_port()];
-    let mut instances = vec![
+    let mut instances = [
         Some(start(&stack, 0, ports[0]).await),
         Some(start(&stack, 1, ports[1]).await),
     ];
