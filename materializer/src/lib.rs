@@ -6,10 +6,12 @@ pub mod apply;
 mod decode;
 pub mod outcomes;
 pub mod prune;
+pub mod quarantine;
 pub mod rebuild;
 mod refused;
 pub mod relay;
 pub mod repair;
+pub mod replay_user;
 pub mod runner;
 pub mod sink;
 

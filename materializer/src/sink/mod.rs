@@ -148,7 +148,7 @@ pub(crate) async fn upsert_positions(
     Ok(())
 }
 
-async fn insert_gaps(
+pub(crate) async fn insert_gaps(
     tx: &mut Transaction<'_, Postgres>,
     changes: &BatchChanges,
 ) -> Result<(), sqlx::Error> {
