@@ -1,7 +1,17 @@
-//! Admin commands: topics, migrations, rebuilding the read models, development tokens.
+//! Admin commands: topics, migrations, rebuilding the read models, development tokens, and the
+//! operator's toolbox (docs/operations.md): lag, describe, dead letters, quarantine, one user's
+//! replay.
+
+mod consumers;
+mod dead_letters;
+mod groups;
+mod lag;
+mod quarantine;
+mod text;
+mod topics;
 
 use balados_platform::Settings;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -18,6 +28,34 @@ pub enum AdminCommand {
         /// The user id (as in tokens and topics).
         #[arg(long)]
         user: String,
+    },
+    /// Replay one user's retained events into the read models (per-user and public), through the
+    /// live apply path: applied events are dropped by sequence, a user held at a gap is released
+    /// if the missing events are in the log. Safe while running.
+    ReplayUser {
+        /// The user id (as in tokens and topics).
+        #[arg(long)]
+        user: String,
+        /// Start at this offset of the user's partition of events (default: the first retained).
+        #[arg(long)]
+        from_offset: Option<i64>,
+    },
+    /// How far each consumer is behind, per partition: offsets, records and seconds.
+    Lag(Output),
+    /// The service's topics or consumer groups as the broker describes them.
+    Describe {
+        #[command(subcommand)]
+        what: DescribeCommand,
+    },
+    /// Commands the aggregator could not decode: list them, re-drive them after a fix.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
+    /// Events the materializer set aside: list them, re-drive them after a fix.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
     },
     /// Accounts: create, list, disable.
     User {
@@ -39,8 +77,103 @@ pub enum AdminCommand {
     MintToken(crate::apps::SignArgs),
 }
 
+#[derive(Debug, Args)]
+pub struct Output {
+    /// JSON for scripts instead of aligned text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DescribeCommand {
+    /// Partitions, where each starts and ends, and the configs that decide retention.
+    Topics(Output),
+    /// State, members and their partitions, as far as the broker answers.
+    Groups(Output),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// The dead letters: offset, time, user, command id and kind, whether it decodes now, reason.
+    List {
+        /// At most this many (the most recent, unless --from-offset).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        from_offset: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Produce the dead letters that decode now to the commands topic again (unchanged: the same
+    /// command ids); those already decided are skipped.
+    Redrive {
+        /// Start at this offset of the dead-letter topic (default: the first retained).
+        #[arg(long)]
+        from_offset: Option<i64>,
+        /// Say what would be re-produced, produce nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// The quarantined events: id (partition/offset), topic, time, reason.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply quarantined events again through the materializer's apply path; a row is removed
+    /// once applied, one that fails again keeps its new reason.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["id", "all"]))]
+    Redrive {
+        /// A row, as `PARTITION/OFFSET` (repeatable).
+        #[arg(long)]
+        id: Vec<String>,
+        /// Every row.
+        #[arg(long)]
+        all: bool,
+        /// Say what would be done, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::Lag(output) => lag::run(&settings, output.json).await?,
+        AdminCommand::Describe { what } => match what {
+            DescribeCommand::Topics(output) => topics::run(&settings, output.json).await?,
+            DescribeCommand::Groups(output) => groups::run(&settings, output.json).await?,
+        },
+        AdminCommand::DeadLetters { command } => match command {
+            DeadLetterCommand::List {
+                limit,
+                from_offset,
+                json,
+            } => dead_letters::list(&settings, limit, from_offset, json).await?,
+            DeadLetterCommand::Redrive {
+                from_offset,
+                dry_run,
+            } => dead_letters::redrive(&settings, from_offset, dry_run).await?,
+        },
+        AdminCommand::Quarantine { command } => match command {
+            QuarantineCommand::List { limit, json } => {
+                quarantine::list(&settings, limit, json).await?;
+            }
+            QuarantineCommand::Redrive {
+                id,
+                all: _,
+                dry_run,
+            } => {
+                quarantine::redrive(&settings, &id, dry_run).await?;
+            }
+        },
+        AdminCommand::ReplayUser { user, from_offset } => {
+            quarantine::replay_user(&settings, &user, from_offset).await?;
+        }
         AdminCommand::User { command } => crate::users::run(&settings, command).await?,
         AdminCommand::AppPassword { command } => {
             crate::users::run_app_passwords(&settings, command).await?;
