@@ -39,3 +39,4 @@ mod shutdown;
 mod startup;
 mod subscriptions;
 mod sync;
+mod toolbox;
