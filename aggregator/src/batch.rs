@@ -177,7 +177,6 @@ impl BatchWriter {
         // fails before sending anything is replayed without a transaction to clean up.
         let mut events: Vec<(usize, (i32, i64), Vec<u8>)> = Vec::with_capacity(batch.len() * 2);
         let mut taken = batch.len();
-        let mut deleted = Vec::new();
         for (index, message) in batch.iter().enumerate() {
             let partition = message.partition();
             match store.standing(partition) {
@@ -240,9 +239,6 @@ impl BatchWriter {
                     }
                 }
             }
-            if handled.deleted {
-                deleted.push((partition, command.user_id.clone()));
-            }
             pending.push(PendingResult {
                 reply_to: command.reply_to,
                 result: handled.result,
@@ -288,15 +284,9 @@ impl BatchWriter {
                 p.result.events_next_offset = p.result.events_next_offset.max(offset + 1);
             }
         }
-        // The meta records say where each user's last event landed (restore checks it); a
-        // deleted user has none, and leaves memory.
-        for (partition, user) in &deleted {
-            store.forget(*partition, user);
-        }
+        // The meta records say where each user's last event landed (restore checks it): a
+        // deleted user's, where the deletion did.
         for p in pending.iter().filter(|p| p.result.events_next_offset > 0) {
-            if deleted.iter().any(|(_, user)| *user == p.result.user_id) {
-                continue;
-            }
             let last = p.result.events_next_offset - 1;
             let user = &p.result.user_id;
             store

@@ -1,16 +1,18 @@
 //! Deleting an account: what `AccountDeleted` does to the user's state records and to the state
 //! held in memory.
 //!
-//! Every record the user's state stands on gets a tombstone — the meta record (sequence, recent
-//! command ids) included — so that a restore, and the rebuild, find nothing of the user, and a
-//! later command under the same id starts from an empty state at sequence 1. Nothing of the user
-//! is kept, not even the sequence: the materializer takes `AccountDeleted` as the end of the
-//! user's stream and lets the next one start at 1 again (`balados_materializer::apply`).
+//! Every entity record of the user gets a tombstone, so that a restore, and the rebuild, find
+//! nothing of theirs; the meta record is kept, marked `deleted`, with the deletion's sequence
+//! and where it landed in `events`. A user id is never given out again (the account stays as a
+//! nameless husk), and a request being served when the account was deleted may still send
+//! commands: the aggregate refuses them (`account_deleted`), and a repeated deletion is accepted
+//! with nothing to do. Neither writes anything, so a deleted user's records never change again.
 //!
-//! That reset is only safe if no copy of an event from before the deletion can follow it, nor a
-//! copy of the deletion follow an event from after it. Copies come from a failed batch being
-//! written again from the committed offsets; so a `DeleteAccount` is decided in a batch of its own
-//! (`batch.rs`): whatever is written again around a deletion is the deletion alone.
+//! The materializer takes `AccountDeleted` as the end of the user's stream (their positions go
+//! with their rows, `balados_materializer::apply`): exact only if no copy of an event from before
+//! the deletion can follow it. Copies come from a failed batch being written again from the
+//! committed offsets; so a `DeleteAccount` is still decided in a batch of its own (`batch.rs`):
+//! whatever is written again around a deletion is the deletion alone.
 
 use balados_domain::UserState;
 use balados_schemas::{CommandEnvelope, CommandPayload, EventEnvelope, EventPayload};
@@ -31,10 +33,10 @@ pub fn deletes_account(events: &[EventEnvelope]) -> bool {
         .any(|e| matches!(e.payload, EventPayload::AccountDeleted { .. }))
 }
 
-/// Every key under which `state` has a record: its meta record and each entity.
-pub fn every_key(state: &UserState, user: &UserId) -> Vec<StateKey> {
+/// Every key under which `state` has an entity record (every record but the meta record).
+pub fn entity_keys(state: &UserState, user: &UserId) -> Vec<StateKey> {
     let u = || user.clone();
-    let mut keys = vec![StateKey::Meta(u())];
+    let mut keys = Vec::new();
     keys.extend(
         state
             .subscriptions
@@ -73,9 +75,10 @@ pub fn every_key(state: &UserState, user: &UserId) -> Vec<StateKey> {
     keys
 }
 
-/// A tombstone for every record of `state` (the state before the deletion).
+/// A tombstone for every entity record of `state` (the state before the deletion): all its
+/// records but the meta record, which stays to say the user is deleted.
 pub fn tombstones(state: &UserState, user: &UserId, source_offset: i64) -> Vec<StateWrite> {
-    every_key(state, user)
+    entity_keys(state, user)
         .into_iter()
         .map(|key| StateWrite {
             key,
@@ -85,8 +88,9 @@ pub fn tombstones(state: &UserState, user: &UserId, source_offset: i64) -> Vec<S
         .collect()
 }
 
-/// Drops the users a restore found with nothing but tombstones: a deleted user is absent, as a
-/// user never seen (a real user always has a meta record holding their recent commands).
+/// Drops the users a restore found with nothing but tombstones: users deleted by an earlier
+/// version, which tombstoned the meta record too. They are absent, as users never seen (every
+/// other user has a meta record: every command that changes anything writes it).
 pub fn drop_deleted(users: &mut HashMap<UserId, UserState>) {
     users.retain(|_, state| *state != UserState::default());
 }
@@ -97,7 +101,7 @@ mod tests {
     use crate::handle::handle;
     use crate::store::apply_record;
     use balados_domain::testing::{feed, item, local, name, secs};
-    use balados_schemas::{DeviceId, Privacy, Scope};
+    use balados_schemas::{DeviceId, Privacy, Scope, StateEntity};
     use chrono::{TimeZone as _, Utc};
     use std::collections::HashSet;
 
@@ -161,51 +165,130 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn a_deletion_tombstones_every_record_the_user_ever_wrote_and_forgets_them() {
+    /// The user with a record of every kind, and the keys of every record written.
+    fn busy_user() -> (UserState, HashSet<String>, Vec<StateWrite>) {
         let mut state = UserState::default();
-        let mut written: HashSet<String> = HashSet::new();
-        let mut users = HashMap::new();
+        let mut log = Vec::new();
         for (offset, payload) in (0i64..).zip(every_kind()) {
-            for write in handle(&mut state, &command(payload, offset), 0, offset).records {
-                written.insert(write.key.encode());
-                apply_record(&mut users, write.key, write.entity);
-            }
+            log.extend(handle(&mut state, &command(payload, offset), 0, offset).records);
         }
-        let deletion = command(CommandPayload::DeleteAccount {}, 10);
-        let handled = handle(&mut state, &deletion, 0, 10);
-        assert!(handled.deleted);
-        assert_eq!(handled.events.len(), 1);
-        assert_eq!(handled.result.event_count, 1);
-        assert!(handled.records.iter().all(|w| w.entity.is_none()));
-        let tombstoned: HashSet<String> = handled.records.iter().map(|w| w.key.encode()).collect();
-        assert_eq!(tombstoned, written, "every key written, and only those");
-        assert_eq!(state, UserState::default(), "nothing kept in memory");
-        for write in handled.records {
+        let written = log.iter().map(|w| w.key.encode()).collect();
+        (state, written, log)
+    }
+
+    fn restored(log: Vec<StateWrite>) -> HashMap<UserId, UserState> {
+        let mut users = HashMap::new();
+        for write in log {
             apply_record(&mut users, write.key, write.entity);
         }
         drop_deleted(&mut users);
-        assert!(users.is_empty(), "a restore finds no such user");
+        users
     }
 
     #[test]
-    fn a_deleted_user_starts_again_from_nothing_at_sequence_one() {
-        let mut state = UserState::default();
-        for (offset, payload) in (0i64..).zip(every_kind()) {
-            handle(&mut state, &command(payload, offset), 0, offset);
+    fn a_deletion_tombstones_every_entity_and_keeps_the_meta_record_marked_deleted() {
+        let (mut state, written, mut log) = busy_user();
+        let handled = handle(
+            &mut state,
+            &command(CommandPayload::DeleteAccount {}, 10),
+            0,
+            10,
+        );
+        assert_eq!(handled.events.len(), 1);
+        let sequence = handled.events[0].sequence;
+        assert_eq!(handled.result.event_count, 1);
+        let (meta, entities): (Vec<_>, Vec<_>) =
+            (handled.records.iter()).partition(|w| matches!(w.key, StateKey::Meta(_)));
+        assert!(entities.iter().all(|w| w.entity.is_none()));
+        let tombstoned: HashSet<String> = entities.iter().map(|w| w.key.encode()).collect();
+        let mut expected = written;
+        expected.remove("u/meta");
+        assert_eq!(tombstoned, expected, "every entity written, and only those");
+        assert!(
+            matches!(
+                meta[..],
+                [StateWrite {
+                    entity: Some(StateEntity::Meta {
+                        deleted: true,
+                        sequence: s,
+                        ..
+                    }),
+                    ..
+                }] if *s == sequence
+            ),
+            "{meta:?}"
+        );
+        assert!(state.deleted && state.subscriptions.is_empty() && state.sequence == sequence);
+        log.extend(handled.records);
+        let user = UserId::parse("u").expect("valid");
+        assert_eq!(
+            restored(log).get(&user),
+            Some(&state),
+            "a restore gives the deleted state"
+        );
+    }
+
+    #[test]
+    fn a_deleted_users_later_commands_are_refused_and_write_nothing() {
+        let (mut state, _, _) = busy_user();
+        handle(
+            &mut state,
+            &command(CommandPayload::DeleteAccount {}, 10),
+            0,
+            10,
+        );
+        let deleted = state.clone();
+        for (offset, payload) in (11i64..).zip(every_kind()) {
+            let later = handle(&mut state, &command(payload, offset), 0, offset);
+            assert_eq!(
+                later.result.rejection_code.as_deref(),
+                Some("account_deleted")
+            );
+            assert!(
+                later.events.is_empty() && later.records.is_empty(),
+                "{later:?}"
+            );
+            assert_eq!(state, deleted);
         }
+    }
+
+    #[test]
+    fn a_retried_deletion_is_accepted_and_writes_nothing() {
+        let (mut state, _, _) = busy_user();
         let deletion = command(CommandPayload::DeleteAccount {}, 10);
         let first = handle(&mut state, &deletion, 0, 10);
-        assert!(first.events[0].sequence > 1);
-        // A retry of the deletion is no duplicate any more (nothing is remembered): it deletes
-        // nothing more, and says so with a deletion at sequence 1.
+        let deleted = state.clone();
+        // The same command again (the outcome was lost): its first answer.
         let again = handle(&mut state, &deletion, 0, 11);
-        assert!(!again.result.duplicate && again.deleted);
-        assert_eq!(again.events[0].sequence, 1);
-        let keys: Vec<String> = again.records.iter().map(|w| w.key.encode()).collect();
-        assert_eq!(keys, vec!["u/meta".to_owned()]);
-        let back = handle(&mut state, &command(every_kind().remove(0), 12), 0, 12);
-        assert_eq!(back.events[0].sequence, 1);
-        assert_eq!(state.subscriptions.len(), 1);
+        assert!(again.result.duplicate && again.records.is_empty());
+        assert_eq!(
+            (again.result.first_sequence, again.result.event_count),
+            (first.result.first_sequence, 1)
+        );
+        // Another deletion (the page sent again): nothing left to do.
+        let another = handle(
+            &mut state,
+            &command(CommandPayload::DeleteAccount {}, 12),
+            0,
+            12,
+        );
+        assert!(!another.result.duplicate && another.result.rejection_code.is_none());
+        assert_eq!(another.result.event_count, 0);
+        assert!(another.events.is_empty() && another.records.is_empty());
+        assert_eq!(state, deleted);
+    }
+
+    #[test]
+    fn a_user_deleted_by_an_earlier_version_restores_as_absent() {
+        let (state, _, mut log) = busy_user();
+        // That version tombstoned the meta record too.
+        let user = UserId::parse("u").expect("valid");
+        log.extend(tombstones(&state, &user, 10));
+        log.push(StateWrite {
+            key: StateKey::Meta(user),
+            source_offset: 10,
+            entity: None,
+        });
+        assert!(restored(log).is_empty());
     }
 }

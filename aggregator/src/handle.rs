@@ -3,7 +3,7 @@
 
 use crate::deletion::{deletes_account, tombstones};
 use crate::store::{StateWrite, apply_and_collect, meta_write};
-use balados_domain::{Decision, Rejection, UserState, decide, evolve, is_clamped};
+use balados_domain::{Decision, Rejection, UserState, decide, is_clamped};
 use balados_schemas::{CommandEnvelope, CommandResult, EventEnvelope, RecentCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,8 +11,6 @@ pub struct Handled {
     pub events: Vec<EventEnvelope>,
     pub records: Vec<StateWrite>,
     pub result: CommandResult,
-    /// The account was deleted: the user is to be dropped from memory (see `deletion`).
-    pub deleted: bool,
 }
 
 /// Handles `command`, read at `offset` of `partition`, against `state` (updated in place).
@@ -33,27 +31,26 @@ pub fn handle(
                 events: vec![],
                 records: vec![],
                 result,
-                deleted: false,
             }
         }
         Decision::Rejected(rejection) => rejected(state, command, result, rejection, offset),
-        Decision::Accepted(events) if deletes_account(&events) => {
-            // Every record goes, the meta record included: the command is not remembered (a
-            // retry deletes nothing more) and the sequence starts again.
-            let records = tombstones(state, &command.user_id, offset);
-            *state = events.iter().fold(std::mem::take(state), evolve);
-            result.first_sequence = events.first().map_or(0, |e| e.sequence);
-            result.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
-            Handled {
-                events,
-                records,
-                result,
-                deleted: true,
-            }
-        }
+        // A repeated deletion (`decide` emits nothing else for a deleted user): its records are
+        // final, so nothing is written, not even the command's id.
+        Decision::Accepted(events) if state.deleted => Handled {
+            events,
+            records: vec![],
+            result,
+        },
         Decision::Accepted(events) => {
             let user = &command.user_id;
-            let mut records = apply_and_collect(state, user, &events, offset);
+            // A deletion tombstones every entity of the user, found before evolve forgets them;
+            // the meta record is kept, marked deleted (see `deletion`).
+            let mut records = if deletes_account(&events) {
+                tombstones(state, user, offset)
+            } else {
+                Vec::new()
+            };
+            records.extend(apply_and_collect(state, user, &events, offset));
             result.first_sequence = events.first().map_or(0, |e| e.sequence);
             result.event_count = u32::try_from(events.len()).unwrap_or(u32::MAX);
             state.remember(RecentCommand {
@@ -67,7 +64,6 @@ pub fn handle(
                 events,
                 records,
                 result,
-                deleted: false,
             }
         }
     }
@@ -102,19 +98,28 @@ fn rejected(
     rejection: Rejection,
     offset: i64,
 ) -> Handled {
+    let code = rejection.code.as_str().to_owned();
+    result.rejection_code = Some(code.clone());
+    result.message = Some(rejection.message);
+    if state.deleted {
+        // Answered, not remembered: a deleted user's records are final (a retry is refused
+        // again, the same way).
+        return Handled {
+            events: vec![],
+            records: vec![],
+            result,
+        };
+    }
     state.remember(RecentCommand {
         command_id: command.command_id,
-        rejection_code: Some(rejection.code.as_str().to_owned()),
+        rejection_code: Some(code),
         first_sequence: 0,
         event_count: 0,
     });
-    result.rejection_code = Some(rejection.code.as_str().to_owned());
-    result.message = Some(rejection.message);
     Handled {
         events: vec![],
         records: vec![meta_write(state, &command.user_id, offset)],
         result,
-        deleted: false,
     }
 }
 

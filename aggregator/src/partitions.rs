@@ -117,13 +117,6 @@ impl StateStore {
         users.get_mut(user).expect("inserted above")
     }
 
-    /// Drops a deleted user (their state as it was before the batch stays for [`Self::undo`]).
-    pub fn forget(&mut self, partition: i32, user: &UserId) {
-        if let Some(p) = self.partitions.get_mut(&partition) {
-            p.users.remove(user);
-        }
-    }
-
     /// The batch is committed: its offsets per partition are the new committed ones.
     pub fn commit(&mut self, next_offsets: impl IntoIterator<Item = (i32, i64)>) {
         self.undo.clear();
@@ -176,14 +169,6 @@ mod tests {
         store.undo();
         assert_eq!(store.user_count(), 1, "b was never committed");
         assert_eq!(store.user_mut(0, &user("a")).sequence, 3);
-        store.forget(0, &user("a"));
-        assert_eq!(store.user_count(), 0, "a deleted user is dropped");
-        store.undo();
-        assert_eq!(
-            store.user_mut(0, &user("a")).sequence,
-            3,
-            "and back if the batch fails"
-        );
         store.undo();
         // The partition stands if nothing was committed since, else it is restored.
         store.confirm_all(&HashMap::from([(0, 12)]));

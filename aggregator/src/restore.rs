@@ -172,7 +172,8 @@ impl Restorer {
                 self.apply(record, committed, &mut users, &mut stats)?;
             }
         }
-        // A deleted user's records are all tombstones: they are absent, not an empty state.
+        // A user deleted by an earlier version left only tombstones: absent, not an empty state
+        // (one deleted since has a meta record marked deleted, and is restored as deleted).
         crate::deletion::drop_deleted(&mut users);
         stats.users = users.len();
         (stats.events_checked, stats.events_missing) = self.check_events(partition, &users)?;

@@ -47,7 +47,7 @@ fn touched(user: &UserId, event: &EventPayload) -> Option<StateKey> {
         | EventPayload::PositionUpdated { item, .. }
         | EventPayload::EpisodeSaved { item, .. }
         | EventPayload::EpisodeUnsaved { item, .. } => StateKey::Episode(user, item.clone()),
-        // A deletion tombstones every record (`deletion`), written by `handle` instead.
+        // A deletion tombstones every entity (`deletion`), written by `handle` instead.
         EventPayload::EpisodeShared { .. }
         | EventPayload::EventsRemoved { .. }
         | EventPayload::AccountDeleted {} => return None,
@@ -82,7 +82,7 @@ fn entity(state: &UserState, key: &StateKey) -> Option<StateEntity> {
             recent_commands: state.recent.iter().cloned().collect(),
             events_offset: state.events_offset,
             sync_position: state.sync_position,
-            deleted: false,
+            deleted: state.deleted,
         }),
         StateKey::Subscription(_, feed) => {
             state
@@ -186,19 +186,21 @@ pub fn apply_record(
                 recent_commands,
                 events_offset,
                 sync_position,
-                ..
+                deleted,
             }),
         ) => {
             state.sequence = sequence;
             state.recent = recent_commands.into();
             state.events_offset = events_offset;
             state.sync_position = sync_position;
+            state.deleted = deleted;
         }
         (StateKey::Meta(_), _) => {
             state.sequence = 0;
             state.recent.clear();
             state.events_offset = None;
             state.sync_position = 0;
+            state.deleted = false;
         }
         (
             StateKey::Subscription(_, feed),

@@ -69,6 +69,9 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
     if let Some(previous) = state.recent_command(command.command_id) {
         return Decision::Duplicate(previous.clone());
     }
+    if state.deleted {
+        return after_deletion(command);
+    }
     let at = playlists::time_of(state, &command.payload, effective_time(command));
     let ruling = match &command.payload {
         CommandPayload::Subscribe { feed, source_id } => {
@@ -125,8 +128,8 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
         CommandPayload::RemoveEvents { scope } => Ok(vec![EventPayload::EventsRemoved {
             scope: scope.clone(),
         }]),
-        // Always recorded, even for a user with nothing: the event is what makes every reader
-        // forget the user (a retry after the deletion deletes nothing more).
+        // Recorded even for a user with nothing: the event is what makes every reader forget the
+        // user, and what the id is refused by from then on.
         CommandPayload::DeleteAccount {} => Ok(vec![EventPayload::AccountDeleted {}]),
         CommandPayload::UpsertDevice {
             device_id,
@@ -198,6 +201,19 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             let timed = payloads.into_iter().map(|p| (p, at)).collect();
             Decision::Accepted(envelopes(state, command, timed))
         }
+    }
+}
+
+/// A command of a deleted user: refused, whatever it is, so that nothing of theirs appears again
+/// (a request still being served when the account was deleted may send many) — but a repeated
+/// deletion, which has nothing left to do and says so (the deletion page may retry).
+fn after_deletion(command: &CommandEnvelope) -> Decision {
+    match command.payload {
+        CommandPayload::DeleteAccount {} => Decision::Accepted(Vec::new()),
+        _ => Decision::Rejected(Rejection::new(
+            RejectionCode::AccountDeleted,
+            "this account was deleted",
+        )),
     }
 }
 

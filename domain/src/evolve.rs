@@ -11,9 +11,18 @@ mod playlists;
 pub fn evolve(mut state: UserState, event: &EventEnvelope) -> UserState {
     use EventPayload as E;
     if let E::AccountDeleted {} = event.payload {
-        // Nothing survives, the sequence included: the same user id starts again from nothing,
-        // its next event at sequence 1, as a user never seen.
-        return UserState::default();
+        // Nothing of the user survives but the fact, and where their stream ended: no event
+        // follows the deletion (`decide` refuses the id from then on), and the meta record keeps
+        // pointing at the deletion, so that a restore checks it is in `events`. The recent command
+        // ids are the store's bookkeeping, as elsewhere: a retry still gets its first answer.
+        return UserState {
+            deleted: true,
+            sequence: event.sequence,
+            sync_position: event.sync_position,
+            recent: state.recent,
+            events_offset: state.events_offset,
+            ..UserState::default()
+        };
     }
     state.sequence = event.sequence;
     state.sync_position = event.sync_position;

@@ -35,6 +35,10 @@ pub struct UserState {
     /// Where the user's last event landed in their partition of `events`: bookkeeping of the
     /// store (restore checks it), never read by `decide`.
     pub events_offset: Option<i64>,
+    /// The account is deleted: nothing else is left but the sequence where the user's stream
+    /// ended, and every later command is refused (a repeated deletion aside), so that a command
+    /// still on its way cannot bring the id back to life.
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -52,6 +52,10 @@ pub(super) fn unsubscribe(n: u32, at: i64) -> CommandEnvelope {
 /// Decides and applies, as the aggregator does; returns the events.
 pub(super) fn run(state: &mut UserState, cmd: &CommandEnvelope) -> Decision {
     let decision = decide(state, cmd);
+    if state.deleted {
+        // The aggregator writes nothing for a deleted user, not even the command's id.
+        return decision;
+    }
     let (rejection_code, events) = match &decision {
         Decision::Accepted(events) => (None, events.clone()),
         Decision::Rejected(r) => (Some(r.code.as_str().to_owned()), vec![]),
@@ -59,10 +63,6 @@ pub(super) fn run(state: &mut UserState, cmd: &CommandEnvelope) -> Decision {
     };
     let first_sequence = events.first().map_or(0, |e| e.sequence);
     *state = events.iter().fold(std::mem::take(state), evolve);
-    if matches!(cmd.payload, CommandPayload::DeleteAccount {}) && rejection_code.is_none() {
-        // The aggregator keeps nothing of a deleted user, not even this command's id.
-        return decision;
-    }
     state.remember(RecentCommand {
         command_id: cmd.command_id,
         rejection_code,

@@ -8,11 +8,15 @@ use balados_schemas::{CommandEnvelope, CommandPayload, UserId};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-/// A user after an arbitrary stream of commands, syncs included.
+/// A user after an arbitrary stream of commands, syncs included; never a deleted one, who refuses
+/// every sync (`crate::tests::account`).
 pub(super) fn arb_state() -> impl Strategy<Value = UserState> {
     proptest::collection::vec((arb_payload(), 0i64..100), 0..30).prop_map(|stream| {
         let mut state = UserState::default();
         for (payload, at) in stream {
+            if payload == (CommandPayload::DeleteAccount {}) {
+                continue;
+            }
             let command = CommandEnvelope {
                 command_id: Uuid::new_v4(),
                 user_id: UserId::parse("u").expect("valid"),
