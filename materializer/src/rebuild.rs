@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 mod replay;
+#[cfg(test)]
+mod tests;
 
 /// Events applied per statement batch during the replay.
 const CHUNK: usize = 5000;
@@ -213,8 +215,15 @@ fn apply_entity(changes: &mut BatchChanges, user: String, entity: StateEntity) {
         StateEntity::Meta {
             sequence,
             sync_position,
+            deleted,
             ..
         } => {
+            // As after the live deletion, a deleted user has no row, positions included (their
+            // other records are tombstones; their retained events replay into nothing, the
+            // deletion among them).
+            if deleted {
+                return;
+            }
             changes.positions.insert(
                 user,
                 Positions {
