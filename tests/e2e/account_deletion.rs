@@ -1,20 +1,24 @@
 //! Deleting an account through the pipeline: once the deletion is decided and materialized,
 //! nothing of the user is left in the read models, the public timeline, the popularity numbers,
-//! `public-events` (a tombstone per withdrawn event) or `user-state` (a tombstone per record);
-//! another user is untouched; and the same user id starts again from nothing.
+//! `public-events` (a tombstone per withdrawn event) or `user-state` (a tombstone per entity, the
+//! meta record kept marked deleted); another user is untouched; and the user id never lives
+//! again: a later write is refused (410 `account_deleted`) and leaves nothing, a repeated
+//! deletion is accepted with nothing to do.
 
-use crate::helpers::{Api, Stack, feed_id, kafka_bootstrap, topic_reader};
+use crate::helpers::{Api, Stack, feed_id};
 use balados_schemas::{
-    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, FeedUrl, Topics, UserId,
+    CommandEnvelope, CommandPayload, Contract, FeedUrl, StateEntity, Topics, UserStateRecord,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rdkafka::ClientConfig;
-use rdkafka::message::Message as _;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use pipeline::{command, latest_until, outcome, produce, send_deletion, token_of};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+mod pipeline;
+
+pub(crate) use pipeline::delete_account;
 
 const ALICE: &str = "del-alice";
 const BOB: &str = "del-bob";
@@ -39,127 +43,6 @@ const USER_TABLES: [&str; 13] = [
 
 fn item(n: u32) -> String {
     URL_SAFE_NO_PAD.encode(format!("del-{n},https://cdn.example.com/del/{n}.mp3"))
-}
-
-/// A command of `user`, as the ingest builds one (without a reply address).
-fn command(user: &str, payload: CommandPayload) -> CommandEnvelope {
-    let now = chrono::Utc::now();
-    CommandEnvelope {
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse(user).expect("valid"),
-        occurred_at: now,
-        received_at: now,
-        app_id: Some(crate::helpers::APP.to_owned()),
-        device_id: None,
-        device_name: None,
-        reply_to: None,
-        payload,
-    }
-}
-
-/// The consistency token of an outcome (as `platform::outcome` makes it).
-fn token_of(result: &CommandResult) -> String {
-    format!(
-        "v1.{}.{}",
-        result.events_partition, result.events_next_offset
-    )
-}
-
-/// Deletes `user`'s account with a `DeleteAccount` produced as the ingest produces commands (no
-/// HTTP route sends one yet), and waits for its outcome: the command id and the consistency token
-/// a read presents to see the deletion materialized.
-pub(crate) async fn delete_account(stack: &Stack, user: &str) -> (uuid::Uuid, String) {
-    let codec = crate::helpers::codec(stack, &[Contract::Command]).await;
-    let deletion = command(user, CommandPayload::DeleteAccount {});
-    produce(&codec, &Topics::new(&stack.prefix).commands, &[&deletion]).await;
-    let decided = outcome(stack, &codec, deletion.command_id).await;
-    assert_eq!((&decided.rejection_code, decided.event_count), (&None, 1));
-    (deletion.command_id, token_of(&decided))
-}
-
-/// Produces commands as the ingest does (Avro through the registry, keyed by user id), sent
-/// together before any acknowledgement is awaited.
-async fn produce(codec: &Codec, topic: &str, commands: &[&CommandEnvelope]) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_bootstrap())
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "20")
-        .create()
-        .expect("producer");
-    let mut deliveries = Vec::new();
-    for command in commands {
-        let bytes = codec
-            .encode(Contract::Command, command.to_avro())
-            .expect("encodes");
-        let record = FutureRecord::to(topic)
-            .key(command.user_id.as_str())
-            .payload(&bytes);
-        deliveries.push(
-            producer
-                .send_result(record)
-                .map_err(|(e, _)| e)
-                .expect("queued"),
-        );
-    }
-    for delivery in deliveries {
-        delivery
-            .await
-            .expect("delivered")
-            .map_err(|(e, _)| e)
-            .expect("acknowledged");
-    }
-}
-
-/// The outcome of `command_id`, read from `command-results`.
-async fn outcome(stack: &Stack, codec: &Codec, command_id: uuid::Uuid) -> CommandResult {
-    let topic = Topics::new(&stack.prefix).command_results;
-    let group = format!("{}-deletion-{command_id}", stack.prefix);
-    let consumer = topic_reader(&group, &topic);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message.expect("no consumer error");
-        // The ingest's start markers are empty records.
-        let Some(bytes) = message.payload().filter(|b| !b.is_empty()) else {
-            continue;
-        };
-        let value = codec
-            .decode(Contract::CommandResult, bytes)
-            .await
-            .expect("decodes");
-        let result = CommandResult::from_avro(value).expect("a result");
-        if result.command_id == command_id {
-            return result;
-        }
-    }
-    panic!("no outcome for the command {command_id} within 30 s");
-}
-
-/// The latest value per key of `topic` (`None`: a tombstone), once `done` holds of it.
-async fn latest_until(
-    stack: &Stack,
-    topic: &str,
-    what: &str,
-    done: impl Fn(&BTreeMap<String, Option<Vec<u8>>>) -> bool,
-) -> BTreeMap<String, Option<Vec<u8>>> {
-    let group = format!("{}-deletion-{}", stack.prefix, what.replace(' ', "-"));
-    let consumer = topic_reader(&group, topic);
-    let mut latest = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(&latest) {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: never reached; {latest:?}"
-        );
-        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
-            let message = message.expect("no consumer error");
-            let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-            latest.insert(key, message.payload().map(<[u8]>::to_vec));
-        }
-    }
-    latest
 }
 
 /// Whether every list in a read answer is empty (and there is one).
@@ -238,7 +121,9 @@ async fn account_deletion() {
     })
     .await;
 
-    let (deletion, token) = delete_account(&stack, ALICE).await;
+    let decided = send_deletion(&stack, ALICE).await;
+    assert_eq!((&decided.rejection_code, decided.event_count), (&None, 1));
+    let (deletion, token) = (decided.command_id, token_of(&decided));
 
     // Her read models are gone: through the API (read once the deletion is materialized) and in
     // every table keyed by user.
@@ -307,46 +192,83 @@ async fn account_deletion() {
     })
     .await;
 
-    // Every state record of hers is a tombstone; Bob's stand.
+    // A request still being served may send more of hers: refused, and a repeated deletion has
+    // nothing to do. Each deletion is decided in a batch of its own, so the last refusal's
+    // outcome comes after whatever the commands before it wrote.
+    alice
+        .rejected("POST", "/subscriptions", sub(&own), 410, "account_deleted")
+        .await;
+    let again = send_deletion(&stack, ALICE).await;
+    assert_eq!((&again.rejection_code, again.event_count), (&None, 0));
+    alice
+        .rejected("POST", "/play", play(&own, 3), 410, "account_deleted")
+        .await;
+    assert_eq!(
+        crate::helpers::subscriptions(&url, ALICE).await,
+        Vec::<String>::new()
+    );
+    for table in USER_TABLES {
+        assert_eq!(
+            count(&pool, table, ALICE).await,
+            0,
+            "{table} has rows again"
+        );
+    }
+
+    // Every entity record of hers is a tombstone, her meta record says she is deleted (and was
+    // not written again after the deletion); Bob's stand.
     let prefix = format!("{ALICE}/");
+    let meta = format!("{ALICE}/meta");
     let state = latest_until(&stack, &topics.user_state, "user state", |latest| {
-        let hers: Vec<_> = latest
+        let entities: Vec<_> = latest
             .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| k.starts_with(&prefix) && **k != meta)
             .collect();
-        hers.len() >= 9
-            && hers.iter().all(|(_, v)| v.is_none())
+        entities.len() >= 8
+            && entities.iter().all(|(_, v)| v.is_none())
+            && matches!(latest.get(&meta), Some(Some(_)))
             && latest.get(&format!("{BOB}/meta")).is_some()
     })
     .await;
+    let hers = (state.iter()).filter(|(k, _)| k.starts_with(&prefix) && **k != meta);
+    assert!(
+        hers.clone().all(|(_, v)| v.is_none()),
+        "{:?}",
+        hers.collect::<Vec<_>>()
+    );
+    let codec = crate::helpers::codec(&stack, &[]).await;
+    let bytes = state[&meta].as_deref().expect("her meta record");
+    let value = codec
+        .decode(Contract::UserState, bytes)
+        .await
+        .expect("decodes");
+    let StateEntity::Meta {
+        deleted,
+        sequence,
+        recent_commands,
+        ..
+    } = UserStateRecord::from_avro(value).expect("a record").entity
+    else {
+        panic!("a meta record")
+    };
+    assert!(deleted);
+    assert_eq!(sequence, decided.first_sequence, "the deletion's");
+    assert_eq!(
+        recent_commands.last().map(|c| c.command_id),
+        Some(deletion),
+        "the deletion is the last command it remembers"
+    );
     assert!(matches!(state.get(&format!("{BOB}/meta")), Some(Some(_))));
     assert_eq!(
         crate::helpers::subscriptions(&url, BOB).await,
         vec![shared.clone()]
     );
     assert_eq!(count(&pool, "users.play_statuses", BOB).await, 1);
-
-    // She may start again, from nothing: the first subscription creates the default collection
-    // again, and her sequence starts at 1.
-    let again = alice.ok("POST", "/subscriptions", sub(&own), 3).await;
-    let token = again["consistency_token"].as_str().expect("a token");
-    let (status, body) = alice.read("/subscriptions", Some(token)).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(crate::helpers::subscriptions(&url, ALICE).await, vec![own]);
-    assert!(empty_lists(&alice.read("/play", None).await.1));
-    let (sequence,): (i64,) =
-        sqlx::query_as("SELECT last_sequence FROM materializer.user_sequences WHERE user_id = $1")
-            .bind(ALICE)
-            .fetch_one(&pool)
-            .await
-            .expect("her new position");
-    assert_eq!(sequence, 3);
     pool.close().await;
 }
 
 /// A deletion polled in one batch with commands of its user before and after it is decided in a
-/// batch of its own, and the commands after it are decided too: the user's stream starts again
-/// at 1 right after the deletion.
+/// batch of its own, and the command after it is refused: nothing of it is visible.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_among_its_users_commands_is_decided_alone() {
     let stack = Stack::start(true).await;
@@ -373,23 +295,20 @@ async fn a_deletion_among_its_users_commands_is_decided_alone() {
     for command in &commands {
         decided.push(outcome(&stack, &codec, command.command_id).await);
     }
-    let sequences: Vec<(u64, u32)> = decided
+    let sequences: Vec<(u64, u32, Option<&str>)> = decided
         .iter()
-        .map(|r| (r.first_sequence, r.event_count))
+        .map(|r| (r.first_sequence, r.event_count, r.rejection_code.as_deref()))
         .collect();
     // A subscription (with the default collection it creates and joins), the deletion after it,
-    // and a new life from 1.
-    assert_eq!(sequences, vec![(1, 3), (4, 1), (1, 3)]);
+    // and a refusal.
+    assert_eq!(
+        sequences,
+        vec![(1, 3, None), (4, 1, None), (0, 0, Some("account_deleted"))]
+    );
     let alice = Api::new(&stack.server().url, ALICE);
     let (status, body) = alice
-        .read("/subscriptions", Some(&token_of(&decided[2])))
+        .read("/subscriptions", Some(&token_of(&decided[1])))
         .await;
     assert_eq!(status, 200, "{body}");
-    let subscribed: Vec<&str> = body["subscriptions"]
-        .as_array()
-        .expect("subscriptions")
-        .iter()
-        .map(|s| s["rss_source_feed"].as_str().expect("id"))
-        .collect();
-    assert_eq!(subscribed, vec![feed_id(&url(2))]);
+    assert!(empty_lists(&body), "{body}");
 }

@@ -258,14 +258,17 @@ async fn replays_and_rebuilds_equal_the_incremental_models() {
         let (status, body) = api.read("/play", Some(&token)).await;
         assert_eq!(status, 200, "{body}");
     }
-    // A deleted user vanishes; one who came back after their deletion has their new life only.
-    for (n, back) in [(4, false), (5, true)] {
+    // A deleted user vanishes, with whatever they sent after their deletion (refused).
+    for (n, later) in [(4, false), (5, true)] {
         let user = format!("rb-{n}");
         let api = Api::new(&url, &user);
         workload(&api, &user, n).await;
-        let (_, mut token) = crate::account_deletion::delete_account(&stack, &user).await;
-        if back {
-            token = workload(&api, &user, n).await;
+        let (_, token) = crate::account_deletion::delete_account(&stack, &user).await;
+        if later {
+            let feed = feed_id("https://feeds.example.com/shared-1.xml");
+            let sub = Some(json!({ "rss_source_feed": feed }));
+            api.rejected("POST", "/subscriptions", sub, 410, "account_deleted")
+                .await;
         }
         let (status, body) = api.read("/play", Some(&token)).await;
         assert_eq!(status, 200, "{body}");
