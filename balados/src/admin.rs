@@ -75,6 +75,11 @@ pub enum AdminCommand {
     /// Sign a token as an app would (development and demos): the same as `balados app
     /// sign-token`; an operator's app has its public key as `{app}.pem` in auth.app_keys_dir.
     MintToken(crate::apps::SignArgs),
+    /// Grow the co-partitioned topics to more partitions (docs/deployment.md, "Partitions").
+    Partitions {
+        #[command(subcommand)]
+        command: crate::partitions::PartitionsCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +253,7 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 repaired.state_records, repaired.sequence
             );
         }
+        AdminCommand::Partitions { command } => crate::partitions::run(settings, command).await?,
         AdminCommand::MintToken(args) => {
             let now = chrono::Utc::now().timestamp();
             println!("{}", crate::apps::sign_token(&args, now)?);

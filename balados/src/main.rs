@@ -4,6 +4,7 @@
 
 mod admin;
 mod apps;
+mod partitions;
 mod users;
 
 use clap::{Parser, Subcommand};

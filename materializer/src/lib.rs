@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod decode;
+pub mod grow;
 pub mod outcomes;
 pub mod prune;
 pub mod quarantine;
