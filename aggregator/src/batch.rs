@@ -393,6 +393,30 @@ impl BatchWriter {
         Ok(())
     }
 
+    /// Restores the users of `partitions` that are not in memory yet (a fresh assignment), so
+    /// that the instance is ready before its first command instead of restoring then.
+    pub fn prepare(
+        &self,
+        consumer: &CommandConsumer,
+        restorer: &Restorer,
+        store: &mut StateStore,
+        partitions: &[i32],
+    ) -> Result<(), BatchError> {
+        for partition in partitions {
+            match store.standing(*partition) {
+                Standing::Ready => {}
+                Standing::Parked(_) => {
+                    let committed = committed_offset(consumer, &self.topics.commands, *partition)?;
+                    if !store.confirm(*partition, committed) {
+                        self.restore(consumer, restorer, store, *partition)?;
+                    }
+                }
+                Standing::Missing => self.restore(consumer, restorer, store, *partition)?,
+            }
+        }
+        Ok(())
+    }
+
     fn restore(
         &self,
         consumer: &CommandConsumer,

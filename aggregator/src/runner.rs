@@ -42,7 +42,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The readiness component: ready once the group has given this instance its partitions.
+/// The readiness component: ready once the group has given this instance its partitions and their
+/// users are restored.
 pub const READINESS: &str = "aggregator";
 
 /// Parks and drops partitions' state on what the group takes away and gives (see `partitions`).
@@ -86,7 +87,8 @@ pub fn run(
         instance.as_str()
     );
     let client_id = format!("balados-aggregator-{}", instance.as_str());
-    let context = GroupContext::new(READINESS, readiness)
+    let context = GroupContext::new(READINESS, readiness.clone())
+        .ready_when_told()
         .with_rebalance_metric(metrics.clone())
         .with_lag_metric(
             metrics.clone(),
@@ -121,6 +123,7 @@ pub fn run(
         "aggregator started"
     );
 
+    let mut unrestored: Option<Vec<i32>> = None;
     while !shutdown.load(Ordering::Relaxed) {
         let mut batch = poll_batch(&consumer, &batching, "aggregator");
         for partition in consumer.context().take_revoked() {
@@ -128,6 +131,18 @@ pub fn run(
         }
         if let Some(assigned) = consumer.context().take_assigned() {
             store.retain(&assigned);
+            unrestored = Some(assigned);
+        }
+        // Ready means restored: the partitions just assigned are restored before anything else
+        // (retried at the next poll if the broker fails meanwhile).
+        if let Some(partitions) = &unrestored {
+            match writer.prepare(&consumer, &restorer, &mut store, partitions) {
+                Ok(()) => {
+                    unrestored = None;
+                    readiness.set(READINESS, true);
+                }
+                Err(e) => tracing::warn!(error = %e, "restoring the assigned partitions; retrying"),
+            }
         }
         if batch.is_empty() {
             continue;

@@ -58,6 +58,8 @@ pub struct GroupContext {
     readiness: Readiness,
     lag: Option<LagMetric>,
     rebalances: Option<Metrics>,
+    /// The consumer says itself when it is ready (after restoring what it was assigned).
+    ready_when_told: bool,
 }
 
 impl GroupContext {
@@ -70,7 +72,15 @@ impl GroupContext {
             readiness,
             lag: None,
             rebalances: None,
+            ready_when_told: false,
         }
+    }
+
+    /// Leaves readiness to the consumer: an assignment makes it not ready until the consumer,
+    /// having restored what it was given, says so.
+    pub fn ready_when_told(mut self) -> Self {
+        self.ready_when_told = true;
+        self
     }
 
     /// Reports the consumer lag per partition, counted `from`, as the gauge `name`.
@@ -177,7 +187,7 @@ impl ConsumerContext for GroupContext {
             if let Ok(mut assigned) = self.assigned.lock() {
                 *assigned = Some(tpl.elements().iter().map(|e| e.partition()).collect());
             }
-            self.readiness.set(self.component, true);
+            self.readiness.set(self.component, !self.ready_when_told);
         }
     }
 }
@@ -220,6 +230,27 @@ mod tests {
         assert_eq!(context.take_assigned(), Some(vec![1, 2]));
         assert_eq!(context.take_assigned(), None);
         assert!(readiness.waiting_for().is_empty(), "ready once assigned");
+    }
+
+    #[test]
+    fn a_consumer_that_restores_first_is_ready_only_when_it_says_so() {
+        let readiness = Readiness::default();
+        readiness.register("tested");
+        let consumer: BaseConsumer<GroupContext> = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .set("group.id", "rebalance-test")
+            .create_with_context(GroupContext::new("tested", readiness.clone()).ready_when_told())
+            .expect("consumer");
+        let context = consumer.context();
+        readiness.set("tested", true);
+        context.post_rebalance(&consumer, &Rebalance::Assign(&partitions(&[0])));
+        assert_eq!(
+            readiness.waiting_for(),
+            ["tested"],
+            "not ready until restored"
+        );
+        readiness.set("tested", true);
+        assert!(readiness.waiting_for().is_empty());
     }
 
     #[test]
