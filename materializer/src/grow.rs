@@ -76,7 +76,7 @@ pub struct GrowReport {
     pub pause: Duration,
 }
 
-/// Grows the topics of `settings` into those of `successor` with `partitions` partitions.
+/// Grows the topics of `settings` into those of `successor` (its prefix and partition count).
 /// `codec` writes state records under the successor's subjects.
 pub async fn grow(
     settings: &Settings,
@@ -129,6 +129,7 @@ pub async fn grow(
     let reader = Reader::new(settings).map_err(anyhow::Error::from)?;
     let mut read = Report::default();
     let latest = latest_records(&reader, settings, codec, None, &mut read).await?;
+    let mut records = Vec::with_capacity(latest.len());
     for (key, entity) in latest.into_values() {
         let Some(entity) = entity else { continue };
         let user = key.user_id().clone();
@@ -142,20 +143,12 @@ pub async fn grow(
             .encode(Contract::UserState, record.to_avro())
             .map_err(anyhow::Error::from)?;
         let partition = partition_for(user.as_str().as_bytes(), successor.kafka.partitions);
-        out.send(
-            &new.user_state,
-            partition,
-            key.encode().as_bytes(),
-            Some(&bytes),
-            &[],
-        )
-        .await?;
-        report.state_records += 1;
         if matches!(record.entity, StateEntity::Meta { .. }) {
             report.users += 1;
         }
+        records.push((partition, key.encode().into_bytes(), bytes));
     }
-    out.flush()?;
+    report.state_records = out.send_all(&new.user_state, &records).await?;
     report.public_events =
         copy::latest_by_key(&inspector, &out, &old.public_events, &new.public_events).await?;
     report.dead_letters = copy::all(&inspector, &out, &old.dead_letters, &new.dead_letters).await?;

@@ -94,6 +94,16 @@ async fn growing_from_6_to_12_partitions_under_writes_loses_and_duplicates_nothi
         .count();
     assert!(before_and_after > 0, "some users change partition");
 
+    // Writes during the pause were refused with 503 (and Retry-After), never another server error.
+    let mut refused = Vec::new();
+    for (_, writes) in &users {
+        refused.extend(writes.lock().await.server_errors.iter().copied());
+    }
+    assert!(!refused.is_empty(), "no write was refused during the pause");
+    assert!(
+        refused.iter().all(|s| *s == 503),
+        "server errors: {refused:?}"
+    );
     let acked = every_acknowledged_write_visible(&url, &users, &stack.work_dir).await;
     assert!(acked > USERS * 10, "writes were acknowledged: {acked}");
     let codec = Codec::connect(

@@ -9,9 +9,8 @@ use balados_platform::kafka::inspect::{Inspected, Inspector};
 use balados_platform::kafka::partitioner::partition_for;
 use balados_schemas::UserId;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 /// Records read, and enqueued, at a time.
 const CHUNK: usize = 5000;
@@ -59,22 +58,25 @@ impl Output {
             .map_err(|(e, _)| GrowError::Other(e.into()))
     }
 
-    /// Produces one record and waits for its acknowledgement; its offset.
-    pub(super) async fn send(
+    /// Produces `(partition, key, value)` records, a chunk enqueued at a time, each chunk
+    /// acknowledged before the next; the count produced.
+    pub(super) async fn send_all(
         &self,
         topic: &str,
-        partition: i32,
-        key: &[u8],
-        value: Option<&[u8]>,
-        headers: &[(String, Option<Vec<u8>>)],
-    ) -> Result<i64, GrowError> {
-        acknowledged(self.enqueue(topic, Some(partition), key, value, headers)?).await
-    }
-
-    pub(super) fn flush(&self) -> Result<(), GrowError> {
-        self.producer
-            .flush(Duration::from_secs(60))
-            .map_err(|e| GrowError::Other(e.into()))
+        records: &[(i32, Vec<u8>, Vec<u8>)],
+    ) -> Result<u64, GrowError> {
+        let mut sent = 0;
+        for chunk in records.chunks(CHUNK) {
+            let mut pending = Vec::with_capacity(chunk.len());
+            for (partition, key, value) in chunk {
+                pending.push(self.enqueue(topic, Some(*partition), key, Some(value), &[])?);
+            }
+            for delivery in pending {
+                acknowledged(delivery).await?;
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 }
 
