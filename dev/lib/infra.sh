@@ -158,6 +158,12 @@ infra_pid_alive() {
   pid="$(head -n1 "$pidfile")"
   infra__is_uint "$pid" || return 1
   kill -0 "$pid" 2>/dev/null || return 1
+  # A killed process stays a zombie until PID 1 reaps it (measured: ~1.2 s after a SIGKILL here), and
+  # kill -0 succeeds on a zombie: without this, ./dev/up right after a broker's SIGKILL took the dead
+  # broker for a running one and failed.
+  local state
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ "$state" != Z ]] || return 1
   if [[ -f "$INFRA_RUN_DIR/$name.exe" ]]; then
     exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
     # A binary replaced on disk since (a rebuild) reads as "PATH (deleted)": still ours.
