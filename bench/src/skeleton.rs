@@ -97,7 +97,10 @@ async fn main() -> anyhow::Result<()> {
                     .await
                 {
                     Ok(r) => r.status().as_u16(),
-                    Err(_) => 0,
+                    Err(e) => {
+                        eprintln!("POST failed: {e:?}");
+                        0
+                    }
                 }
             }
         })
