@@ -415,7 +415,8 @@ async fn ingest_state(
         async move {
             let _ = stop.wait_for(|stop| *stop).await;
         },
-    );
+    )
+    .await;
     let instance = format!(
         "{}.ingest.{}",
         settings.kafka.topic_prefix,

@@ -7,8 +7,8 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum PartitionsCommand {
-    /// Copy the users' commands, events and state to the topics of `--prefix` with `--to`
-    /// partitions. Writes are refused (503, retry) from its start until each instance restarts
+    /// Copy the users' events and state (and the public events and dead letters) to the topics
+    /// of `--prefix` with `--to` partitions. Writes are refused (503, retry) from its start until each instance restarts
     /// with the new prefix and count; reads go on. Run it with the services running: it waits for
     /// them to decide and apply everything first.
     Grow {

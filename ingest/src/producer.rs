@@ -2,11 +2,11 @@
 //! commands stay in order in one partition.
 
 use balados_platform::producer::RenewableProducer;
+use balados_platform::retirement;
 use balados_platform::settings::KafkaSettings;
 use balados_schemas::{Codec, CodecError, CommandEnvelope, Contract};
 use rdkafka::producer::FutureRecord;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProduceError {
@@ -16,6 +16,8 @@ pub enum ProduceError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("the topics were retired by a partition growth; their successor is {successor}")]
     Retired { successor: String },
+    #[error("whether the topics are retired could not be read lately (PostgreSQL unreachable)")]
+    RetirementUnknown,
 }
 
 /// Where the ingest writes its commands: the broker ([`CommandProducer`]), or anything that keeps
@@ -58,9 +60,10 @@ impl CommandProducer {
         topic: String,
     ) -> Result<Self, rdkafka::error::KafkaError> {
         let mut config = balados_platform::kafka::producer_config(kafka, "balados-ingest");
-        config
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", "15000");
+        config.set("linger.ms", "5").set(
+            "message.timeout.ms",
+            retirement::COMMAND_DELIVERY_TIMEOUT.as_millis().to_string(),
+        );
         Ok(Self {
             producer: Arc::new(RenewableProducer::new(config)?),
             codec,
@@ -76,7 +79,7 @@ impl CommandProducer {
             .key(command.user_id.as_str())
             .payload(&bytes);
         let producer = self.producer.get();
-        let sent = producer.send(record, Duration::from_secs(15)).await;
+        let sent = producer.send(record, retirement::COMMAND_QUEUE_WAIT).await;
         if let Err((e, _)) = sent {
             self.producer.renew_if_fatal(&producer);
             return Err(e.into());

@@ -2,49 +2,60 @@
 //! partitions grow`, which copies the users' commands, events and state to the topics of a
 //! successor prefix with more partitions). A command produced to a retired topic would be read by
 //! no one: it is refused instead (503, retry), until the instance restarts with the successor's
-//! settings. The retirement is read from PostgreSQL every half second, so every instance stops
-//! within a second of it; the growth waits out that second and the producers' delivery timeout
-//! before it copies anything.
+//! settings. The retirement is read from PostgreSQL every half second; an instance that has not
+//! read it lately refuses writes too, since it could have missed one. The growth waits out these
+//! bounds (`balados_platform::retirement`) before it copies anything.
 
 use crate::producer::{CommandSink, ProduceError};
+use balados_platform::retirement::{POLL, STALE_AFTER};
 use balados_schemas::CommandEnvelope;
 use sqlx::PgPool;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::Instant;
 
-/// How often the retirement is read.
-pub const POLL: Duration = Duration::from_millis(500);
+/// What the watcher last read: the successor, if retired, and when it read it.
+#[derive(Debug, Default)]
+struct Seen {
+    successor: Option<String>,
+    read_at: Option<Instant>,
+}
 
-/// A command sink that refuses every command once its topics are retired.
+/// A command sink that refuses every command once its topics are retired, or while it cannot
+/// tell whether they are.
 #[derive(Debug)]
 pub struct Retiring<S> {
     inner: S,
-    successor: Arc<RwLock<Option<String>>>,
+    seen: Arc<RwLock<Seen>>,
 }
 
 impl<S: CommandSink> Retiring<S> {
-    /// Wraps `inner` and follows the retirement of `prefix` until `stop` ends.
-    pub fn watch(
+    /// Wraps `inner` and follows the retirement of `prefix` until `stop` ends, having read it once
+    /// (so that a start with PostgreSQL at hand takes writes at once).
+    pub async fn watch(
         inner: S,
         pool: PgPool,
         prefix: String,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Self {
-        let successor = Arc::new(RwLock::new(None));
-        let shared = successor.clone();
+        let first = read(&pool, &prefix).await.ok().map(|successor| Seen {
+            successor,
+            read_at: Some(Instant::now()),
+        });
+        let seen = Arc::new(RwLock::new(first.unwrap_or_default()));
+        let shared = seen.clone();
         tokio::spawn(async move {
             let follow = async {
                 loop {
                     match read(&pool, &prefix).await {
                         Ok(found) => {
-                            if let Ok(mut current) = shared.write() {
-                                if *current != found {
+                            if let Ok(mut seen) = shared.write() {
+                                if seen.read_at.is_some() && seen.successor != found {
                                     announce(&prefix, found.as_deref());
                                 }
-                                *current = found;
+                                seen.successor = found;
+                                seen.read_at = Some(Instant::now());
                             }
                         }
-                        // The last answer stands while PostgreSQL is away.
                         Err(e) => tracing::debug!(error = %e, "reading the retired topics"),
                     }
                     tokio::time::sleep(POLL).await;
@@ -55,11 +66,19 @@ impl<S: CommandSink> Retiring<S> {
                 () = stop => {}
             }
         });
-        Self { inner, successor }
+        Self { inner, seen }
     }
 
-    fn retired(&self) -> Option<String> {
-        self.successor.read().ok().and_then(|s| s.clone())
+    /// Why a command must be refused now, if it must.
+    fn refusal(&self) -> Option<ProduceError> {
+        let seen = self.seen.read().ok()?;
+        if let Some(successor) = &seen.successor {
+            return Some(ProduceError::Retired {
+                successor: successor.clone(),
+            });
+        }
+        let fresh = seen.read_at.is_some_and(|at| at.elapsed() < STALE_AFTER);
+        (!fresh).then_some(ProduceError::RetirementUnknown)
     }
 }
 
@@ -92,8 +111,8 @@ impl<S: CommandSink> CommandSink for Retiring<S> {
         &'a self,
         command: &'a CommandEnvelope,
     ) -> futures::future::BoxFuture<'a, Result<(), ProduceError>> {
-        match self.retired() {
-            Some(successor) => Box::pin(async move { Err(ProduceError::Retired { successor }) }),
+        match self.refusal() {
+            Some(refused) => Box::pin(async move { Err(refused) }),
             None => self.inner.send(command),
         }
     }

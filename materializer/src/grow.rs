@@ -6,15 +6,17 @@
 //!
 //! 1. the successor's topics are created, and the current prefix is retired
 //!    (`materializer.retired_topics`): every instance refuses writes within a second (503 with
-//!    Retry-After; reads go on), and the growth waits out that second and the ingest's delivery
-//!    timeout, so that no write is still on its way;
-//! 2. it waits until the aggregators have decided every command and the materializers applied
-//!    every event (nothing left after their committed and stored offsets);
+//!    Retry-After; reads go on; one that cannot read PostgreSQL refuses them anyway), and the
+//!    growth waits out the bounds of `balados_platform::retirement`, so that no write is still
+//!    on its way; where `commands` ends then is what nothing may pass;
+//! 2. it waits until the aggregators have decided every command, the materializers applied
+//!    every event and stored every outcome, and the relay published every public event;
 //! 3. it copies each user's events, in order, to their new partition, then their latest state
 //!    records (their meta record pointing at their last event's new offset, their source offsets
 //!    reset: no command of the new topics wrote them), the public events and the dead letters;
 //! 4. it stores the materializers' offsets on the new events at their ends (every copied event is
-//!    applied already) and checks that nothing reached the old commands meanwhile.
+//!    applied already), checks that nothing reached the old commands past where they ended, and
+//!    marks the growth complete (the old instances' relays stop then).
 //!
 //! The instances are then restarted with the successor's prefix and partition count: each takes
 //! writes again as it comes back. The pause is the settling wait, the drain and the copy.
@@ -31,10 +33,6 @@ use std::time::{Duration, Instant};
 
 mod copy;
 
-/// How long the growth waits after retiring the topics: every instance reads the retirement
-/// every 500 ms (`balados_ingest::retired`), and a command produced just before may take up to the
-/// ingest's delivery timeout (15 s) to be acknowledged.
-const SETTLE: Duration = Duration::from_millis(16_000);
 /// How long the aggregators and materializers may take to catch up before the growth gives up.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(180);
 const CLIENT_ID: &str = "balados-grow";
@@ -94,23 +92,27 @@ pub async fn grow(
     )
     .await
     .map_err(anyhow::Error::from)?;
-    if !copy::is_empty(&inspector, &new.events, successor.kafka.partitions)? {
-        return Err(GrowError::Refused(format!(
-            "{} already holds events (an interrupted growth?): delete the successor's topics, \
-             then run the growth again",
-            new.events
-        )));
+    for spec in new.specs(successor.kafka.partitions) {
+        if !copy::is_empty(&inspector, &spec.name, spec.partitions)? {
+            return Err(GrowError::Refused(format!(
+                "{} already holds records (an interrupted growth?): delete the successor's \
+                 topics and its offsets, then run the growth again",
+                spec.name
+            )));
+        }
     }
     retire(pool, settings, successor).await?;
     let paused = Instant::now();
+    let settle = balados_platform::retirement::settle();
     progress(&format!(
         "writes to {}.* refused from now on; waiting {} s for writes on their way",
         settings.kafka.topic_prefix,
-        SETTLE.as_secs()
+        settle.as_secs()
     ));
-    tokio::time::sleep(SETTLE).await;
-    let commands_end = drained(settings, pool, &inspector).await?;
-    progress("every command decided and every event applied; copying");
+    tokio::time::sleep(settle).await;
+    let commands_end = copy::ends(&inspector, &old.commands, from)?;
+    drained(settings, pool, &inspector).await?;
+    progress("every command decided, every event applied and published; copying");
 
     let mut report = GrowReport {
         from_partitions: from,
@@ -172,8 +174,26 @@ pub async fn grow(
             });
         }
     }
+    sqlx::query(
+        "UPDATE materializer.retired_topics SET completed_at = now() WHERE topic_prefix = $1",
+    )
+    .bind(&settings.kafka.topic_prefix)
+    .execute(pool)
+    .await
+    .map_err(anyhow::Error::from)?;
     report.pause = paused.elapsed();
     Ok(report)
+}
+
+/// Whether `prefix` was retired by a growth that has finished copying.
+pub async fn retired_for_good(pool: &PgPool, prefix: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<(bool,)> = sqlx::query_as(
+        "SELECT completed_at IS NOT NULL FROM materializer.retired_topics WHERE topic_prefix = $1",
+    )
+    .bind(prefix)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some_and(|(done,)| done))
 }
 
 /// The partition count today; refuses a growth that is not one.
@@ -207,10 +227,22 @@ async fn check(
     .fetch_optional(pool)
     .await
     .map_err(anyhow::Error::from)?;
-    match retired {
-        Some((s,)) if &s != new => refused(format!("{old} was already grown into {s}")),
-        _ => Ok(from),
+    if let Some((s,)) = retired.filter(|(s,)| s != new) {
+        return refused(format!("{old} was already grown into {s}"));
     }
+    // Quarantined events name the retired topics: re-drive them first (`balados admin
+    // quarantine`), or they could not be after the growth.
+    let (quarantined,): (i64,) = sqlx::query_as("SELECT count(*) FROM materializer.quarantine")
+        .fetch_one(pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if quarantined > 0 {
+        return refused(format!(
+            "{quarantined} events are quarantined: re-drive or delete them first (balados admin \
+             quarantine list | redrive)"
+        ));
+    }
+    Ok(from)
 }
 
 async fn retire(pool: &PgPool, settings: &Settings, successor: &Settings) -> Result<(), GrowError> {
@@ -227,13 +259,14 @@ async fn retire(pool: &PgPool, settings: &Settings, successor: &Settings) -> Res
     Ok(())
 }
 
-/// Waits until nothing is left after the aggregators' committed offsets on `commands` and the
-/// materializers' stored offsets on `events`; the ends of `commands` then.
+/// Waits until nothing is left after the aggregators' committed offsets on `commands`, after the
+/// materializers' and the outcomes consumer's stored offsets on `events` and `command-results`,
+/// and in the outbox of public events.
 async fn drained(
     settings: &Settings,
     pool: &PgPool,
     inspector: &Inspector,
-) -> Result<BTreeMap<i32, i64>, GrowError> {
+) -> Result<(), GrowError> {
     let topics = settings.topics();
     let count = inspector
         .partition_count(&topics.commands)
@@ -241,6 +274,13 @@ async fn drained(
         .unwrap_or(0);
     let partitions: Vec<i32> = (0..count).collect();
     let deadline = Instant::now() + DRAIN_TIMEOUT;
+    let wait = |what: &'static str| async move {
+        if Instant::now() > deadline {
+            return Err(GrowError::NotDrained { what });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(())
+    };
     let aggregators = format!("{}.aggregator", settings.kafka.topic_prefix);
     loop {
         let committed = balados_platform::kafka::committed::group_committed_offsets(
@@ -254,38 +294,54 @@ async fn drained(
         if copy::nothing_after(inspector, &topics.commands, &committed)? {
             break;
         }
-        if Instant::now() > deadline {
-            return Err(GrowError::NotDrained {
-                what: "aggregators",
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait("aggregators").await?;
     }
-    let consumer = crate::runner::group(settings);
+    let consumers = [
+        (
+            crate::runner::group(settings),
+            &topics.events,
+            "materializers",
+        ),
+        (
+            format!("{}.materializer.outcomes", settings.kafka.topic_prefix),
+            &topics.command_results,
+            "outcomes consumers",
+        ),
+    ];
+    for (consumer, topic, what) in consumers {
+        let count = inspector
+            .partition_count(topic)
+            .map_err(anyhow::Error::from)?
+            .unwrap_or(0);
+        loop {
+            let stored: Vec<(i32, i64)> = sqlx::query_as(
+                "SELECT partition, next_offset FROM materializer.offsets WHERE consumer = $1 AND topic = $2",
+            )
+            .bind(&consumer)
+            .bind(topic)
+            .fetch_all(pool)
+            .await
+            .map_err(anyhow::Error::from)?;
+            let mut stored: BTreeMap<i32, i64> = stored.into_iter().collect();
+            for p in 0..count {
+                stored.entry(p).or_insert(0);
+            }
+            if copy::nothing_after(inspector, topic, &stored)? {
+                break;
+            }
+            wait(what).await?;
+        }
+    }
     loop {
-        let stored: Vec<(i32, i64)> = sqlx::query_as(
-            "SELECT partition, next_offset FROM materializer.offsets WHERE consumer = $1 AND topic = $2",
-        )
-        .bind(&consumer)
-        .bind(&topics.events)
-        .fetch_all(pool)
-        .await
-        .map_err(anyhow::Error::from)?;
-        let mut stored: BTreeMap<i32, i64> = stored.into_iter().collect();
-        for p in &partitions {
-            stored.entry(*p).or_insert(0);
+        let (waiting,): (i64,) = sqlx::query_as("SELECT count(*) FROM site.public_event_outbox")
+            .fetch_one(pool)
+            .await
+            .map_err(anyhow::Error::from)?;
+        if waiting == 0 {
+            return Ok(());
         }
-        if copy::nothing_after(inspector, &topics.events, &stored)? {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(GrowError::NotDrained {
-                what: "materializers",
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait("public events relay").await?;
     }
-    copy::ends(inspector, &topics.commands, count)
 }
 
 /// A meta record points at its user's last event: in the new topic now (none if their events

@@ -75,7 +75,25 @@ pub async fn run(
     let mut idle = Duration::from_millis(50);
     // After a failure (broker or PostgreSQL gone): 1 s, doubling to at most 10 s.
     let mut failing = Duration::ZERO;
+    let mut retired = false;
     loop {
+        // Once a partition growth has copied this prefix's topics, the outbox (shared by every
+        // instance) is filled by the successor's instances: relaying it here would publish to
+        // the retired topic what the successor's readers must see.
+        if !retired
+            && matches!(
+                crate::grow::retired_for_good(&pool, &kafka.topic_prefix).await,
+                Ok(true)
+            )
+        {
+            tracing::warn!(kafka.topic = %topic, "topics retired by a partition growth: public events no longer relayed here");
+            retired = true;
+        }
+        if retired {
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
         let current = producer.get();
         let passed = pass(&pool, &current, &codec, &topic).await;
         if passed.is_ok() {

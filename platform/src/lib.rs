@@ -12,6 +12,7 @@ pub mod opml;
 pub mod outcome;
 pub mod producer;
 pub mod readiness;
+pub mod retirement;
 pub mod settings;
 pub mod telemetry;
 

@@ -121,4 +121,19 @@ async fn growing_from_6_to_12_partitions_under_writes_loses_and_duplicates_nothi
         &users,
     )
     .await;
+    // The restored meta records point at their users' last events in the new topic: the
+    // aggregator's restore check found none missing, and no user is held at a sequence gap.
+    let metrics = crate::helpers::metrics(&url).await;
+    for loss in [
+        "balados_aggregator_missing_events_total",
+        "balados_materializer_sequence_gaps_total",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(loss))
+                && !metrics
+                    .lines()
+                    .any(|l| l.starts_with(loss) && !l.ends_with(" 0")),
+            "{loss} not zero:\n{metrics}"
+        );
+    }
 }

@@ -207,7 +207,7 @@ pub(crate) fn envelope(
 /// Produces one command: `Ok(waiter)` once the broker has it (a waiter when the client prefers to
 /// wait), or the 503 to answer.
 /// When a client refused during a partition growth should try again: the growth's pause.
-const RETRY_AFTER_RETIRED_SECS: u64 = 5;
+const RETRY_AFTER_RETIRED_SECS: u64 = 10;
 
 pub(crate) async fn produce(
     state: &IngestState,
@@ -225,6 +225,12 @@ pub(crate) async fn produce(
             );
             refused.retry_after = Some(RETRY_AFTER_RETIRED_SECS);
             return Err(refused);
+        }
+        Err(e @ ProduceError::RetirementUnknown) => {
+            tracing::warn!(error = %e, "command refused");
+            return Err(ApiError::unavailable(
+                "the command could not be stored; retry later",
+            ));
         }
         Err(e) => {
             tracing::error!(error = %e, command.kind = kind, "command not accepted by the broker");

@@ -8,9 +8,12 @@ use balados_platform::Settings;
 use balados_platform::kafka::inspect::{Inspected, Inspector};
 use balados_platform::kafka::partitioner::partition_for;
 use balados_schemas::UserId;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 /// Records read, and enqueued, at a time.
 const CHUNK: usize = 5000;
@@ -29,10 +32,12 @@ impl Output {
         Ok(Self { producer })
     }
 
-    fn enqueue(
+    /// Enqueues one record (waiting for room when the producer's queue is full); `timestamp`
+    /// keeps a copied record's time, so that retention ages it as it would have the original.
+    async fn enqueue(
         &self,
         topic: &str,
-        partition: Option<i32>,
+        (partition, timestamp): (Option<i32>, Option<i64>),
         key: &[u8],
         value: Option<&[u8]>,
         headers: &[(String, Option<Vec<u8>>)],
@@ -40,6 +45,9 @@ impl Output {
         let mut record = FutureRecord::<[u8], [u8]>::to(topic).key(key);
         if let Some(p) = partition {
             record = record.partition(p);
+        }
+        if let Some(ms) = timestamp {
+            record = record.timestamp(ms);
         }
         if let Some(bytes) = value {
             record = record.payload(bytes);
@@ -53,9 +61,16 @@ impl Output {
             });
             record = record.headers(owned);
         }
-        self.producer
-            .send_result(record)
-            .map_err(|(e, _)| GrowError::Other(e.into()))
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err((e, _)) => return Err(GrowError::Other(e.into())),
+            }
+        }
     }
 
     /// Produces `(partition, key, value)` records, a chunk enqueued at a time, each chunk
@@ -69,7 +84,10 @@ impl Output {
         for chunk in records.chunks(CHUNK) {
             let mut pending = Vec::with_capacity(chunk.len());
             for (partition, key, value) in chunk {
-                pending.push(self.enqueue(topic, Some(*partition), key, Some(value), &[])?);
+                pending.push(
+                    self.enqueue(topic, (Some(*partition), None), key, Some(value), &[])
+                        .await?,
+                );
             }
             for delivery in pending {
                 acknowledged(delivery).await?;
@@ -122,7 +140,7 @@ pub(super) async fn events(
     let partitions = inspector
         .partition_count(new)
         .map_err(anyhow::Error::from)?
-        .unwrap_or(1);
+        .ok_or_else(|| GrowError::Refused(format!("{new} has no partitions")))?;
     let mut last = HashMap::new();
     for partition in 0..from {
         let mut next = chunks(inspector, old, partition)?;
@@ -137,13 +155,15 @@ pub(super) async fn events(
                     continue; // an event always has its user id as key
                 };
                 let target = partition_for(key, partitions);
-                let delivery = out.enqueue(
-                    new,
-                    Some(target),
-                    key,
-                    record.value.as_deref(),
-                    &record.headers,
-                )?;
+                let delivery = out
+                    .enqueue(
+                        new,
+                        (Some(target), record.timestamp_ms),
+                        key,
+                        record.value.as_deref(),
+                        &record.headers,
+                    )
+                    .await?;
                 pending.push((key, delivery));
             }
             for (key, delivery) in pending {
@@ -190,7 +210,16 @@ pub(super) async fn latest_by_key(
     }
     let mut pending = Vec::new();
     for (key, record) in latest.iter().filter(|(_, r)| r.value.is_some()) {
-        pending.push(out.enqueue(new, None, key, record.value.as_deref(), &record.headers)?);
+        pending.push(
+            out.enqueue(
+                new,
+                (None, record.timestamp_ms),
+                key,
+                record.value.as_deref(),
+                &record.headers,
+            )
+            .await?,
+        );
     }
     let copied = pending.len() as u64;
     for delivery in pending {
@@ -216,13 +245,16 @@ pub(super) async fn all(
         let mut pending = Vec::with_capacity(records.len());
         for record in &records {
             let key = record.key.as_deref().unwrap_or_default();
-            pending.push(out.enqueue(
-                new,
-                Some(0),
-                key,
-                record.value.as_deref(),
-                &record.headers,
-            )?);
+            pending.push(
+                out.enqueue(
+                    new,
+                    (Some(0), record.timestamp_ms),
+                    key,
+                    record.value.as_deref(),
+                    &record.headers,
+                )
+                .await?,
+            );
         }
         for delivery in pending {
             acknowledged(delivery).await?;

@@ -125,7 +125,7 @@ async fn upsert_episodes(
                  sync_position = i.sync_position
              FROM input i
              WHERE t.user_id = i.user_id AND t.item_key = site.id_key(i.item_id)
-             RETURNING t.user_id, t.item_id
+             RETURNING t.user_id, t.item_key
          )
          INSERT INTO users.play_statuses
              (user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration, played, updated_at, saved_at, sync_position)
@@ -133,7 +133,7 @@ async fn upsert_episodes(
                 COALESCE(i.position, 0), i.duration, COALESCE(i.played, false), i.updated_at, i.saved_at,
                 i.sync_position
          FROM input i
-         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_id = i.item_id)",
+         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_key = site.id_key(i.item_id))",
     )
     .bind(users)
     .bind(items)
