@@ -709,6 +709,20 @@ infra_start_tansu() {
   infra_log "tansu ($mode): ready on 127.0.0.1:$port ($(infra__since "$t0"))"
 }
 
+# infra_topic_partitions BOOTSTRAP TOPIC — prints the partition count of TOPIC, 0 when it does not
+# exist. Lists every topic rather than asking for this one, so that no broker creates it on the way.
+infra_topic_partitions() {
+  local bootstrap="${1:?infra_topic_partitions BOOTSTRAP TOPIC}" topic="${2:?topic}"
+  [[ -x "$DEV_PYTHON" ]] || { infra_die "$DEV_PYTHON missing: call infra_install_python_tools"; return 1; }
+  "$DEV_PYTHON" - "$bootstrap" "$topic" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient
+md = AdminClient({"bootstrap.servers": sys.argv[1], "log_level": 0}).list_topics(timeout=10)
+t = md.topics.get(sys.argv[2])
+print(len(t.partitions) if t is not None and t.error is None else 0)
+PY
+}
+
 # infra_stop_tansu PORT
 infra_stop_tansu() {
   local port="${1:?infra_stop_tansu PORT}"
