@@ -179,16 +179,7 @@ impl BatchWriter {
         let mut taken = batch.len();
         for (index, message) in batch.iter().enumerate() {
             let partition = message.partition();
-            match store.standing(partition) {
-                Standing::Ready => {}
-                Standing::Parked(_) => {
-                    let committed = committed_offset(consumer, &self.topics.commands, partition)?;
-                    if !store.confirm(partition, committed) {
-                        self.restore(consumer, restorer, store, partition)?;
-                    }
-                }
-                Standing::Missing => self.restore(consumer, restorer, store, partition)?,
-            }
+            self.ensure_restored(consumer, restorer, store, partition)?;
             if store
                 .committed(partition)
                 .is_some_and(|c| message.offset() < c)
@@ -403,18 +394,33 @@ impl BatchWriter {
         partitions: &[i32],
     ) -> Result<(), BatchError> {
         for partition in partitions {
-            match store.standing(*partition) {
-                Standing::Ready => {}
-                Standing::Parked(_) => {
-                    let committed = committed_offset(consumer, &self.topics.commands, *partition)?;
-                    if !store.confirm(*partition, committed) {
-                        self.restore(consumer, restorer, store, *partition)?;
-                    }
-                }
-                Standing::Missing => self.restore(consumer, restorer, store, *partition)?,
-            }
+            self.ensure_restored(consumer, restorer, store, *partition)?;
         }
         Ok(())
+    }
+
+    /// Makes `partition`'s users current in memory: kept as they are, confirmed after a
+    /// revocation if nothing was committed meanwhile, or restored.
+    fn ensure_restored(
+        &self,
+        consumer: &CommandConsumer,
+        restorer: &Restorer,
+        store: &mut StateStore,
+        partition: i32,
+    ) -> Result<(), BatchError> {
+        match store.standing(partition) {
+            Standing::Ready => Ok(()),
+            Standing::Parked(_) => {
+                let committed = committed_offset(consumer, &self.topics.commands, partition)?;
+                if store.confirm(partition, committed) {
+                    Ok(())
+                } else {
+                    restorer.restore_into(store, &self.metrics, partition, committed)?;
+                    Ok(())
+                }
+            }
+            Standing::Missing => self.restore(consumer, restorer, store, partition),
+        }
     }
 
     fn restore(
