@@ -7,7 +7,7 @@
 //! bounds (`balados_platform::retirement`) before it copies anything.
 
 use crate::producer::{CommandSink, ProduceError};
-use balados_platform::retirement::{POLL, STALE_AFTER};
+use balados_platform::retirement::{POLL, STALE_AFTER, retirement_of};
 use balados_schemas::CommandEnvelope;
 use sqlx::PgPool;
 use std::sync::{Arc, RwLock};
@@ -97,13 +97,9 @@ fn announce(prefix: &str, successor: Option<&str>) {
 }
 
 async fn read(pool: &PgPool, prefix: &str) -> Result<Option<String>, sqlx::Error> {
-    let found: Option<(String,)> = sqlx::query_as(
-        "SELECT successor_prefix FROM materializer.retired_topics WHERE topic_prefix = $1",
-    )
-    .bind(prefix)
-    .fetch_optional(pool)
-    .await?;
-    Ok(found.map(|(s,)| s))
+    Ok(retirement_of(pool, prefix)
+        .await?
+        .map(|(successor, _)| successor))
 }
 
 impl<S: CommandSink> CommandSink for Retiring<S> {

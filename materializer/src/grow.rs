@@ -26,6 +26,7 @@ use crate::sink::upsert_offsets;
 use balados_platform::Settings;
 use balados_platform::kafka::inspect::Inspector;
 use balados_platform::kafka::partitioner::partition_for;
+use balados_platform::retirement::retirement_of;
 use balados_schemas::{Codec, Contract, StateEntity, UserId, UserStateRecord};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
@@ -187,13 +188,9 @@ pub async fn grow(
 
 /// Whether `prefix` was retired by a growth that has finished copying.
 pub async fn retired_for_good(pool: &PgPool, prefix: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<(bool,)> = sqlx::query_as(
-        "SELECT completed_at IS NOT NULL FROM materializer.retired_topics WHERE topic_prefix = $1",
-    )
-    .bind(prefix)
-    .fetch_optional(pool)
-    .await?;
-    Ok(found.is_some_and(|(done,)| done))
+    Ok(retirement_of(pool, prefix)
+        .await?
+        .is_some_and(|(_, completed)| completed))
 }
 
 /// The partition count today; refuses a growth that is not one.
@@ -220,14 +217,10 @@ async fn check(
             "{topic} has {from} partitions: grow to more (--to)"
         ));
     }
-    let retired: Option<(String,)> = sqlx::query_as(
-        "SELECT successor_prefix FROM materializer.retired_topics WHERE topic_prefix = $1",
-    )
-    .bind(old)
-    .fetch_optional(pool)
-    .await
-    .map_err(anyhow::Error::from)?;
-    if let Some((s,)) = retired.filter(|(s,)| s != new) {
+    let retired = retirement_of(pool, old)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if let Some((s, _)) = retired.filter(|(s, _)| s != new) {
         return refused(format!("{old} was already grown into {s}"));
     }
     // Quarantined events name the retired topics: re-drive them first (`balados admin

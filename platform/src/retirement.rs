@@ -22,3 +22,18 @@ pub const STALE_AFTER: Duration = Duration::from_secs(10);
 pub fn settle() -> Duration {
     STALE_AFTER + POLL + COMMAND_QUEUE_WAIT + COMMAND_DELIVERY_TIMEOUT + Duration::from_secs(1)
 }
+
+/// The prefix whose topics replaced `prefix`'s, if a growth retired them, and whether that growth
+/// finished copying (`materializer.retired_topics`).
+pub async fn retirement_of(
+    pool: &sqlx::PgPool,
+    prefix: &str,
+) -> Result<Option<(String, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT successor_prefix, completed_at IS NOT NULL FROM materializer.retired_topics
+         WHERE topic_prefix = $1",
+    )
+    .bind(prefix)
+    .fetch_optional(pool)
+    .await
+}

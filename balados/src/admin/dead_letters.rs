@@ -224,13 +224,9 @@ pub async fn redrive(settings: &Settings, from: Option<i64>, dry_run: bool) -> a
         )
     })?;
     // Commands sent to topics a partition growth retired would be read by no one.
-    let retired: Option<(String,)> = sqlx::query_as(
-        "SELECT successor_prefix FROM materializer.retired_topics WHERE topic_prefix = $1",
-    )
-    .bind(&settings.kafka.topic_prefix)
-    .fetch_optional(&pool)
-    .await?;
-    if let Some((successor,)) = retired {
+    let retired =
+        balados_platform::retirement::retirement_of(&pool, &settings.kafka.topic_prefix).await?;
+    if let Some((successor, _)) = retired {
         anyhow::bail!(
             "the topics of {} were retired for {successor} by a partition growth: run the \
              re-drive with the successor's settings (BALADOS__KAFKA__TOPIC_PREFIX={successor})",
