@@ -72,10 +72,14 @@ pub async fn run(settings: &Settings, as_json: bool) -> anyhow::Result<()> {
         };
         let partitions: Vec<i32> = (0..count).collect();
         let committed = match (source, &pool) {
-            (Source::Kafka, _) => {
-                inspect::committed_offsets(&settings.kafka, CLIENT_ID, &group, &topic, &partitions)
-                    .map_err(|e| e.to_string())
-            }
+            (Source::Kafka, _) => balados_platform::kafka::committed::other_group_offsets(
+                &settings.kafka,
+                CLIENT_ID,
+                &group,
+                &topic,
+                &partitions,
+            )
+            .map_err(|e| e.to_string()),
             (Source::Postgresql, Ok(pool)) => stored(pool, &group, &topic).await,
             (Source::Postgresql, Err(e)) => Err(format!("PostgreSQL unreachable: {e}")),
         };

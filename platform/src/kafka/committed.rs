@@ -59,8 +59,24 @@ pub fn committed_offsets<C: ConsumerContext, K: Consumer<C>>(
         .collect())
 }
 
-/// The committed offsets of another process's `group` (looked up without joining it), 0 where
-/// nothing is committed: everything it holds there is uncommitted work.
+/// The committed offsets of another process's `group` (looked up without joining it; `None`
+/// where it has committed nothing).
+pub fn other_group_offsets(
+    settings: &KafkaSettings,
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<BTreeMap<i32, Option<i64>>, KafkaError> {
+    let consumer: BaseConsumer = super::client_config(settings, client_id)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    committed_offsets(&consumer, topic, partitions)
+}
+
+/// As [`other_group_offsets`], 0 where nothing is committed: everything the group holds there is
+/// uncommitted work.
 pub fn group_committed_offsets(
     settings: &KafkaSettings,
     client_id: &str,
@@ -68,11 +84,7 @@ pub fn group_committed_offsets(
     topic: &str,
     partitions: &[i32],
 ) -> Result<BTreeMap<i32, i64>, KafkaError> {
-    let consumer: BaseConsumer = super::client_config(settings, client_id)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let committed = committed_offsets(&consumer, topic, partitions)?;
+    let committed = other_group_offsets(settings, client_id, group, topic, partitions)?;
     Ok(committed
         .into_iter()
         .map(|(p, o)| (p, o.unwrap_or(0)))

@@ -216,22 +216,6 @@ fn inspected(message: &rdkafka::message::BorrowedMessage<'_>) -> Inspected {
     }
 }
 
-/// The committed offsets (next offset to read) of another process's `group` on `partitions` of
-/// `topic`, `None` where it committed nothing; the group is looked up, never joined.
-pub fn committed_offsets(
-    settings: &KafkaSettings,
-    client_id: &str,
-    group: &str,
-    topic: &str,
-    partitions: &[i32],
-) -> Result<BTreeMap<i32, Option<i64>>, KafkaError> {
-    let consumer: BaseConsumer = client_config(settings, client_id)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()?;
-    super::committed::committed_offsets(&consumer, topic, partitions)
-}
-
 /// The configs of each topic that matter to an operator ([`CONFIGS_THAT_MATTER`], those the broker
 /// reports), or the broker's refusal for that topic.
 pub async fn topic_configs(
