@@ -5,13 +5,14 @@
 //! again: a later write is refused (410 `account_deleted`) and leaves nothing, a repeated
 //! deletion is accepted with nothing to do.
 
+use crate::helpers::command;
 use crate::helpers::{Api, Stack, feed_id};
 use balados_schemas::{
     CommandEnvelope, CommandPayload, Contract, FeedUrl, StateEntity, Topics, UserStateRecord,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use pipeline::{command, latest_until, outcome, produce, send_deletion, token_of};
+use pipeline::{latest_until, outcome, produce, send_deletion, token_of};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;

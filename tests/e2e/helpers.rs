@@ -515,3 +515,22 @@ impl Api {
         (status, response.json().await.expect("a JSON body"))
     }
 }
+
+/// A command of `user`, as the ingest builds one (without a reply address).
+pub fn command(
+    user: &str,
+    payload: balados_schemas::CommandPayload,
+) -> balados_schemas::CommandEnvelope {
+    let now = chrono::Utc::now();
+    balados_schemas::CommandEnvelope {
+        command_id: uuid::Uuid::new_v4(),
+        user_id: balados_schemas::UserId::parse(user).expect("valid"),
+        occurred_at: now,
+        received_at: now,
+        app_id: Some(APP.to_owned()),
+        device_id: None,
+        device_name: None,
+        reply_to: None,
+        payload,
+    }
+}

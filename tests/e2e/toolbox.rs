@@ -10,7 +10,7 @@ mod dead_letters;
 mod quarantine;
 
 use crate::helpers::{REGISTRY_PASSWORD, Stack, binary, kafka_bootstrap};
-use balados_schemas::{CommandEnvelope, CommandPayload, Contract, FeedUrl, UserId};
+use balados_schemas::{CommandEnvelope, CommandPayload, Contract, FeedUrl};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
@@ -95,21 +95,13 @@ pub(crate) async fn register_variant(stack: &Stack, contract: Contract) -> u32 {
 }
 
 pub(crate) fn subscribe(user: &str, feed: &str) -> CommandEnvelope {
-    let now = chrono::Utc::now();
-    CommandEnvelope {
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse(user).expect("valid"),
-        occurred_at: now,
-        received_at: now,
-        app_id: Some(crate::helpers::APP.to_owned()),
-        device_id: None,
-        device_name: None,
-        reply_to: None,
-        payload: CommandPayload::Subscribe {
+    crate::helpers::command(
+        user,
+        CommandPayload::Subscribe {
             feed: FeedUrl::parse(feed).expect("valid"),
             source_id: None,
         },
-    }
+    )
 }
 
 /// The lag rows of `group`.

@@ -2,31 +2,14 @@
 //! ingest produces them (no HTTP route sends a `DeleteAccount`), their outcomes read from
 //! `command-results`, and the latest records of a compacted topic.
 
+use crate::helpers::command;
 use crate::helpers::{Stack, kafka_bootstrap, topic_reader};
-use balados_schemas::{
-    Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, Topics, UserId,
-};
+use balados_schemas::{Codec, CommandEnvelope, CommandPayload, CommandResult, Contract, Topics};
 use rdkafka::ClientConfig;
 use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-/// A command of `user`, as the ingest builds one (without a reply address).
-pub(super) fn command(user: &str, payload: CommandPayload) -> CommandEnvelope {
-    let now = chrono::Utc::now();
-    CommandEnvelope {
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse(user).expect("valid"),
-        occurred_at: now,
-        received_at: now,
-        app_id: Some(crate::helpers::APP.to_owned()),
-        device_id: None,
-        device_name: None,
-        reply_to: None,
-        payload,
-    }
-}
 
 /// The consistency token of an outcome (as `platform::outcome` makes it).
 pub(super) fn token_of(result: &CommandResult) -> String {
