@@ -69,17 +69,21 @@ impl<S: CommandSink> Retiring<S> {
         Self { inner, seen }
     }
 
-    /// Why a command must be refused now, if it must.
     fn refusal(&self) -> Option<ProduceError> {
-        let seen = self.seen.read().ok()?;
-        if let Some(successor) = &seen.successor {
-            return Some(ProduceError::Retired {
-                successor: successor.clone(),
-            });
-        }
-        let fresh = seen.read_at.is_some_and(|at| at.elapsed() < STALE_AFTER);
-        (!fresh).then_some(ProduceError::RetirementUnknown)
+        self.seen.read().ok().and_then(|seen| refusal(&seen))
     }
+}
+
+/// Why a command must be refused now, if it must: the topics are retired, or whether they are
+/// was not read lately.
+fn refusal(seen: &Seen) -> Option<ProduceError> {
+    if let Some(successor) = &seen.successor {
+        return Some(ProduceError::Retired {
+            successor: successor.clone(),
+        });
+    }
+    let fresh = seen.read_at.is_some_and(|at| at.elapsed() < STALE_AFTER);
+    (!fresh).then_some(ProduceError::RetirementUnknown)
 }
 
 fn announce(prefix: &str, successor: Option<&str>) {
@@ -111,5 +115,42 @@ impl<S: CommandSink> CommandSink for Retiring<S> {
             Some(refused) => Box::pin(async move { Err(refused) }),
             None => self.inner.send(command),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn writes_pass_only_while_the_topics_are_known_not_retired() {
+        let now = Instant::now();
+        let fresh = Seen {
+            successor: None,
+            read_at: Some(now),
+        };
+        assert!(refusal(&fresh).is_none());
+        let never_read = Seen::default();
+        assert!(matches!(
+            refusal(&never_read),
+            Some(ProduceError::RetirementUnknown)
+        ));
+        let stale = Seen {
+            successor: None,
+            read_at: now.checked_sub(STALE_AFTER + Duration::from_secs(1)),
+        };
+        assert!(matches!(
+            refusal(&stale),
+            Some(ProduceError::RetirementUnknown)
+        ));
+        let retired = Seen {
+            successor: Some("next".into()),
+            read_at: Some(now),
+        };
+        assert!(matches!(
+            refusal(&retired),
+            Some(ProduceError::Retired { successor }) if successor == "next"
+        ));
     }
 }
