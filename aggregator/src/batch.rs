@@ -88,15 +88,13 @@ impl BatchWriter {
         metrics: Metrics,
     ) -> Result<Self, KafkaError> {
         let agg = &settings.aggregator;
-        let mut config = balados_platform::kafka::producer_config(
+        let mut config = balados_platform::kafka::tuned_producer_config(
             &settings.kafka,
             &format!("balados-aggregator-{instance_id}"),
-        );
-        config
-            .set("linger.ms", "5")
             // Transaction calls that meet a still-completing previous transaction are retried
             // after this back-off; librdkafka's 100 ms default would be added to every batch.
-            .set("retry.backoff.ms", "10");
+            &[("linger.ms", "5"), ("retry.backoff.ms", "10")],
+        );
         let transactional_id = agg
             .transactional
             .then(|| format!("{}.aggregator.{instance_id}", settings.kafka.topic_prefix));

@@ -59,8 +59,12 @@ impl CommandProducer {
         codec: Codec,
         topic: String,
     ) -> Result<Self, rdkafka::error::KafkaError> {
-        let mut config = balados_platform::kafka::producer_config(kafka, "balados-ingest");
-        config.set("linger.ms", "5").set(
+        let mut config = balados_platform::kafka::tuned_producer_config(
+            kafka,
+            "balados-ingest",
+            &[("linger.ms", "5")],
+        );
+        config.set(
             "message.timeout.ms",
             retirement::COMMAND_DELIVERY_TIMEOUT.as_millis().to_string(),
         );

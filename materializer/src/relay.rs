@@ -69,8 +69,11 @@ pub async fn run(
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mut config = balados_platform::kafka::producer_config(&kafka, "balados-public-events");
-    config.set("linger.ms", "5");
+    let config = balados_platform::kafka::tuned_producer_config(
+        &kafka,
+        "balados-public-events",
+        &[("linger.ms", "5")],
+    );
     let producer = RenewableProducer::new(config)?;
     let mut idle = Duration::from_millis(50);
     // After a failure (broker or PostgreSQL gone): 1 s, doubling to at most 10 s.

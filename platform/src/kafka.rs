@@ -49,8 +49,21 @@ pub fn client_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig 
 /// duplicate a record but never reorder one: every consumer drops duplicates by per-user sequence
 /// or command id, and none would survive a reordering.
 pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfig {
+    tuned_producer_config(settings, client_id, &[])
+}
+
+/// `producer_config` with a component's own defaults (`linger.ms`, …), which the operator's
+/// `[kafka.client]` properties still override: a broker's best batching is found by measuring.
+pub fn tuned_producer_config(
+    settings: &KafkaSettings,
+    client_id: &str,
+    defaults: &[(&str, &str)],
+) -> ClientConfig {
     let mut config = client_config(settings, client_id);
     config.set("acks", "all");
+    for (key, value) in defaults {
+        config.set(*key, *value);
+    }
     if settings.idempotence {
         config.set("enable.idempotence", "true");
     } else {
