@@ -93,7 +93,7 @@ impl BatchWriter {
             &format!("balados-aggregator-{instance_id}"),
             // Transaction calls that meet a still-completing previous transaction are retried
             // after this back-off; librdkafka's 100 ms default would be added to every batch.
-            &[("linger.ms", "5"), ("retry.backoff.ms", "10")],
+            &[("retry.backoff.ms", "10")],
         );
         let transactional_id = agg
             .transactional

@@ -59,11 +59,7 @@ impl CommandProducer {
         codec: Codec,
         topic: String,
     ) -> Result<Self, rdkafka::error::KafkaError> {
-        let mut config = balados_platform::kafka::tuned_producer_config(
-            kafka,
-            "balados-ingest",
-            &[("linger.ms", "5")],
-        );
+        let mut config = balados_platform::kafka::producer_config(kafka, "balados-ingest");
         config.set(
             "message.timeout.ms",
             retirement::COMMAND_DELIVERY_TIMEOUT.as_millis().to_string(),

@@ -69,11 +69,7 @@ pub async fn run(
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let config = balados_platform::kafka::tuned_producer_config(
-        &kafka,
-        "balados-public-events",
-        &[("linger.ms", "5")],
-    );
+    let config = balados_platform::kafka::producer_config(&kafka, "balados-public-events");
     let producer = RenewableProducer::new(config)?;
     let mut idle = Duration::from_millis(50);
     // After a failure (broker or PostgreSQL gone): 1 s, doubling to at most 10 s.

@@ -26,7 +26,6 @@ pub(super) struct Output {
 impl Output {
     pub(super) fn new(successor: &Settings) -> Result<Self, GrowError> {
         let producer = balados_platform::kafka::producer_config(&successor.kafka, CLIENT_ID)
-            .set("linger.ms", "5")
             .create()
             .map_err(anyhow::Error::from)?;
         Ok(Self { producer })
