@@ -107,6 +107,10 @@ pub struct MaterializerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct QuerySettings {
     pub consistency_wait_ms: u64,
+    /// How long a public answer is shared by every reader; 0: not shared.
+    pub public_cache_ms: u64,
+    /// Public answers kept at most (distinct paths and query strings).
+    pub public_cache_entries: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +298,20 @@ impl Settings {
         }
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes", "must be at least 1");
+        }
+        // Public statistics older than a minute would be stale, and clients are told to keep
+        // them as long.
+        if self.query.public_cache_ms > 60_000 {
+            return invalid(
+                "query.public_cache_ms",
+                "must be at most 60000 (0 turns the cache off)",
+            );
+        }
+        if !(1..=100_000).contains(&self.query.public_cache_entries) {
+            return invalid(
+                "query.public_cache_entries",
+                "must be between 1 and 100000 (turn the cache off with query.public_cache_ms = 0)",
+            );
         }
         Ok(())
     }
