@@ -348,10 +348,18 @@ async fn api(
             )
         });
         if let (Some(pool), Some(consistency)) = (&infra.readers, &consistency) {
+            let public_cache = balados_query_api::PublicCache::new(
+                balados_query_api::public_cache::Limits {
+                    ttl: Duration::from_millis(settings.query.public_cache_ms),
+                    max_entries: settings.query.public_cache_entries,
+                },
+                &shared.metrics,
+            );
             api = api.merge(balados_query_api::router(balados_query_api::QueryState {
                 pool: pool.clone(),
                 verifier: limits.for_reads(verifier),
                 consistency: consistency.clone(),
+                public_cache,
             }));
         }
         // The account's pages and the gpodder API send commands and read the read models.

@@ -7,7 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use balados_auth::{AuthError, Caller, TokenVerifier};
-use balados_query_api::{Consistency, QueryState, router};
+use balados_platform::metrics::Metrics;
+use balados_query_api::{Consistency, PublicCache, QueryState, public_cache, router};
 use proptest::prelude::*;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -48,6 +49,13 @@ async fn app() -> Router {
         pool,
         verifier: Arc::new(AnyToken),
         consistency,
+        public_cache: PublicCache::new(
+            public_cache::Limits {
+                ttl: Duration::from_millis(1000),
+                max_entries: 1024,
+            },
+            &Metrics::default(),
+        ),
     })
 }
 

@@ -20,6 +20,8 @@ use balados_platform::http::{ApiError, needs};
 
 /// Every read route: a user's own data with the permission it needs (the caller's app must hold
 /// the scope; an outcome of one's own command needs only the token), public statistics without.
+/// A consistency token makes any of them wait, public ones included (the public models are
+/// written by the same materializer).
 pub fn router(state: QueryState) -> Router {
     use balados_auth::{Access::Read, Area, Permission::Data};
     let s = &state;
@@ -59,6 +61,17 @@ pub fn router(state: QueryState) -> Router {
             "/api/v1/collections/{id}",
             needs(get(collections::get), s, collections_scope),
         )
+        .merge(public_routes(s))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::consistency::wait_for_token,
+        ))
+        .with_state(state)
+}
+
+/// The public statistics, the same for everyone: served through the shared cache.
+fn public_routes(state: &QueryState) -> Router<QueryState> {
+    Router::new()
         .route(
             "/api/v1/public/trending/podcasts",
             get(public::trending_podcasts),
@@ -76,11 +89,12 @@ pub fn router(state: QueryState) -> Router {
             get(public::episode_popularity),
         )
         .route("/api/v1/public/timeline", get(public::timeline))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::consistency::wait_for_token,
+        // Not `layer`, which would also wrap this router's fallback, and through `merge` every
+        // unmatched path of the server.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.public_cache.clone(),
+            crate::public_cache::serve,
         ))
-        .with_state(state)
 }
 
 /// A read model that cannot be read: logged, and a 503 with the error shape.
