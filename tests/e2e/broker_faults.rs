@@ -1,7 +1,7 @@
 //! Crashes under the service: during a stream of writes from several users, on the broker
-//! configuration `./dev/up` runs (tansu on its SQLite storage, without idempotence or
-//! transactions), the broker is SIGKILLed and restarted at random moments, PostgreSQL once, the
-//! schema registry once, and the server itself once (the broker's storage is in its own process). After each, a new write must be decided
+//! configuration `./dev/up` runs (tansu on S3 storage, without idempotence or transactions), the
+//! broker is SIGKILLed and restarted at random moments, its storage once, PostgreSQL once, the
+//! schema registry once, and the server itself once. After each, a new write must be decided
 //! within a minute, with no other process of ours restarted. At the end every acknowledged write is decided once and visible, and every
 //! user's event sequence is without gap.
 //!
@@ -29,15 +29,18 @@ const PARTITIONS: i32 = 3;
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     Broker,
+    Storage,
     Postgres,
     Registry,
     Server,
 }
 
-/// Broker kills, with PostgreSQL, the registry and the server each killed once among them.
+/// Broker kills, with the storage, PostgreSQL, the registry and the server each killed once among
+/// them.
 fn schedule(broker_kills: usize) -> Vec<Fault> {
     let mut faults = vec![Fault::Broker; broker_kills.max(1)];
     for (at, fault) in [
+        (1, Fault::Storage),
         (3, Fault::Postgres),
         (5, Fault::Registry),
         (7, Fault::Server),
@@ -77,7 +80,7 @@ impl Drop for Processes {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crashes_of_the_broker_postgres_the_registry_and_the_server_lose_nothing() {
+async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothing() {
     let infra = Infra::start();
     let work = infra.dir.join("balados");
     std::fs::create_dir_all(work.join("keys")).expect("dir");
@@ -168,6 +171,11 @@ async fn crashes_of_the_broker_postgres_the_registry_and_the_server_lose_nothing
                 infra.kill_broker();
                 tokio::time::sleep(down).await;
                 infra.start_broker();
+            }
+            Fault::Storage => {
+                infra.kill_storage();
+                tokio::time::sleep(down).await;
+                infra.start_storage();
             }
             Fault::Postgres => {
                 infra.kill_postgres();

@@ -1,6 +1,6 @@
-//! A whole private infrastructure for tests that crash it: tansu on its SQLite storage (the broker
-//! configuration `./dev/up` runs) and a PostgreSQL server, each on its own ports and in its own
-//! directory, started, killed and restarted by the project's own scripts (`dev/lib/infra.sh`).
+//! A whole private infrastructure for tests that crash it: SeaweedFS, tansu on S3 storage (the
+//! broker configuration `./dev/up` runs) and a PostgreSQL server, each on its own ports and in its
+//! own directory, started, killed and restarted by the project's own scripts (`dev/lib/infra.sh`).
 //! Only one such infrastructure runs at a time (its ports are fixed, away from `./dev/up`'s).
 
 use crate::helpers::repo_root;
@@ -9,6 +9,14 @@ use std::process::Command;
 
 pub const KAFKA_PORT: u16 = 29092;
 pub const PG_PORT: u16 = 25433;
+/// SeaweedFS: S3, master, volume, filer, admin (gRPC ports are these + 10000).
+const WEED_PORTS: [(&str, u16); 5] = [
+    ("INFRA_S3_PORT", 28333),
+    ("INFRA_WEED_MASTER_PORT", 29333),
+    ("INFRA_WEED_VOLUME_PORT", 29340),
+    ("INFRA_WEED_FILER_PORT", 28888),
+    ("INFRA_WEED_ADMIN_PORT", 33647),
+];
 
 #[derive(Debug)]
 pub struct Infra {
@@ -16,7 +24,7 @@ pub struct Infra {
 }
 
 impl Infra {
-    /// Starts tansu (sqlite) and PostgreSQL in a new directory.
+    /// Starts SeaweedFS, tansu (s3) and PostgreSQL in a new directory.
     pub fn start() -> Self {
         let dir = std::env::temp_dir().join(format!(
             "balados-infra-{}",
@@ -24,6 +32,7 @@ impl Infra {
         ));
         std::fs::create_dir_all(&dir).expect("infra dir");
         let infra = Self { dir };
+        infra.start_storage();
         infra.start_broker();
         infra.start_postgres();
         infra
@@ -55,7 +64,9 @@ impl Infra {
             .current_dir(repo_root())
             .env("BALADOS_DEV_DIR", &self.dir)
             .env("DEV_VENV", venv)
+            .env("INFRA_WEED_NAME", "seaweedfs-faults")
             .env("INFRA_TANSU_CLUSTER_ID", "balados-faults")
+            .envs(WEED_PORTS.iter().map(|(k, v)| (*k, v.to_string())))
             .output()
             .expect("bash runs");
         assert!(
@@ -74,8 +85,16 @@ impl Infra {
         ));
     }
 
+    pub fn start_storage(&self) {
+        self.bash("infra_start_seaweedfs \"$BALADOS_DEV_DIR/seaweedfs\"");
+    }
+
+    pub fn kill_storage(&self) {
+        self.kill_pidfile("seaweedfs-faults");
+    }
+
     pub fn start_broker(&self) {
-        self.bash(&format!("infra_start_tansu sqlite {KAFKA_PORT}"));
+        self.bash(&format!("infra_start_tansu persistent {KAFKA_PORT}"));
     }
 
     pub fn kill_broker(&self) {
@@ -97,7 +116,8 @@ impl Infra {
 impl Drop for Infra {
     fn drop(&mut self) {
         let script = format!(
-            "infra_stop_tansu {KAFKA_PORT} || true; infra_stop_private_postgres {} || true",
+            "infra_stop_tansu {KAFKA_PORT} || true; infra_stop_seaweedfs || true; \
+             infra_stop_private_postgres {} || true",
             self.pg_dir()
         );
         // Not `bash`: a failure while dropping must not panic again.
@@ -106,6 +126,8 @@ impl Drop for Infra {
             .arg(format!("source dev/lib/infra.sh; {script}"))
             .current_dir(repo_root())
             .env("BALADOS_DEV_DIR", &self.dir)
+            .env("INFRA_WEED_NAME", "seaweedfs-faults")
+            .envs(WEED_PORTS.iter().map(|(k, v)| (*k, v.to_string())))
             .output();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
