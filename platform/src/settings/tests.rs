@@ -133,3 +133,38 @@ fn rate_limits_are_set_per_key_and_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn the_public_cache_is_bounded_and_can_be_turned_off() {
+    let load = |pairs: &[(&str, &str)]| Settings::load_from(None, env(pairs));
+    let defaults = load(&[]).expect("defaults");
+    assert_eq!(
+        (
+            defaults.query.public_cache_ms,
+            defaults.query.public_cache_entries
+        ),
+        (1000, 1024)
+    );
+    let off = load(&[("BALADOS__QUERY__PUBLIC_CACHE_MS", "0")]).expect("0 turns it off");
+    assert_eq!(off.query.public_cache_ms, 0);
+    for (key, value, named) in [
+        (
+            "BALADOS__QUERY__PUBLIC_CACHE_MS",
+            "60001",
+            "query.public_cache_ms",
+        ),
+        (
+            "BALADOS__QUERY__PUBLIC_CACHE_ENTRIES",
+            "0",
+            "query.public_cache_entries",
+        ),
+        (
+            "BALADOS__QUERY__PUBLIC_CACHE_ENTRIES",
+            "100001",
+            "query.public_cache_entries",
+        ),
+    ] {
+        let err = load(&[(key, value)]).expect_err("out of bounds");
+        assert!(err.to_string().contains(named), "{key}={value}: {err}");
+    }
+}
