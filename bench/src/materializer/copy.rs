@@ -16,6 +16,9 @@ const SCRATCH: &str = "bench_copy";
 #[derive(Debug)]
 struct Table {
     name: String,
+    /// Its stored columns: generated ones (the id digests) are computed again on the way in, as
+    /// the materializer's writes compute them.
+    columns: String,
     rows: u64,
     data: Vec<u8>,
 }
@@ -45,10 +48,18 @@ async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec<Tab
         if rows == 0 {
             continue;
         }
+        let (columns,): (String,) = sqlx::query_as(
+            "SELECT string_agg(format('%I', attname), ', ' ORDER BY attnum) FROM pg_attribute
+             WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+               AND attgenerated = ''",
+        )
+        .bind(&name)
+        .fetch_one(&mut *conn)
+        .await?;
         let mut data = Vec::new();
         let mut stream = conn
             .copy_out_raw(&format!(
-                "COPY (SELECT * FROM {name}) TO STDOUT WITH (FORMAT {format})"
+                "COPY (SELECT {columns} FROM {name}) TO STDOUT WITH (FORMAT {format})"
             ))
             .await?;
         while let Some(chunk) = stream.try_next().await? {
@@ -57,6 +68,7 @@ async fn export(conn: &mut PgConnection, format: &str) -> anyhow::Result<Vec<Tab
         drop(stream);
         tables.push(Table {
             name,
+            columns,
             rows: u64::try_from(rows).unwrap_or(0),
             data,
         });
@@ -101,8 +113,9 @@ async fn copy_in(
     for t in tables {
         let mut copy = conn
             .copy_in_raw(&format!(
-                "COPY {} FROM STDIN WITH (FORMAT {format})",
-                scratch_name(&t.name)
+                "COPY {} ({}) FROM STDIN WITH (FORMAT {format})",
+                scratch_name(&t.name),
+                t.columns
             ))
             .await?;
         copy.send(t.data.as_slice()).await?;
