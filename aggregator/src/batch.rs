@@ -406,30 +406,15 @@ impl BatchWriter {
         store: &mut StateStore,
         partition: i32,
     ) -> Result<(), BatchError> {
-        match store.standing(partition) {
-            Standing::Ready => Ok(()),
-            Standing::Parked(_) => {
-                let committed = committed_offset(consumer, &self.topics.commands, partition)?;
-                if store.confirm(partition, committed) {
-                    Ok(())
-                } else {
-                    restorer.restore_into(store, &self.metrics, partition, committed)?;
-                    Ok(())
-                }
-            }
-            Standing::Missing => self.restore(consumer, restorer, store, partition),
-        }
-    }
-
-    fn restore(
-        &self,
-        consumer: &CommandConsumer,
-        restorer: &Restorer,
-        store: &mut StateStore,
-        partition: i32,
-    ) -> Result<(), BatchError> {
+        let parked = match store.standing(partition) {
+            Standing::Ready => return Ok(()),
+            Standing::Parked(_) => true,
+            Standing::Missing => false,
+        };
         let committed = committed_offset(consumer, &self.topics.commands, partition)?;
-        restorer.restore_into(store, &self.metrics, partition, committed)?;
+        if !(parked && store.confirm(partition, committed)) {
+            restorer.restore_into(store, &self.metrics, partition, committed)?;
+        }
         Ok(())
     }
 }
