@@ -198,23 +198,13 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             }
         }
         AdminCommand::Migrate => {
-            let pool = balados_platform::db::connect_with_retry(
-                &settings.database,
-                balados_platform::db::Role::Writer,
-            )
-            .await;
-            balados_app::startup::migrate(&pool).await?;
+            let pool = migrated_pool(&settings).await?;
             balados_schema_registry::Registry::migrate(&pool).await?;
             println!("migrations applied");
         }
         AdminCommand::Rebuild => {
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-            let pool = balados_platform::db::connect_with_retry(
-                &settings.database,
-                balados_platform::db::Role::Writer,
-            )
-            .await;
-            balados_app::startup::migrate(&pool).await?;
+            let pool = migrated_pool(&settings).await?;
             let codec = balados_app::startup::codec(&settings, &[]).await?;
             let report = balados_materializer::rebuild::rebuild(&settings, &pool, &codec).await?;
             println!(
@@ -233,12 +223,7 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             let user = balados_schemas::UserId::parse(&user)
                 .map_err(|e| anyhow::anyhow!("--user: {e}"))?;
             balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-            let pool = balados_platform::db::connect_with_retry(
-                &settings.database,
-                balados_platform::db::Role::Writer,
-            )
-            .await;
-            balados_app::startup::migrate(&pool).await?;
+            let pool = migrated_pool(&settings).await?;
             let codec = balados_app::startup::codec(&settings, &[]).await?;
             let repaired =
                 balados_materializer::repair::repair_user(&settings, &pool, &codec, &user).await?;
@@ -260,4 +245,16 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// The writers' pool with the read models' migrations applied: a tool may run before any server
+/// has migrated the database.
+pub(crate) async fn migrated_pool(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+    let pool = balados_platform::db::connect_with_retry(
+        &settings.database,
+        balados_platform::db::Role::Writer,
+    )
+    .await;
+    balados_app::startup::migrate(&pool).await?;
+    Ok(pool)
 }

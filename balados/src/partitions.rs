@@ -25,12 +25,7 @@ pub async fn run(settings: Settings, command: PartitionsCommand) -> anyhow::Resu
     let PartitionsCommand::Grow { to, prefix } = command;
     let successor = successor(&settings, &prefix, to)?;
     balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-    let pool = balados_platform::db::connect_with_retry(
-        &settings.database,
-        balados_platform::db::Role::Writer,
-    )
-    .await;
-    balados_app::startup::migrate(&pool).await?;
+    let pool = crate::admin::migrated_pool(&settings).await?;
     let codec = balados_app::startup::codec(&successor, &[Contract::UserState]).await?;
     let progress = |line: &str| println!("{line}");
     let report =

@@ -67,8 +67,7 @@ pub async fn redrive(settings: &Settings, ids: &[String], dry_run: bool) -> anyh
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("--id {e}"))?;
     balados_platform::kafka::wait_for_broker(&settings.kafka).await;
-    let pool = pool(settings).await;
-    balados_app::startup::migrate(&pool).await?;
+    let pool = super::migrated_pool(settings).await?;
     let codec = balados_app::startup::codec(settings, &[]).await?;
     let selection = (!ids.is_empty()).then_some(ids.as_slice());
     let done = quarantine::redrive(settings, &pool, &codec, selection, dry_run).await?;
@@ -135,8 +134,7 @@ pub async fn replay_user(settings: &Settings, user: &str, from: Option<i64>) -> 
         .partition_count(&topic)?
         .ok_or_else(|| anyhow::anyhow!("topic {topic} does not exist"))?;
     let partition = partition_for(user.as_str().as_bytes(), count);
-    let pool = pool(settings).await;
-    balados_app::startup::migrate(&pool).await?;
+    let pool = super::migrated_pool(settings).await?;
     let codec = balados_app::startup::codec(settings, &[]).await?;
     let report = balados_materializer::replay_user::replay_user(
         settings,
