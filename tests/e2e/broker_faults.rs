@@ -10,7 +10,6 @@
 
 use crate::helpers::{APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn};
 use crate::infra::Infra;
-use balados_schemas::{Codec, Topics};
 use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -216,18 +215,9 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         .collect();
     let acked_total = every_acknowledged_write_visible(&url, &users, &work).await;
     eprintln!("{acked_total} acknowledged writes, all visible; recoveries: {recoveries:?}");
-    let codec = Codec::connect(
-        balados_schemas::registry_client::RegistryClient::new(&registry_url).expect("url"),
-        &Topics::new(prefix),
-        &[],
-        false,
-    )
-    .await
-    .expect("codec");
     decided_once_without_gaps(
-        &infra.bootstrap(),
-        (&Topics::new(prefix).events, PARTITIONS),
-        &codec,
+        (&infra.bootstrap(), &registry_url),
+        (prefix, PARTITIONS),
         &users,
     )
     .await;

@@ -9,7 +9,6 @@ use crate::broker_faults::workload::{
 };
 use crate::helpers::{Stack, binary, kafka_bootstrap, unlimited_writes};
 use balados_platform::kafka::partitioner::partition_for;
-use balados_schemas::{Codec, Topics};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -106,18 +105,9 @@ async fn growing_from_6_to_12_partitions_under_writes_loses_and_duplicates_nothi
     );
     let acked = every_acknowledged_write_visible(&url, &users, &stack.work_dir).await;
     assert!(acked > USERS * 10, "writes were acknowledged: {acked}");
-    let codec = Codec::connect(
-        balados_schemas::registry_client::RegistryClient::new(&stack.registry_url).expect("url"),
-        &Topics::new(&successor),
-        &[],
-        false,
-    )
-    .await
-    .expect("codec");
     decided_once_without_gaps(
-        &kafka_bootstrap(),
-        (&Topics::new(&successor).events, 12),
-        &codec,
+        (&kafka_bootstrap(), &stack.registry_url),
+        (&successor, 12),
         &users,
     )
     .await;

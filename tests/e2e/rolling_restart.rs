@@ -10,7 +10,6 @@ use crate::broker_faults::workload::{
     write_stream_balanced,
 };
 use crate::helpers::{Server, Stack, kafka_bootstrap, unlimited_writes, wait_ready};
-use balados_schemas::{Codec, Topics};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -88,18 +87,9 @@ async fn rolling_restarts_answer_no_server_error_and_decide_everything_once() {
     }
     let acked = every_acknowledged_write_visible(&urls[0], &users, &stack.work_dir).await;
     assert!(acked > USERS * 10, "writes were acknowledged: {acked}");
-    let codec = Codec::connect(
-        balados_schemas::registry_client::RegistryClient::new(&stack.registry_url).expect("url"),
-        &Topics::new(&stack.prefix),
-        &[],
-        false,
-    )
-    .await
-    .expect("codec");
     decided_once_without_gaps(
-        &kafka_bootstrap(),
-        (&Topics::new(&stack.prefix).events, 3),
-        &codec,
+        (&kafka_bootstrap(), &stack.registry_url),
+        (&stack.prefix, 3),
         &users,
     )
     .await;

@@ -252,21 +252,30 @@ pub async fn every_acknowledged_write_visible(
     acked_total
 }
 
-/// Every acknowledged subscription decided once, in per-user event sequences without gap, as
-/// `events` (of `partitions`) holds them.
+/// Every acknowledged subscription decided once, in per-user event sequences without gap, as the
+/// `events` topic of `prefix` (of `partitions`) holds them, decoded with the registry's schemas.
 pub async fn decided_once_without_gaps(
-    bootstrap: &str,
-    events_topic: (&str, i32),
-    codec: &Codec,
+    (bootstrap, registry_url): (&str, &str),
+    (prefix, partitions): (&str, i32),
     users: &[(String, Arc<Mutex<Writes>>)],
 ) {
+    let topics = balados_schemas::Topics::new(prefix);
+    let codec = Codec::connect(
+        balados_schemas::registry_client::RegistryClient::new(registry_url).expect("url"),
+        &topics,
+        &[],
+        false,
+    )
+    .await
+    .expect("codec");
+    let events_topic = (topics.events.as_str(), partitions);
     let mut acked: HashMap<uuid::Uuid, String> = HashMap::new();
     for (_, writes) in users {
         for (id, feed) in &writes.lock().await.acked {
             acked.insert(id.parse().expect("uuid"), feed.clone());
         }
     }
-    let events = read_events(bootstrap, events_topic, codec, &acked).await;
+    let events = read_events(bootstrap, events_topic, &codec, &acked).await;
     for (u, sequences) in &events {
         let max = *sequences.keys().last().expect("events");
         assert_eq!(
