@@ -414,6 +414,29 @@ pub async fn codec(stack: &Stack, writes: &[balados_schemas::Contract]) -> balad
     .expect("codec")
 }
 
+/// An event of `user` at `sequence`, happening now, as the aggregator would write it (tests that
+/// put events on the topic themselves: a stray, a poison, a late schema).
+pub fn event(
+    user: &str,
+    sequence: u64,
+    payload: balados_schemas::EventPayload,
+) -> balados_schemas::EventEnvelope {
+    let now = chrono::Utc::now();
+    balados_schemas::EventEnvelope {
+        sync_position: now.timestamp() + i64::try_from(sequence).expect("small"),
+        event_id: uuid::Uuid::new_v4(),
+        command_id: uuid::Uuid::new_v4(),
+        user_id: balados_schemas::UserId::parse(user).expect("valid"),
+        sequence,
+        occurred_at: now,
+        recorded_at: now,
+        app_id: None,
+        device_id: None,
+        device_name: None,
+        payload,
+    }
+}
+
 /// The event in a record of `events` (the project's decoder; the independent one is in Python).
 pub async fn decode_event(
     codec: &balados_schemas::Codec,

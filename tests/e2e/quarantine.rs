@@ -2,28 +2,11 @@
 //! partition goes on: one that cannot be decoded, and one PostgreSQL refuses (a NUL byte in a
 //! text), each followed by a good event of the same user.
 
-use crate::helpers::{Stack, eventually, kafka_bootstrap};
-use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl, Topics, UserId};
+use crate::helpers::{Stack, event, eventually, kafka_bootstrap};
+use balados_schemas::{Contract, EventPayload, FeedUrl, Topics};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
-
-fn event(sequence: u64, payload: EventPayload) -> EventEnvelope {
-    let now = chrono::Utc::now();
-    EventEnvelope {
-        sync_position: 0,
-        event_id: uuid::Uuid::new_v4(),
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse("quinn").expect("valid"),
-        sequence,
-        occurred_at: now,
-        recorded_at: now,
-        app_id: None,
-        device_id: None,
-        device_name: None,
-        payload,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unappliable_events_are_quarantined_and_the_partition_goes_on() {
@@ -37,6 +20,7 @@ async fn unappliable_events_are_quarantined_and_the_partition_goes_on() {
         .expect("producer");
     let feed = FeedUrl::parse("https://feeds.example.com/quarantine.xml").expect("valid");
     let refused = event(
+        "quinn",
         1,
         EventPayload::DeviceUpserted {
             device_id: "phone".to_owned(),
@@ -45,6 +29,7 @@ async fn unappliable_events_are_quarantined_and_the_partition_goes_on() {
         },
     );
     let good = event(
+        "quinn",
         2,
         EventPayload::Subscribed {
             feed: feed.clone(),

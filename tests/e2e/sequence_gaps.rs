@@ -5,7 +5,7 @@
 use crate::helpers::{
     Api, Stack, binary, eventually, feed_id, kafka_bootstrap, metrics, subscriptions,
 };
-use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl, Topics, UserId};
+use balados_schemas::{Contract, EventPayload, FeedUrl, Topics};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
@@ -32,23 +32,15 @@ async fn a_gap_holds_its_user_until_repaired_and_no_one_else() {
 
     // An event from nowhere at sequence 10: 4..=9 are "lost".
     let codec = crate::helpers::codec(&stack, &[Contract::Event]).await;
-    let stray = EventEnvelope {
-        sync_position: 0,
-        event_id: uuid::Uuid::new_v4(),
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse("gap-held").expect("valid"),
-        sequence: 10,
-        occurred_at: chrono::Utc::now(),
-        recorded_at: chrono::Utc::now(),
-        app_id: None,
-        device_id: None,
-        device_name: None,
-        payload: EventPayload::Subscribed {
+    let stray = crate::helpers::event(
+        "gap-held",
+        10,
+        EventPayload::Subscribed {
             feed: FeedUrl::parse(&feed(99)).expect("valid"),
             source_id: None,
             subscribed_at: chrono::Utc::now(),
         },
-    };
+    );
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .set("partitioner", "murmur2_random")

@@ -4,26 +4,9 @@
 //! its reason. Re-driving again changes nothing, and the one-user replay finds nothing to apply.
 
 use super::{admin, admin_json, framed_with, next_schema_id, produce, producer, register_variant};
-use crate::helpers::{Stack, eventually};
-use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl, UserId};
+use crate::helpers::{Stack, event, eventually};
+use balados_schemas::{Contract, EventEnvelope, EventPayload, FeedUrl};
 use std::time::Duration;
-
-fn event(user: &str, sequence: u64, payload: EventPayload) -> EventEnvelope {
-    let now = chrono::Utc::now();
-    EventEnvelope {
-        sync_position: now.timestamp() + i64::try_from(sequence).expect("small"),
-        event_id: uuid::Uuid::new_v4(),
-        command_id: uuid::Uuid::new_v4(),
-        user_id: UserId::parse(user).expect("valid"),
-        sequence,
-        occurred_at: now,
-        recorded_at: now,
-        app_id: None,
-        device_id: None,
-        device_name: None,
-        payload,
-    }
-}
 
 fn subscribed(user: &str, feed: &FeedUrl) -> EventEnvelope {
     let payload = EventPayload::Subscribed {
