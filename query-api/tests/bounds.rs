@@ -3,12 +3,14 @@
 //! is built. The database here is closed on purpose: a request that gets past the checks answers
 //! 503 `unavailable`, which is how these tests see that valid input still goes through.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use balados_auth::{AuthError, Caller, TokenVerifier};
 use balados_platform::metrics::Metrics;
-use balados_query_api::{Consistency, PublicCache, QueryState, public_cache, router};
+use balados_query_api::public_cache;
 use proptest::prelude::*;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -33,30 +35,12 @@ impl TokenVerifier for AnyToken {
     }
 }
 
-/// The router over a closed pool: every query fails at once, as with a database that is down.
 async fn app() -> Router {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .connect_lazy("postgres://nobody@127.0.0.1:9/none")
-        .expect("a valid URL");
-    pool.close().await;
-    let consistency = Consistency::start(
-        pool.clone(),
-        "materializer".to_owned(),
-        "events".to_owned(),
-        Duration::from_millis(10),
-    );
-    router(QueryState {
-        pool,
-        verifier: Arc::new(AnyToken),
-        consistency,
-        public_cache: PublicCache::new(
-            public_cache::Limits {
-                ttl: Duration::from_millis(1000),
-                max_entries: 1024,
-            },
-            &Metrics::default(),
-        ),
-    })
+    let cache = public_cache::Limits {
+        ttl: Duration::from_millis(1000),
+        max_entries: 1024,
+    };
+    common::closed_database_router(Arc::new(AnyToken), cache, &Metrics::default()).await
 }
 
 /// Status and error code (if any) of a GET of `path_and_query`.

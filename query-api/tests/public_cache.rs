@@ -1,12 +1,14 @@
 //! The shared cache in the router as the server builds it: it wraps the public routes, and only
 //! them. The database is closed, so every public answer is a 503 — never kept, each computed.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use balados_auth::{AuthError, Caller, TokenVerifier};
 use balados_platform::metrics::Metrics;
-use balados_query_api::{Consistency, PublicCache, QueryState, public_cache, router};
+use balados_query_api::public_cache;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt as _;
@@ -21,26 +23,11 @@ impl TokenVerifier for NoToken {
 }
 
 async fn app(metrics: &Metrics) -> Router {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .connect_lazy("postgres://nobody@127.0.0.1:9/none")
-        .expect("a valid URL");
-    pool.close().await;
-    let consistency = Consistency::start(
-        pool.clone(),
-        "materializer".to_owned(),
-        "events".to_owned(),
-        Duration::from_millis(10),
-    );
     let limits = public_cache::Limits {
         ttl: Duration::from_secs(60),
         max_entries: 16,
     };
-    router(QueryState {
-        pool,
-        verifier: Arc::new(NoToken),
-        consistency,
-        public_cache: PublicCache::new(limits, metrics),
-    })
+    common::closed_database_router(Arc::new(NoToken), limits, metrics).await
 }
 
 async fn status(app: &Router, uri: &str) -> StatusCode {
