@@ -6,6 +6,7 @@
 //! The episodes cycle through a fixed set per device (below a user's tracked-episode limit), each
 //! action newer than the last, so every one changes a play status and runs repeat cleanly.
 
+use balados_bench::percentile;
 use clap::Parser;
 use futures::StreamExt as _;
 use std::time::{Duration, Instant};
@@ -32,11 +33,6 @@ struct Args {
     /// Distinct episodes per device.
     #[arg(long, default_value_t = 500)]
     episodes: usize,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// One upload of `device`: `batch` plays, each at its own second from `base`.

@@ -4,6 +4,7 @@
 //!
 //! Every run uses fresh user ids, so runs do not disturb each other.
 
+use balados_bench::percentile;
 use base64::Engine as _;
 use clap::Parser;
 use futures::StreamExt as _;
@@ -54,11 +55,6 @@ fn token(key: &[u8], app: &str, user: &str) -> anyhow::Result<String> {
 fn feed(run: &str, n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(format!("https://bench.example.com/{run}/{n}.xml"))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 #[tokio::main]

@@ -67,11 +67,7 @@ impl Pass {
     }
 
     pub fn percentile(&self, p: f64) -> Duration {
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies
-            .get(index.min(self.latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
+        balados_bench::percentile(&self.latencies, p)
     }
 }
 
