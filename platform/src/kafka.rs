@@ -158,3 +158,35 @@ pub async fn wait_for_broker(settings: &KafkaSettings) {
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(client: &[(&str, &str)]) -> KafkaSettings {
+        let mut settings = crate::Settings::load_from(None, Vec::new())
+            .expect("defaults")
+            .kafka;
+        settings.client = client
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        settings
+    }
+
+    #[test]
+    fn a_producer_lingers_10_ms_unless_its_component_or_the_operator_says_otherwise() {
+        let plain = producer_config(&settings(&[]), "p");
+        assert_eq!(plain.get("linger.ms"), Some("10"));
+        assert_eq!(plain.get("acks"), Some("all"));
+        let tuned = tuned_producer_config(&settings(&[]), "p", &[("linger.ms", "3")]);
+        assert_eq!(tuned.get("linger.ms"), Some("3"));
+        let operator = tuned_producer_config(
+            &settings(&[("linger.ms", "50")]),
+            "p",
+            &[("linger.ms", "3"), ("retry.backoff.ms", "10")],
+        );
+        assert_eq!(operator.get("linger.ms"), Some("50"));
+        assert_eq!(operator.get("retry.backoff.ms"), Some("10"));
+    }
+}
