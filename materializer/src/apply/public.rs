@@ -147,6 +147,20 @@ impl Counts {
     pub fn is_zero(&self) -> bool {
         *self == Counts::default()
     }
+
+    /// Whether the delta takes something away: only a row given such a delta can fall back to
+    /// nothing.
+    pub fn lowers(&self) -> bool {
+        [
+            self.score,
+            self.plays,
+            self.likes,
+            self.subscribes,
+            self.shares,
+        ]
+        .iter()
+        .any(|n| *n < 0)
+    }
 }
 
 /// What a batch changes in the public models.
