@@ -5,6 +5,7 @@
 pub mod apply;
 mod decode;
 pub mod grow;
+mod lanes;
 pub mod outcomes;
 pub mod prune;
 pub mod quarantine;
@@ -15,6 +16,7 @@ pub mod repair;
 pub mod replay_user;
 pub mod runner;
 pub mod sink;
+mod writers;
 
 pub use runner::run;
 

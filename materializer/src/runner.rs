@@ -10,12 +10,13 @@
 //! them) are dropped by per-user sequence, so applying any event any number of times leaves the
 //! same rows.
 
-use crate::refused::{Origin, refused_data, write_one_by_one};
-use crate::sink::{Batch, Quarantined, stored_offsets, write_batch};
+use crate::refused::Origin;
+use crate::sink::{Quarantined, stored_offsets};
+use crate::writers::{Context, QUARANTINED, SEQUENCE_GAPS, Writers};
 use balados_platform::Settings;
 use balados_platform::kafka::poll::{Batching, recv_batch};
 use balados_platform::kafka::rebalance::{GroupContext, LagFrom};
-use balados_platform::metrics::{Counter, Metrics};
+use balados_platform::metrics::Metrics;
 use balados_platform::readiness::Readiness;
 use balados_schemas::{Codec, Contract, EventEnvelope};
 use chrono::TimeDelta;
@@ -35,15 +36,6 @@ pub const READINESS: &str = "materializer";
 
 /// How often librdkafka reports its statistics, the source of the consumer lag metric.
 const STATISTICS_INTERVAL_MS: &str = "5000";
-
-const SEQUENCE_GAPS: Counter = Counter {
-    name: "balados_materializer_sequence_gaps_total",
-    help: "Users whose event sequence jumped (events missing upstream); each is held until repaired.",
-};
-const QUARANTINED: Counter = Counter {
-    name: "balados_materializer_quarantined_total",
-    help: "Events quarantined.",
-};
 
 /// A batch: what arrives within `materializer.batch_interval_ms` of the first record, at most
 /// `materializer.batch_max`; empty when nothing arrives for a while, so that the loop still sees
@@ -98,7 +90,20 @@ pub async fn run(
     // Next offset to apply per partition, loaded from PostgreSQL on first sight after assignment.
     let mut next: HashMap<i32, i64> = HashMap::new();
     tracing::info!(kafka.group = %group, "materializer started");
-    loop {
+    let mut writers = Writers::start(
+        settings.materializer.writers,
+        Context {
+            pool: pool.clone(),
+            group: group.clone(),
+            topic: topic.clone(),
+            grace,
+            batch_max: settings.materializer.batch_max,
+            metrics: metrics.clone(),
+            readiness: consumer.context().readiness().clone(),
+            shutdown: shutdown.clone(),
+        },
+    );
+    'consume: loop {
         let batch = tokio::select! {
             batch = recv_batch(&consumer, &batching, "materializer") => batch,
             _ = shutdown.changed() => break,
@@ -196,168 +201,31 @@ pub async fn run(
                 }
             }
         }
+        for reached in writers.written() {
+            commit_group_offsets(&consumer, &topic, &reached);
+        }
         if reached.is_empty() {
             continue;
         }
-        let (events, origins): (Vec<EventEnvelope>, Vec<Origin>) = decoded.into_iter().unzip();
-        let batch = Batch {
-            events: &events,
-            quarantined: &quarantined,
-            next_offsets: &reached,
-        };
-        let written = write_with_retry(
-            (consumer.context().readiness(), &metrics),
-            &pool,
-            (&group, &topic),
-            (batch, &origins),
-            grace,
-            &mut shutdown,
-        )
-        .await;
-        let Some((changes, refused)) = written else {
-            break;
-        };
+        // Queued parts are written (or the process stops first, their offsets unstored): what a
+        // later batch of the partition holds is filtered from here on.
         next.extend(reached.iter().map(|(p, o)| (*p, *o)));
-        report_gaps(&metrics, &changes, &origins);
-        record_metrics(&metrics, &changes, &events, quarantined.len() + refused);
+        for (lane, part) in crate::lanes::split(writers.count(), decoded, quarantined, &reached) {
+            tokio::select! {
+                queued = writers.queue(lane, part) => queued?,
+                _ = shutdown.changed() => break 'consume,
+            }
+        }
         tracing::debug!(
-            batch.size = events.len(),
+            batch.size = batch.len(),
             duration_ms = started.elapsed().as_millis() as u64,
-            "batch materialized"
+            "batch queued"
         );
-        commit_group_offsets(&consumer, &topic, &reached);
     }
+    writers.finish().await;
     tracing::info!("materializer stopping");
     consumer.unsubscribe();
     Ok(())
-}
-
-/// PostgreSQL errors are retried with back-off: the batch is never dropped. A batch whose data
-/// PostgreSQL refuses is written one event at a time (see `refused`). Returns what was applied
-/// and how many events were quarantined on the way.
-async fn write_with_retry(
-    (readiness, metrics): (&Readiness, &Metrics),
-    pool: &PgPool,
-    names: (&str, &str),
-    (batch, origins): (Batch<'_>, &[Origin]),
-    grace: TimeDelta,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<(crate::apply::BatchChanges, usize)> {
-    let mut delay = Duration::from_millis(200);
-    let mut split = false;
-    loop {
-        let written = if split {
-            write_one_by_one(pool, names, batch, origins, grace).await
-        } else {
-            write_batch(pool, names.0, names.1, batch, grace)
-                .await
-                .map(|changes| (changes, 0))
-        };
-        match written {
-            Ok(written) => {
-                readiness.resolved(READINESS);
-                return Some(written);
-            }
-            Err(e) if !split && refused_data(&e) => {
-                tracing::warn!(error = %e, "PostgreSQL refused a batch's data; writing it event by event");
-                count_failure(metrics, "refused_data");
-                split = true;
-                continue;
-            }
-            Err(e) => {
-                count_failure(metrics, "postgresql");
-                readiness.awaiting(READINESS, "postgresql");
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing a batch to PostgreSQL failed; retrying")
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.changed() => return None,
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// A poison batch (PostgreSQL refused its data: split, and the culprit quarantined) against an
-/// outage (retried with back-off as it is).
-fn count_failure(metrics: &Metrics, cause: &str) {
-    metrics.add(
-        "balados_materializer_write_failures_total",
-        "Batch writes that failed, by cause: refused_data (split, the culprit quarantined) or postgresql (retried).",
-        &[("cause", cause)],
-        1.0,
-    );
-}
-
-/// Each gap once, when it is found (its user is then held, so it is not found again).
-fn report_gaps(metrics: &Metrics, changes: &crate::apply::BatchChanges, origins: &[Origin]) {
-    for gap in &changes.gaps {
-        let origin = origins.get(gap.index);
-        tracing::error!(
-            user.id = %gap.user,
-            sequence.applied = gap.applied,
-            sequence.found = gap.found,
-            kafka.partition = origin.map(|o| o.partition),
-            kafka.offset = origin.map(|o| o.offset),
-            "event sequence gap: events are missing upstream; this user's read models are held \
-             until `balados admin repair-user` rebuilds them from the state records"
-        );
-    }
-    metrics.count(SEQUENCE_GAPS, &[], changes.gaps.len() as f64);
-    metrics.add(
-        "balados_materializer_events_held_total",
-        "Events not applied because their user is held at a sequence gap.",
-        &[],
-        changes.held as f64,
-    );
-}
-
-fn record_metrics(
-    metrics: &Metrics,
-    changes: &crate::apply::BatchChanges,
-    events: &[EventEnvelope],
-    quarantined: usize,
-) {
-    metrics.add(
-        "balados_materializer_events_applied_total",
-        "Events applied to read models.",
-        &[],
-        changes.applied as f64,
-    );
-    metrics.add(
-        "balados_materializer_events_replayed_total",
-        "Replayed events dropped by sequence.",
-        &[],
-        changes.replays as f64,
-    );
-    metrics.count(QUARANTINED, &[], quarantined as f64);
-    metrics.add(
-        "balados_materializer_late_events_total",
-        "Public events recorded after the popularity grace period (all-time totals only).",
-        &[],
-        changes.public.late as f64,
-    );
-    metrics.add(
-        "balados_materializer_accounts_deleted_total",
-        "Accounts whose read models were deleted (AccountDeleted events applied).",
-        &[],
-        changes.deleted.len() as f64,
-    );
-    metrics.add(
-        "balados_materializer_popularity_repeats_total",
-        "Public events without points: their user's episode (or feed) counted already that day.",
-        &[],
-        changes.public.repeats as f64,
-    );
-    if let Some(oldest) = events.iter().map(|e| e.recorded_at).min() {
-        let lag = (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0;
-        metrics.set(
-            "balados_materializer_projection_lag_seconds",
-            "Time from an event's recording (server time) to its commit in PostgreSQL: the oldest of the last batch.",
-            &[],
-            lag,
-        );
-    }
 }
 
 fn commit_group_offsets(

@@ -99,6 +99,7 @@ pub struct AggregatorSettings {
 pub struct MaterializerSettings {
     pub batch_max: usize,
     pub batch_interval_ms: u64,
+    pub writers: usize,
     pub popularity_grace_hours: u32,
     pub outcome_retention_hours: u32,
     pub prune_interval_minutes: u32,
@@ -271,6 +272,17 @@ impl Settings {
             return invalid(
                 "database.max_connections / database.read_max_connections",
                 "must be at least 1",
+            );
+        }
+        // The relay, the outcomes consumer and the pruner need connections of their own.
+        let writers = self.materializer.writers;
+        if writers == 0
+            || writers > 64
+            || writers as u64 + 2 > u64::from(self.database.max_connections)
+        {
+            return invalid(
+                "materializer.writers",
+                "must be 1 to 64, and at least 2 below database.max_connections",
             );
         }
         if self.materializer.prune_interval_minutes == 0 {

@@ -26,7 +26,7 @@ pub mod public;
 #[cfg(test)]
 mod batching;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use balados_schemas::{EventEnvelope, EventPayload};
 use chrono::TimeDelta;

@@ -24,7 +24,7 @@ fn item(n: u32) -> ItemId {
 }
 
 /// An event of `user` at `sequence`, happening `sequence` seconds after the epoch of the tests.
-fn event(user: &str, sequence: u64, payload: EventPayload) -> EventEnvelope {
+pub(crate) fn event(user: &str, sequence: u64, payload: EventPayload) -> EventEnvelope {
     let time = at(i64::try_from(sequence).expect("small"));
     EventEnvelope {
         sync_position: 0,
