@@ -41,3 +41,4 @@ mod startup;
 mod subscriptions;
 mod sync;
 mod toolbox;
+mod two_writers;

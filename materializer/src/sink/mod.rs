@@ -51,12 +51,38 @@ pub async fn write_batch(
     grace: TimeDelta,
 ) -> Result<BatchChanges, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    lock_partitions(&mut tx, topic, batch.next_offsets).await?;
     let changes = apply_events(&mut tx, batch.events, grace, None).await?;
     insert_gaps(&mut tx, &changes).await?;
     insert_quarantine(&mut tx, topic, batch.quarantined).await?;
     upsert_offsets(&mut tx, consumer, topic, batch.next_offsets).await?;
     tx.commit().await?;
     Ok(changes)
+}
+
+/// Takes the batch's partitions for the transaction, in partition order. Two writers of one
+/// partition (instances that both hold it for a moment during a rebalance, a lane still writing
+/// what it had queued) take turns: the second reads the positions the first committed and drops
+/// what it applied as replays — users without a position row yet included, whom the positions'
+/// row locks cannot cover.
+async fn lock_partitions(
+    tx: &mut Transaction<'_, Postgres>,
+    topic: &str,
+    next: &BTreeMap<i32, i64>,
+) -> Result<(), sqlx::Error> {
+    if next.is_empty() {
+        return Ok(());
+    }
+    let partitions: Vec<i32> = next.keys().copied().collect();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext($1), p.partition)
+         FROM UNNEST($2::int[]) WITH ORDINALITY AS p(partition, n) ORDER BY p.n",
+    )
+    .bind(topic)
+    .bind(partitions)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Folds `events` over what is stored and writes the rows and the users' positions. The public

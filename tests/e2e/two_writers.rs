@@ -1,0 +1,65 @@
+//! Two writers of one partition at once — two instances during a rebalance, or a lane still
+//! writing what it had queued when the partition moved — against the real PostgreSQL: the second
+//! waits for the first and drops what it applied, for a user seen for the first time too (no
+//! position row to lock yet), so every event counts once.
+
+use crate::helpers::{create_database, event};
+use balados_materializer::sink::{Batch, write_batch};
+use balados_schemas::{EventPayload, FeedUrl};
+use chrono::TimeDelta;
+use std::collections::BTreeMap;
+
+const EVENTS: u64 = 800;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_of_one_partition_apply_a_new_users_events_once() {
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&create_database(&name).await)
+        .await
+        .expect("connect");
+    balados_materializer::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
+    let events: Vec<_> = (1..=EVENTS)
+        .map(|n| {
+            let feed =
+                FeedUrl::parse(&format!("https://two-writers.example/{n}.xml")).expect("valid");
+            let payload = EventPayload::Subscribed {
+                feed,
+                source_id: None,
+                subscribed_at: chrono::Utc::now(),
+            };
+            event("first-time-user", n, payload)
+        })
+        .collect();
+    let reached = BTreeMap::from([(0, i64::try_from(EVENTS).expect("small"))]);
+    let batch = Batch {
+        events: &events,
+        quarantined: &[],
+        next_offsets: &reached,
+    };
+    let grace = TimeDelta::hours(48);
+    let write = || write_batch(&pool, "two-writers", "two-writers.events.v1", batch, grace);
+    let (first, second) = tokio::join!(write(), write());
+    let applied = first.expect("first writer").applied + second.expect("second writer").applied;
+    assert_eq!(applied, EVENTS as usize, "each event applied by one writer");
+
+    let (subscribes, feeds): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(subscribes), 0)::bigint, count(*) FROM site.podcast_popularity",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("popularity");
+    assert_eq!(feeds, EVENTS as i64);
+    assert_eq!(subscribes, EVENTS as i64, "every subscription counted once");
+    let (sequence,): (i64,) = sqlx::query_as(
+        "SELECT last_sequence FROM materializer.user_sequences WHERE user_id = 'first-time-user'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("position");
+    assert_eq!(sequence, EVENTS as i64);
+}
