@@ -330,6 +330,20 @@ pub async fn create_database(name: &str) -> String {
     format!("{server}/{name}")
 }
 
+/// A fresh database with the read models' migrations applied, for tests of the materializer's
+/// writes without a whole stack.
+pub async fn read_model_database() -> sqlx::PgPool {
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let pool = sqlx::PgPool::connect(&create_database(&name).await)
+        .await
+        .expect("connect");
+    balados_materializer::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
+    pool
+}
+
 /// A token for `user`, signed with the test app's key and valid for `ttl_s` seconds (negative:
 /// already expired).
 pub fn token(user: &str, ttl_s: i64) -> String {

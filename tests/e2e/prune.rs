@@ -1,20 +1,13 @@
 //! Outcome rows and popularity keys past their retention are pruned, the others kept (against
 //! the real PostgreSQL, with the read models' own migrations).
 
-use crate::helpers::create_database;
+use crate::helpers::read_model_database;
 use balados_materializer::prune::{POPULARITY_KEY_DAYS, Pruned, Retention, once};
 use std::time::Duration;
 
 #[tokio::test]
 async fn rows_past_their_retention_are_pruned_and_the_others_kept() {
-    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let pool = sqlx::PgPool::connect(&create_database(&name).await)
-        .await
-        .expect("connect");
-    balados_materializer::MIGRATOR
-        .run(&pool)
-        .await
-        .expect("migrate");
+    let pool = read_model_database().await;
     // 12,000 old outcomes (more than one chunk) and 3 recent ones.
     sqlx::query(
         "INSERT INTO users.command_outcomes (command_id, user_id, first_sequence, event_count,

@@ -3,7 +3,7 @@
 //! waits for the first and drops what it applied, for a user seen for the first time too (no
 //! position row to lock yet), so every event counts once.
 
-use crate::helpers::{create_database, event};
+use crate::helpers::{event, read_model_database};
 use balados_materializer::sink::{Batch, write_batch};
 use balados_schemas::{EventPayload, FeedUrl};
 use chrono::TimeDelta;
@@ -13,16 +13,7 @@ const EVENTS: u64 = 800;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_of_one_partition_apply_a_new_users_events_once() {
-    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&create_database(&name).await)
-        .await
-        .expect("connect");
-    balados_materializer::MIGRATOR
-        .run(&pool)
-        .await
-        .expect("migrate");
+    let pool = read_model_database().await;
     let events: Vec<_> = (1..=EVENTS)
         .map(|n| {
             let feed =

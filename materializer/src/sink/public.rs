@@ -303,18 +303,14 @@ async fn hours(
         )
         .into_iter()
         .unzip();
-        if !feeds.is_empty() {
-            sqlx::query(
-                "DELETE FROM site.podcast_popularity_hourly
-                 WHERE (feed_key, bucket) IN
-                       (SELECT site.id_key(k.feed_id), k.bucket FROM UNNEST($1::text[], $2::timestamptz[]) AS k(feed_id, bucket))
-                   AND score = 0 AND plays = 0 AND likes = 0",
-            )
-            .bind(feeds)
-            .bind(buckets)
-            .execute(&mut **tx)
-            .await?;
-        }
+        delete_emptied_hours(
+            tx,
+            "site.podcast_popularity_hourly",
+            "feed_key",
+            feeds,
+            buckets,
+        )
+        .await?;
     }
     if !changes.episode_hours.is_empty() {
         let (mut items, mut buckets, mut feeds, mut counts) = (
@@ -355,18 +351,39 @@ async fn hours(
         )
         .into_iter()
         .unzip();
-        if !items.is_empty() {
-            sqlx::query(
-                "DELETE FROM site.episode_popularity_hourly
-                 WHERE (item_key, bucket) IN
-                       (SELECT site.id_key(k.item_id), k.bucket FROM UNNEST($1::text[], $2::timestamptz[]) AS k(item_id, bucket))
-                   AND score = 0 AND plays = 0 AND likes = 0",
-            )
-            .bind(items)
-            .bind(buckets)
-            .execute(&mut **tx)
-            .await?;
-        }
+        delete_emptied_hours(
+            tx,
+            "site.episode_popularity_hourly",
+            "item_key",
+            items,
+            buckets,
+        )
+        .await?;
     }
+    Ok(())
+}
+
+/// Deletes the hourly rows of `ids` and `buckets` (pairwise) whose counts fell back to nothing.
+/// `table` and `key` (the digest column of the id) are constants of this module.
+async fn delete_emptied_hours(
+    tx: &mut Transaction<'_, Postgres>,
+    table: &'static str,
+    key: &'static str,
+    ids: Vec<&str>,
+    buckets: Vec<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {table}
+         WHERE ({key}, bucket) IN
+               (SELECT site.id_key(k.id), k.bucket FROM UNNEST($1::text[], $2::timestamptz[]) AS k(id, bucket))
+           AND score = 0 AND plays = 0 AND likes = 0"
+    )))
+    .bind(ids)
+    .bind(buckets)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
