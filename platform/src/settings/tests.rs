@@ -168,3 +168,21 @@ fn the_public_cache_is_bounded_and_can_be_turned_off() {
         assert!(err.to_string().contains(named), "{key}={value}: {err}");
     }
 }
+
+#[test]
+fn materializer_lanes_leave_connections_for_the_rest() {
+    let load = |writers: &str, connections: &str| {
+        Settings::load_from(
+            None,
+            env(&[
+                ("BALADOS__MATERIALIZER__WRITERS", writers),
+                ("BALADOS__DATABASE__MAX_CONNECTIONS", connections),
+            ]),
+        )
+    };
+    assert_eq!(load("8", "10").expect("valid").materializer.writers, 8);
+    for (writers, connections) in [("0", "10"), ("9", "10"), ("65", "100")] {
+        let err = load(writers, connections).expect_err("invalid");
+        assert!(err.to_string().contains("materializer.writers"), "{err}");
+    }
+}
