@@ -1,10 +1,16 @@
 //! Restoring the users of one partition from `user-state`, without trusting the broker to compact
 //! nor its high watermark: a marker is produced to the partition and the partition is read from
 //! the beginning until the marker; the last value per key wins; records written by commands at
-//! or beyond the committed offset of `commands` (work of an aborted or unfinished transaction,
-//! which some brokers show to read_committed consumers) are ignored — those commands will be
-//! processed again, and produce the same records. The reading, the marker and that rule are
-//! `balados_platform::kafka::reader`'s, shared with the materializer's rebuild.
+//! or beyond the committed offset of `commands` (work of an aborted or unfinished transaction)
+//! are ignored — those commands will be processed again, and produce the same records. The
+//! reading, the marker and that rule are `balados_platform::kafka::reader`'s, shared with the
+//! materializer's rebuild.
+//!
+//! The partition is read uncommitted: that rule tells unfinished work apart, and a transaction
+//! left open on the partition (a fenced zombie's, or one the broker never ends: seen on tansu
+//! during a rolling restart, the restore waiting at the last stable offset for minutes) cannot
+//! hold the restore back. The records of an aborted batch below the committed offset were decided
+//! again, identically, by its replay, whose records come later and win.
 //!
 //! Then the state is checked against the events it stands on: the last events of the users written
 //! most recently (where a broker crash would have lost acknowledged records) must be where their
@@ -285,7 +291,11 @@ impl Restorer {
     /// A plain reader of this instance's settings (no group membership: partitions are assigned).
     fn reader(&self) -> Result<PartitionReader, RestoreError> {
         let group = format!("{}-restore", self.topic);
-        Ok(PartitionReader::new(&self.kafka, CLIENT_ID, &group)?)
+        Ok(PartitionReader::including_uncommitted(
+            &self.kafka,
+            CLIENT_ID,
+            &group,
+        )?)
     }
 
     fn decode_event(&self, bytes: &[u8]) -> Option<EventEnvelope> {

@@ -139,10 +139,31 @@ impl std::fmt::Debug for PartitionReader {
 impl PartitionReader {
     /// `group` only names the reader to the broker; it commits nothing.
     pub fn new(settings: &KafkaSettings, client_id: &str, group: &str) -> Result<Self, KafkaError> {
+        Self::reading(settings, client_id, group, super::isolation_level(settings))
+    }
+
+    /// A reader that also sees records of transactions not (yet) committed, for a reader that
+    /// tells them apart itself (`committed::written_by_uncommitted_work`): a transaction left
+    /// open — a fenced zombie's, or one the broker never ends — cannot hold it back, where a
+    /// read_committed reader waits at the last stable offset until the transaction times out.
+    pub fn including_uncommitted(
+        settings: &KafkaSettings,
+        client_id: &str,
+        group: &str,
+    ) -> Result<Self, KafkaError> {
+        Self::reading(settings, client_id, group, "read_uncommitted")
+    }
+
+    fn reading(
+        settings: &KafkaSettings,
+        client_id: &str,
+        group: &str,
+        isolation: &str,
+    ) -> Result<Self, KafkaError> {
         let consumer = super::client_config(settings, client_id)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
-            .set("isolation.level", super::isolation_level(settings))
+            .set("isolation.level", isolation)
             .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
             .create()?;
         Ok(Self { consumer })
