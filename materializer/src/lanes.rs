@@ -1,10 +1,11 @@
-//! Splitting a batch into lanes written at once, each in its own transaction on its own
-//! connection: one PostgreSQL backend per lane, so that PostgreSQL uses more than one core.
+//! Splitting batches into lanes written at once (`writers`), each in its own transaction on its
+//! own connection: one PostgreSQL backend per lane, so that PostgreSQL uses more than one core.
 //!
 //! A lane holds whole partitions, always the same ones. A user's events are all in one partition,
-//! so lanes never share a user: their rows, positions and offsets are disjoint. What they share are the popularity rows,
-//! which every lane upserts in key order, table after table, so that a lane waits for another
-//! instead of deadlocking with it (a deadlock PostgreSQL still reports is retried).
+//! so lanes never share a user: their rows, positions and offsets are disjoint. What they share
+//! are the popularity rows, which every lane upserts in key order, table after table, so that a
+//! lane waits for another instead of deadlocking with it (a deadlock PostgreSQL still reports is
+//! written again).
 
 use crate::refused::Origin;
 use crate::sink::Quarantined;
