@@ -6,11 +6,12 @@
 //! reading, the marker and that rule are `balados_platform::kafka::reader`'s, shared with the
 //! materializer's rebuild.
 //!
-//! The partition is read uncommitted: that rule tells unfinished work apart, and a transaction
-//! left open on the partition (a fenced zombie's, or one the broker never ends: seen on tansu
-//! during a rolling restart, the restore waiting at the last stable offset for minutes) cannot
-//! hold the restore back. The records of an aborted batch below the committed offset were decided
-//! again, identically, by its replay, whose records come later and win.
+//! The partition is read uncommitted: that rule tells unfinished work apart, so the restore does
+//! not depend on the broker's last stable offset (which a transaction left open holds back until
+//! it times out). The records of an aborted batch below the committed offset were decided again,
+//! identically, by its replay, whose records come later and win. (A restore once waited at its
+//! marker for minutes on tansu during a rolling restart; a foreign transaction left open did not
+//! reproduce that there, so its cause is not established.)
 //!
 //! Then the state is checked against the events it stands on: the last events of the users written
 //! most recently (where a broker crash would have lost acknowledged records) must be where their
