@@ -254,8 +254,8 @@ async fn earlier(
     if refs.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<uuid::Uuid> = refs.iter().map(|(id, _)| *id).collect();
     let mut owners: HashMap<uuid::Uuid, String> = refs.into_iter().collect();
+    let ids: Vec<uuid::Uuid> = owners.keys().copied().collect();
     let rows: Vec<EarlierRow> = sqlx::query_as(
         "SELECT event_id, event_type, user_id, feed_id, feed_url, item_id, guid, enclosure_url,
                 occurred_at, bucket, counted
