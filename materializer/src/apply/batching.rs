@@ -178,7 +178,7 @@ impl Tables {
         };
         let changes = fold(events, loaded, TimeDelta::hours(48), OnGap::Hold);
         let public = changes.public;
-        for id in &public.withdrawn {
+        for id in public.withdrawn.keys() {
             self.rows.remove(id);
         }
         for id in &public.anonymised {

@@ -168,8 +168,8 @@ impl Counts {
 pub struct PublicChanges {
     /// New rows (after any change in the same batch), keyed by event id.
     pub inserts: BTreeMap<Uuid, (String, PublicRow)>,
-    /// Earlier rows withdrawn (deleted), and earlier rows anonymised.
-    pub withdrawn: BTreeSet<Uuid>,
+    /// Earlier rows withdrawn (deleted), with their owners; and earlier rows anonymised.
+    pub withdrawn: BTreeMap<Uuid, String>,
     pub anonymised: BTreeSet<Uuid>,
     /// Popularity deltas: all-time per feed (with its url) and per episode (with its feed).
     pub podcasts: BTreeMap<String, (String, Counts)>,
@@ -190,7 +190,7 @@ impl PublicChanges {
     pub fn outbox(&self) -> impl Iterator<Item = Uuid> + '_ {
         self.inserts
             .keys()
-            .chain(&self.withdrawn)
+            .chain(self.withdrawn.keys())
             .chain(&self.anonymised)
             .copied()
     }
@@ -403,7 +403,7 @@ impl<'a> PublicFold<'a> {
                 Privacy::Private => {
                     self.changes.count(&row, -1);
                     self.changes.anonymised.remove(&row.event_id);
-                    self.changes.withdrawn.insert(row.event_id);
+                    self.changes.withdrawn.insert(row.event_id, user.to_owned());
                 }
                 Privacy::Anonymous if row.user_id.is_some() => {
                     row.user_id = None;

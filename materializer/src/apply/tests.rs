@@ -468,7 +468,7 @@ fn stored_after(first: &BatchChanges, changes: &BatchChanges) -> Vec<PublicRow> 
             row.user_id = None;
         }
     }
-    rows.retain(|r| !changes.public.withdrawn.contains(&r.event_id));
+    rows.retain(|r| !changes.public.withdrawn.contains_key(&r.event_id));
     rows
 }
 

@@ -11,13 +11,23 @@ pub async fn write(
     changes: &PublicChanges,
 ) -> Result<(), sqlx::Error> {
     if !changes.withdrawn.is_empty() {
-        let ids: Vec<Uuid> = changes.withdrawn.iter().copied().collect();
-        for statement in [
-            "DELETE FROM site.public_events WHERE event_id = ANY($1)",
-            "DELETE FROM users.public_event_refs WHERE event_id = ANY($1)",
-        ] {
-            sqlx::query(statement).bind(&ids).execute(&mut **tx).await?;
-        }
+        let (ids, owners): (Vec<Uuid>, Vec<&str>) = changes
+            .withdrawn
+            .iter()
+            .map(|(id, owner)| (*id, owner.as_str()))
+            .unzip();
+        sqlx::query("DELETE FROM site.public_events WHERE event_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM users.public_event_refs r USING UNNEST($1::text[], $2::uuid[]) AS w(user_id, event_id)
+             WHERE r.user_id = w.user_id AND r.event_id = w.event_id",
+        )
+        .bind(owners)
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
     }
     if !changes.anonymised.is_empty() {
         let ids: Vec<Uuid> = changes.anonymised.iter().copied().collect();
@@ -134,7 +144,7 @@ async fn insert_events(
     .await?;
     sqlx::query(
         "INSERT INTO users.public_event_refs (event_id, user_id)
-         SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING",
+         SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT (user_id, event_id) DO NOTHING",
     )
     .bind(&ids)
     .bind(owners)
