@@ -54,3 +54,36 @@ async fn two_writers_of_one_partition_apply_a_new_users_events_once() {
     .expect("position");
     assert_eq!(sequence, EVENTS as i64);
 }
+
+/// A second public event under an event id already published (a fault upstream: the positions
+/// drop replays) is refused by the primary key — for the runner to set it aside — not dropped in
+/// silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_public_event_with_one_id_is_refused() {
+    let pool = read_model_database().await;
+    let subscribe = |n: u64| EventPayload::Subscribed {
+        feed: FeedUrl::parse(&format!("https://duplicate-ids.example/{n}.xml")).expect("valid"),
+        source_id: None,
+        subscribed_at: chrono::Utc::now(),
+    };
+    let first = event("duplicate-id-user", 1, subscribe(1));
+    let mut second = event("duplicate-id-user", 2, subscribe(2));
+    second.event_id = first.event_id;
+    let grace = TimeDelta::hours(48);
+    for (n, event) in [first, second].into_iter().enumerate() {
+        let reached = BTreeMap::from([(0, n as i64 + 1)]);
+        let batch = Batch {
+            events: std::slice::from_ref(&event),
+            quarantined: &[],
+            next_offsets: &reached,
+        };
+        let written = write_batch(&pool, "duplicates", "duplicates.events.v1", batch, grace).await;
+        if n == 0 {
+            written.expect("the first is written");
+            continue;
+        }
+        let error = written.expect_err("the second is refused");
+        let code = error.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("23505"), "{error}");
+    }
+}
