@@ -107,10 +107,13 @@ async fn upsert_episodes(
         saved_set.push(p.saved_at.is_some());
     }
     sqlx::query(
+        // The key is computed once, as a column: joined on `site.id_key(i.item_id)`, the plan
+        // looked the row up by user only (another index) and filtered the user's every row.
         "WITH input AS (
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::bigint[], $8::bigint[], $9::bool[], $10::bool[], $11::timestamptz[],
-                                  $12::timestamptz[], $13::bool[], $14::bigint[])
+             SELECT i.*, site.id_key(i.item_id) AS item_key
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::bigint[], $8::bigint[], $9::bool[], $10::bool[], $11::timestamptz[],
+                         $12::timestamptz[], $13::bool[], $14::bigint[])
                  AS i(user_id, item_id, feed_id, feed_url, guid, enclosure_url, position, duration,
                       duration_set, played, updated_at, saved_at, saved_set, sync_position)
          ),
@@ -124,7 +127,7 @@ async fn upsert_episodes(
                  saved_at = CASE WHEN i.saved_set THEN i.saved_at ELSE t.saved_at END,
                  sync_position = i.sync_position
              FROM input i
-             WHERE t.user_id = i.user_id AND t.item_key = site.id_key(i.item_id)
+             WHERE t.user_id = i.user_id AND t.item_key = i.item_key
              RETURNING t.user_id, t.item_key
          )
          INSERT INTO users.play_statuses
@@ -133,7 +136,7 @@ async fn upsert_episodes(
                 COALESCE(i.position, 0), i.duration, COALESCE(i.played, false), i.updated_at, i.saved_at,
                 i.sync_position
          FROM input i
-         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_key = site.id_key(i.item_id))",
+         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = i.user_id AND u.item_key = i.item_key)",
     )
     .bind(users)
     .bind(items)
