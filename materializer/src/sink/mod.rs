@@ -117,6 +117,7 @@ pub(crate) async fn apply_events(
     lists::write(tx, &changes.lists).await?;
     public::write(tx, &changes.public).await?;
     upsert_positions(tx, &changes).await?;
+    public::popularity(tx, &changes.public).await?;
     // Only once written: a batch PostgreSQL refuses leaves the carried settings as they were, and
     // is replayed event by event from them.
     if let Some(carried) = carried {

@@ -46,8 +46,7 @@ pub async fn write(
         .execute(&mut **tx)
         .await?;
     }
-    counted_keys(tx, changes).await?;
-    popularity(tx, changes).await
+    counted_keys(tx, changes).await
 }
 
 /// The keys that counted for the first time (see `CountKey`): new by the batch's lookup, and a
@@ -181,11 +180,27 @@ impl CountColumns {
 /// the tables hold the same rows however the events were batched. Only the keys given a delta
 /// that takes something away are looked at (a handful per batch, where a privacy change withdrew
 /// events): looking at every key of the batch cost 5.7 % of the statement time.
-async fn popularity(
+///
+/// These rows are shared between lanes (popular feeds are in every batch): a lane holds the ones
+/// it upserted until it commits, and another lane touching them waits. So they come last in the
+/// batch's transaction, the hottest (a feed's all-time totals) at the very end, and every lane goes
+/// through the tables in this order and through each table's keys in key order: lanes wait for
+/// each other, they do not deadlock.
+pub(super) async fn popularity(
     tx: &mut Transaction<'_, Postgres>,
     changes: &PublicChanges,
 ) -> Result<(), sqlx::Error> {
-    // Entries that netted to zero (published and withdrawn in one batch) change nothing.
+    hours(tx, changes).await?;
+    episodes(tx, changes).await?;
+    podcasts(tx, changes).await
+}
+
+/// All-time totals per feed. Entries that netted to zero (published and withdrawn in one batch)
+/// change nothing.
+async fn podcasts(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
     if !changes.podcasts.is_empty() {
         let (mut feeds, mut urls, mut counts) = (Vec::new(), Vec::new(), CountColumns::default());
         for (feed, (url, c)) in changes.podcasts.iter().filter(|(_, (_, c))| !c.is_zero()) {
@@ -222,6 +237,14 @@ async fn popularity(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// All-time totals per episode.
+async fn episodes(
+    tx: &mut Transaction<'_, Postgres>,
+    changes: &PublicChanges,
+) -> Result<(), sqlx::Error> {
     if !changes.episodes.is_empty() {
         let mut columns: [Vec<&str>; 5] = Default::default();
         let mut counts = CountColumns::default();
@@ -273,7 +296,7 @@ async fn popularity(
             .await?;
         }
     }
-    hours(tx, changes).await
+    Ok(())
 }
 
 /// The keys whose delta takes something away.
