@@ -1,7 +1,8 @@
 //! Two writers of one partition at once — two instances during a rebalance, or a lane still
 //! writing what it had queued when the partition moved — against the real PostgreSQL: the second
 //! waits for the first and drops what it applied, for a user seen for the first time too (no
-//! position row to lock yet), so every event counts once.
+//! position row to lock yet), so every event counts once. And what the positions exclude, a
+//! second public event under one id, is refused by the primary key rather than dropped.
 
 use crate::helpers::{event, read_model_database};
 use balados_materializer::sink::{Batch, write_batch};
