@@ -107,8 +107,9 @@ async fn upsert_episodes(
         saved_set.push(p.saved_at.is_some());
     }
     sqlx::query(
-        // The key is computed once, as a column: joined on `site.id_key(i.item_id)`, the plan
-        // looked the row up by user only (another index) and filtered the user's every row.
+        // The key is computed once per row, as a column, and joined as the primary key's own
+        // column: joined on `site.id_key(i.item_id)` (computed again by the anti-join), a
+        // benchmark's plan looked the rows up through the sync index by user alone, filtering.
         "WITH input AS (
              SELECT i.*, site.id_key(i.item_id) AS item_key
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
