@@ -1,4 +1,5 @@
--- Cheaper writes for the materializer's batches (bench/README.md §3, "Fewer index entries").
+-- Cheaper writes for the materializer's batches (bench/README.md §3, "Plain appends, fewer index
+-- entries").
 --
 -- Every batch moves the position of each of its users: with room left on the pages, the new row
 -- version goes beside the old one and the primary key is not touched (a HOT update). Measured:
