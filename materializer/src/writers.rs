@@ -124,22 +124,7 @@ async fn lane(
         if *shutdown.borrow() {
             return;
         }
-        let written = write_with_retry(
-            (&context.readiness, &context.metrics),
-            &context.pool,
-            (&context.group, &context.topic),
-            (
-                Batch {
-                    events: &batch.events,
-                    quarantined: &batch.quarantined,
-                    next_offsets: &batch.reached,
-                },
-                &batch.origins,
-            ),
-            context.grace,
-            &mut shutdown,
-        )
-        .await;
+        let written = write_with_retry(&context, &batch, &mut shutdown).await;
         let Some((changes, refused)) = written else {
             return;
         };
@@ -159,20 +144,31 @@ async fn lane(
 /// PostgreSQL refuses is written one event at a time (see `refused`). Returns what was applied
 /// and how many events were quarantined on the way.
 async fn write_with_retry(
-    (readiness, metrics): (&Readiness, &Metrics),
-    pool: &PgPool,
-    names: (&str, &str),
-    (batch, origins): (Batch<'_>, &[Origin]),
-    grace: TimeDelta,
+    context: &Context,
+    part: &Lane,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<(crate::apply::BatchChanges, usize)> {
+    let Context {
+        pool,
+        group,
+        topic,
+        grace,
+        metrics,
+        readiness,
+        ..
+    } = context;
+    let batch = Batch {
+        events: &part.events,
+        quarantined: &part.quarantined,
+        next_offsets: &part.reached,
+    };
     let mut delay = Duration::from_millis(200);
     let mut split = false;
     loop {
         let written = if split {
-            write_one_by_one(pool, names, batch, origins, grace).await
+            write_one_by_one(pool, (group, topic), batch, &part.origins, *grace).await
         } else {
-            write_batch(pool, names.0, names.1, batch, grace)
+            write_batch(pool, group, topic, batch, *grace)
                 .await
                 .map(|changes| (changes, 0))
         };

@@ -1,5 +1,6 @@
 //! Writing the public projection of a batch: withdrawals, anonymisations and new public events,
-//! their owners' references, the outbox of `public-events`, and the popularity deltas.
+//! their owners' references, the outbox of `public-events` and the counted keys (`write`); the
+//! popularity deltas (`popularity`), which the sink writes last in the batch's transaction.
 
 use crate::apply::public::{CountKey, Counts, PublicChanges};
 use chrono::{DateTime, NaiveDate, Utc};
