@@ -6,7 +6,7 @@
 
 use crate::helpers::{event, read_model_database};
 use balados_materializer::sink::{Batch, write_batch};
-use balados_schemas::{EventPayload, FeedUrl};
+use balados_schemas::{EventEnvelope, EventPayload, FeedUrl};
 use chrono::TimeDelta;
 use std::collections::BTreeMap;
 
@@ -70,21 +70,22 @@ async fn a_second_public_event_with_one_id_is_refused() {
     let first = event("duplicate-id-user", 1, subscribe(1));
     let mut second = event("duplicate-id-user", 2, subscribe(2));
     second.event_id = first.event_id;
-    let grace = TimeDelta::hours(48);
-    for (n, event) in [first, second].into_iter().enumerate() {
-        let reached = BTreeMap::from([(0, n as i64 + 1)]);
-        let batch = Batch {
-            events: std::slice::from_ref(&event),
-            quarantined: &[],
-            next_offsets: &reached,
-        };
-        let written = write_batch(&pool, "duplicates", "duplicates.events.v1", batch, grace).await;
-        if n == 0 {
-            written.expect("the first is written");
-            continue;
+    let write = |event: &EventEnvelope, next_offset: i64| {
+        let reached = BTreeMap::from([(0, next_offset)]);
+        let event = event.clone();
+        let pool = pool.clone();
+        async move {
+            let batch = Batch {
+                events: std::slice::from_ref(&event),
+                quarantined: &[],
+                next_offsets: &reached,
+            };
+            let grace = TimeDelta::hours(48);
+            write_batch(&pool, "duplicates", "duplicates.events.v1", batch, grace).await
         }
-        let error = written.expect_err("the second is refused");
-        let code = error.as_database_error().and_then(|e| e.code());
-        assert_eq!(code.as_deref(), Some("23505"), "{error}");
-    }
+    };
+    write(&first, 1).await.expect("the first is written");
+    let error = write(&second, 2).await.expect_err("the second is refused");
+    let code = error.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("23505"), "{error}");
 }
