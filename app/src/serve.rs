@@ -378,7 +378,7 @@ async fn api(
                     accounts.clone(),
                     readers.clone(),
                     ingest.clone(),
-                    consistency,
+                    consistency.clone(),
                     secure,
                 )
                 .with_public_url(&settings.http.public_url),
@@ -386,6 +386,7 @@ async fn api(
             let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
             state.grants = Some(grants);
+            state.consistency = Some(consistency);
             api = api.merge(balados_web::router(state));
         }
     }

@@ -32,6 +32,9 @@ except ImportError:
 
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 FEED = "https://feeds.example/browser.xml"
+SECOND_FEED = "https://feeds.example/added-on-the-page.xml"
+EPISODE = "https://feeds.example/browser/episode-1.mp3"
+DEVICE = "phone-1"
 PASSWORD = "correct horse battery staple"
 NEXTCLOUD_APP = "AntennaPod/3.5.0 (browser test)"
 LOAD_TIMEOUT_S = 30  # generous: the end-to-end tests share two cores
@@ -293,6 +296,8 @@ class Steps:
         user_id = self.register_log_out_and_in()
         token = self.authorize_the_app(user_id)
         self.use_the_app(token)
+        self.subscribe_on_the_page()
+        self.listening_and_devices(token)
         self.privacy()
         self.secrets()
         self.open("/account/export")
@@ -351,6 +356,45 @@ class Steps:
         # The subscription goes through the pipeline to the read model the page shows.
         self.open_until("/account/subscriptions", f"document.body.innerText.includes('{FEED}')")
         self.done("subscriptions")
+
+    def subscribe_on_the_page(self):
+        """Subscribes and unsubscribes with the page's forms: the page after each change shows it
+        (it waits for the read models), no reload needed."""
+        self.fill("url", "ftp://feeds.example/not-http.xml")
+        self.click("form[action='/account/subscriptions'] button[type=submit]", expect=422)
+        self.expect_text("cannot be subscribed to")
+        if self.cdp.js("document.getElementById('url').value") != "ftp://feeds.example/not-http.xml":
+            raise Failure("the refused address is not kept in the field to correct")
+        self.done("subscription-refused")
+        self.fill("url", SECOND_FEED)
+        self.click("form[action='/account/subscriptions'] button[type=submit]")
+        self.expect_text("Saved.")
+        self.expect_text(SECOND_FEED)
+        self.done("subscription-added")
+        self.click(f"button[aria-label='Unsubscribe from {SECOND_FEED}']")
+        self.expect_text("Saved.")
+        if SECOND_FEED in self.text() or FEED not in self.text():
+            raise Failure(f"after unsubscribing from {SECOND_FEED} the page says: {self.text()}")
+        self.done("subscription-removed")
+
+    def listening_and_devices(self, token):
+        """What the app reports (a play, its device) on the history and devices pages."""
+        feed = base64.urlsafe_b64encode(FEED.encode()).decode().rstrip("=")
+        item = base64.urlsafe_b64encode(f"episode-1,{EPISODE}".encode()).decode().rstrip("=")
+        status = self.api("POST", "/api/v1/play", token, {
+            "rss_source_feed": feed, "rss_source_item": item, "position": 754, "duration": 3725})
+        if status != 202:
+            raise Failure(f"POST /api/v1/play with the app's token: {status}, not 202")
+        self.open_until("/account/listening", f"document.body.innerText.includes('{EPISODE}')")
+        self.expect_text("at 12:34 of 1:02:05")
+        self.done("listening")
+        status = self.api("PUT", f"/api/v1/devices/{DEVICE}", token,
+                          {"caption": "My phone", "type": "mobile"})
+        if status != 202:
+            raise Failure(f"PUT /api/v1/devices/{DEVICE} with the app's token: {status}, not 202")
+        self.open_until("/account/devices", "document.body.innerText.includes('My phone')")
+        self.expect_text(DEVICE)
+        self.done("devices")
 
     def privacy(self):
         self.open("/account/privacy")

@@ -1,6 +1,7 @@
 //! The account pages in a real browser (Debian's chromium, headless, phone-sized), driven by
 //! `tests/browser/account_pages.py` over the DevTools protocol: register, log out and in,
-//! authorize an app, use it, the data pages, revoke it (its token refused within a second), log
+//! authorize an app, use it, the data pages (subscribing and unsubscribing on the page, the
+//! listening history, the devices), revoke it (its token refused within a second), log
 //! out; then Nextcloud's Login Flow v2 (log in from the app's link, grant, the poll's app password
 //! syncing) — with basic accessibility checks on every page and a screenshot of each step in
 //! `target/screenshots/account-pages/`.
@@ -12,12 +13,17 @@ use std::time::Duration;
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// Pages every run must have a screenshot of (play tokens only where the server has the page).
-const PAGES: [&str; 14] = [
+const PAGES: [&str; 19] = [
     "register",
     "account",
     "login",
     "authorize",
     "subscriptions",
+    "subscription-refused",
+    "subscription-added",
+    "subscription-removed",
+    "listening",
+    "devices",
     "privacy",
     "app-passwords",
     "export",
@@ -68,7 +74,7 @@ async fn the_account_pages_work_in_a_real_browser_on_a_phone() {
     let key = stack.work_dir.join("browserapp.key.pem");
     std::fs::write(&key, &app.private).expect("app key");
     // No return URL: the page shows the user id after approval, as a desktop app would need.
-    let authorize = app.authorize_path("user.subscriptions user.plays.read", None);
+    let authorize = app.authorize_path("user.subscriptions user.plays user.devices.write", None);
     let shots = screenshot_dir();
 
     let run = tokio::process::Command::new(python())

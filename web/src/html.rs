@@ -60,6 +60,8 @@ impl<'a> Page<'a> {
                 for (href, label) in [
                     ("/account", "Account"),
                     ("/account/subscriptions", "Subscriptions"),
+                    ("/account/listening", "Listening"),
+                    ("/account/devices", "Devices"),
                     ("/account/privacy", "Privacy"),
                     ("/account/apps", "Apps"),
                     ("/account/app-passwords", "App passwords"),

@@ -36,6 +36,8 @@ pub struct WebState {
     /// This instance's copy of the authorizations, refreshed at once after an approval or a
     /// revocation (the others follow within a second).
     pub grants: Option<Arc<balados_accounts::GrantCache>>,
+    /// The read models' progress: a page that changed something shows it only once they have it.
+    pub consistency: Option<balados_query_api::Consistency>,
 }
 
 impl WebState {
@@ -57,6 +59,7 @@ impl WebState {
             ingest,
             readers,
             grants: None,
+            consistency: None,
         }
     }
 

@@ -345,6 +345,14 @@ async fn forms_without_their_token_sessions_planted_and_redirects_elsewhere_are_
             vec![("privacy", "private"), ("feed", "")],
         ),
         (
+            "/account/subscriptions",
+            vec![("url", "https://feeds.example/csrf.xml")],
+        ),
+        (
+            "/account/subscriptions/remove",
+            vec![("feed", "aHR0cHM6Ly9mZWVkcy5leGFtcGxlL2NzcmYueG1s")],
+        ),
+        (
             "/account/play-tokens",
             vec![("name", "feeds"), ("days", "30")],
         ),

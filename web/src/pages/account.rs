@@ -193,7 +193,7 @@ pub async fn logout(
 pub async fn home(who: LoggedIn) -> Html<String> {
     let body = format!(
         r#"<p>Logged in as <strong>{name}</strong>. Your user id, which apps sign their tokens for: <code>{id}</code></p>
-<ul><li><a href="/account/subscriptions">Your subscriptions</a></li><li><a href="/account/privacy">Privacy of your listening activity</a></li>
+<ul><li><a href="/account/subscriptions">Your subscriptions</a></li><li><a href="/account/listening">Listening history</a></li><li><a href="/account/devices">Your devices</a></li><li><a href="/account/privacy">Privacy of your listening activity</a></li>
 <li><a href="/account/apps">Apps you authorized</a></li><li><a href="/account/app-passwords">App passwords</a> (for podcast apps speaking gpodder.net or Nextcloud)</li>
 <li><a href="/account/play-tokens">Play tokens</a></li><li><a href="/account/export">Export your data</a></li>
 <li><a href="/account/password">Change your password</a></li><li><a href="/account/delete">Delete your account</a></li></ul>"#,

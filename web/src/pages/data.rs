@@ -1,6 +1,6 @@
-//! The user's listening data as the pages show it: subscriptions (read models) and privacy
-//! (changed through the pipeline, like an app's change).
+//! Privacy (changed through the pipeline, like an app's change), and how a page sends a command.
 
+use super::subscriptions::subscriptions_of;
 use crate::WebState;
 use crate::error::PageError;
 use crate::form::Form;
@@ -15,45 +15,6 @@ use std::time::Duration;
 
 /// How long a page waits for its command's outcome before saying it is on its way.
 const WAIT: Duration = Duration::from_secs(5);
-
-#[derive(sqlx::FromRow)]
-pub(super) struct Subscription {
-    pub feed_id: String,
-    pub feed_url: String,
-}
-
-pub(super) async fn subscriptions_of(
-    state: &WebState,
-    user: &str,
-) -> Result<Vec<Subscription>, PageError> {
-    Ok(sqlx::query_as::<_, Subscription>(
-        "SELECT feed_id, feed_url FROM users.subscriptions
-         WHERE user_id = $1 AND subscribed_at IS NOT NULL
-           AND (unsubscribed_at IS NULL OR unsubscribed_at <= subscribed_at)
-         ORDER BY feed_url",
-    )
-    .bind(user)
-    .fetch_all(&state.readers)
-    .await?)
-}
-
-pub async fn subscriptions(
-    State(state): State<WebState>,
-    who: LoggedIn,
-) -> Result<Html<String>, PageError> {
-    let subscriptions = subscriptions_of(&state, &who.session.user_id).await?;
-    let body = if subscriptions.is_empty() {
-        "<p>No subscriptions yet: subscribe in your podcast app and they appear here.</p>"
-            .to_owned()
-    } else {
-        let items: String = subscriptions
-            .iter()
-            .map(|s| format!("<li><code>{}</code></li>", esc(&s.feed_url)))
-            .collect();
-        format!("<p>{} feed(s).</p><ul>{items}</ul>", subscriptions.len())
-    };
-    Ok(who.page("Your subscriptions").render(&body))
-}
 
 async fn privacy_settings(
     state: &WebState,
@@ -140,7 +101,9 @@ pub fn web_origin() -> balados_ingest::Origin<'static> {
     balados_ingest::Origin::app("web")
 }
 
-/// Sends `payload` for the logged-in user and says how it went, in a sentence.
+/// Sends `payload` for the logged-in user and says how it went, in a sentence. A change decided is
+/// "Saved." once the read models show it (bounded by the read API's consistency wait), so that the
+/// page rendered next shows it too.
 pub async fn through_pipeline(
     state: &WebState,
     who: &LoggedIn,
@@ -156,12 +119,28 @@ pub async fn through_pipeline(
             StatusCode::UNPROCESSABLE_ENTITY,
             error(result.message.as_deref().unwrap_or("refused")),
         ),
-        Some(_) => (StatusCode::OK, notice("Saved.")),
+        Some(result) if visible(state, &result).await => (StatusCode::OK, notice("Saved.")),
+        Some(_) => (StatusCode::OK, notice("Saved: it will show in a moment.")),
         None => (
             StatusCode::ACCEPTED,
             notice("Accepted: it will show in a moment."),
         ),
     })
+}
+
+/// Whether the read models show the events of `result` (true when it produced none).
+async fn visible(state: &WebState, result: &balados_schemas::CommandResult) -> bool {
+    let Some(consistency) = &state.consistency else {
+        return false;
+    };
+    if result.events_next_offset < 0 {
+        return true;
+    }
+    let token = balados_query_api::consistency::Token {
+        partition: result.events_partition,
+        next_offset: result.events_next_offset,
+    };
+    matches!(consistency.reached(token).await, Ok(true))
 }
 
 pub async fn change_privacy(

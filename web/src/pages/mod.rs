@@ -7,8 +7,10 @@ mod data;
 mod delete;
 mod export;
 mod import;
+mod listening;
 mod login_flow;
 mod play_tokens;
+mod subscriptions;
 
 use crate::WebState;
 use axum::Router;
@@ -53,7 +55,16 @@ pub fn router() -> Router<WebState> {
             "/account/play-tokens/{id}/revoke",
             post(play_tokens::revoke),
         )
-        .route("/account/subscriptions", get(data::subscriptions))
+        .route(
+            "/account/subscriptions",
+            get(subscriptions::list).post(subscriptions::subscribe),
+        )
+        .route(
+            "/account/subscriptions/remove",
+            post(subscriptions::unsubscribe),
+        )
+        .route("/account/listening", get(listening::history))
+        .route("/account/devices", get(listening::devices))
         .route(
             "/account/privacy",
             get(data::privacy).post(data::change_privacy),
