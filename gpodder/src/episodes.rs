@@ -120,7 +120,9 @@ pub async fn apply(
     let mut refused = BTreeSet::new();
     for device in devices {
         if let Err(e) = ensure(state, user, &device).await {
-            if e.is_unavailable() {
+            // Only the aggregate's refusal skips the device's actions; anything else (the service
+            // unavailable, the user's writes budget spent) fails the upload, which is retried.
+            if e.api.code != "rejected" {
                 return Err(e);
             }
             refused.insert(device);

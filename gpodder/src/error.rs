@@ -35,11 +35,6 @@ impl GpodderError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError::unavailable(message).into()
     }
-
-    /// A failure of the service (5xx), not a refusal of the request.
-    pub fn is_unavailable(&self) -> bool {
-        self.api.status.is_server_error()
-    }
 }
 
 impl From<ApiError> for GpodderError {

@@ -49,12 +49,15 @@ pub struct Sent {
     pub payload: CommandPayload,
 }
 
-/// Sends every command for `user` and waits for every decision, answered in the order given.
+/// Sends every command for `user` and waits for every decision, answered in the order given. The
+/// upload pays for its commands in the user's writes budget first (paced, not refused, within
+/// `balados_ingest::PACING_PATIENCE`): without it one user's uploads could fill the pipeline.
 pub async fn decide_sent(
     state: &GpodderState,
     user: &UserId,
     sent: Vec<Sent>,
 ) -> Result<Vec<CommandResult>, GpodderError> {
+    state.ingest.pace(user, sent.len()).await?;
     let outcomes: Vec<_> = futures::stream::iter(sent)
         .map(|sent| {
             let origin = balados_ingest::Origin {

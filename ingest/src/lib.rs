@@ -16,8 +16,11 @@ pub use routes::sync::{SyncState, router as sync_router};
 pub use routes::{Origin, router, submit_for_user};
 
 use balados_auth::TokenVerifier;
+use balados_platform::http::ApiError;
 use balados_platform::metrics::Metrics;
+use balados_schemas::UserId;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct IngestState {
@@ -27,6 +30,25 @@ pub struct IngestState {
     pub metrics: Metrics,
     /// This instance's outcomes, read from its partition of `command-results`.
     pub replies: Replies,
-    /// The writes budget the verifier admits callers in, to charge a batch for its commands.
+    /// The writes budget the verifier admits callers in, to charge a batch for its commands and
+    /// to pace the writers without a token (gpodder, Nextcloud, the account's pages).
     pub writes: Option<Arc<balados_platform::fair_use::Budget>>,
+}
+
+/// How long a writer without a token waits for its writes budget before a 429: less than a
+/// client's usual read timeout (30 s and more), ample for a sustained sync's next batch.
+pub const PACING_PATIENCE: Duration = Duration::from_secs(10);
+
+impl IngestState {
+    /// Charges a request's `commands` to `user`'s writes budget, waiting for it up to
+    /// [`PACING_PATIENCE`] (`Budget::pace_user`); free when no budget is set.
+    pub async fn pace(&self, user: &UserId, commands: usize) -> Result<(), ApiError> {
+        let Some(budget) = &self.writes else {
+            return Ok(());
+        };
+        let cells = u64::try_from(commands).unwrap_or(u64::MAX);
+        budget
+            .pace_user(user.as_str(), cells, PACING_PATIENCE)
+            .await
+    }
 }

@@ -130,6 +130,14 @@ pub async fn import(
             feeds.push(url);
         }
     }
+    // Collections are their own data: a caller that may not write them imports the feeds flat.
+    if !with_groups {
+        groups.clear();
+    }
+    // The whole import is paid for first (at most: a group's feeds may not all be subscribed),
+    // so that the budget never stops it half-way.
+    let commands = feeds.len() + groups.iter().map(|(_, m)| 1 + m.len()).sum::<usize>();
+    state.pace(user, commands).await?;
     let subscribes = feeds
         .iter()
         .map(|feed| CommandPayload::Subscribe {
@@ -159,10 +167,6 @@ pub async fn import(
                 subscribed.insert(feed.as_str().to_owned());
             }
         }
-    }
-    // Collections are their own data: a caller that may not write them imports the feeds flat.
-    if !with_groups {
-        groups.clear();
     }
     let mut collections = Vec::with_capacity(groups.len());
     for (title, members) in groups {

@@ -122,3 +122,108 @@ async fn a_user_over_their_rate_gets_429_and_others_go_on() {
         "counted"
     );
 }
+
+/// Uploads `count` gpodder play actions as `user` from `device` (episodes `first..first + count`);
+/// the status and the `Retry-After` of the answer.
+async fn upload(
+    (url, user, password): (&str, &str, &str),
+    device: &str,
+    first: usize,
+    count: usize,
+) -> (u16, u64) {
+    let actions: Vec<serde_json::Value> = (first..first + count)
+        .map(|n| {
+            serde_json::json!({
+                "podcast": "https://fair.example.com/paced.xml",
+                "episode": format!("https://fair.example.com/paced/{n}.mp3"),
+                "action": "play", "device": device, "timestamp": "2026-11-30T10:00:00",
+                "started": 0, "position": 10, "total": 100
+            })
+        })
+        .collect();
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/2/episodes/{user}.json"))
+        .basic_auth(user, Some(password))
+        .json(&actions)
+        .send()
+        .await
+        .expect("reachable");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|h| h.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    (response.status().as_u16(), retry_after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_dropped() {
+    let mut stack = Stack::start(false).await;
+    let env = [
+        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "2"),
+        ("BALADOS__FAIR_USE__USER_WRITES__BURST", "5"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let url = stack.start_server(&env).await.url.clone();
+    let greedy = crate::gpodder::account_with_app_password(&stack, "fairgreedy");
+    let other = crate::gpodder::account_with_app_password(&stack, "fairother");
+
+    // 40 actions pass at once (one fits now) and leave the user owing ~18 s of writes.
+    let greedy = (url.as_str(), "fairgreedy", greedy.as_str());
+    assert_eq!(upload(greedy, "phone", 0, 40).await.0, 200);
+    // The next upload would wait longer than the server waits for a budget: refused, whole (from
+    // a new device too, whose creation is a command of its own, not a refusal of the device).
+    let (status, retry_after) = upload(greedy, "tablet", 40, 1).await;
+    assert_eq!(status, 429);
+    assert!(retry_after >= 10, "Retry-After {retry_after}");
+    // The account's pages write from the same budget.
+    let mut browser = crate::accounts::client::Browser::new(&url);
+    let csrf = browser.csrf("/login").await;
+    let logged_in = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "fairgreedy"),
+                ("password", "a long enough password"),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
+    let csrf = browser.csrf("/account/subscriptions").await;
+    let page = browser
+        .post(
+            "/account/subscriptions",
+            &[
+                ("csrf", &csrf),
+                ("url", "https://fair.example.com/page.xml"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.body.contains("faster than the service takes them"));
+    // Another user of the same protocol is not slowed down.
+    let other = (url.as_str(), "fairother", other.as_str());
+    assert_eq!(upload(other, "phone", 0, 5).await.0, 200);
+
+    // What was refused was not applied: the user's actions are the first upload's 40.
+    let actions: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/api/2/episodes/fairgreedy.json?since=0"))
+        .basic_auth("fairgreedy", Some(greedy.2))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        actions["actions"].as_array().map(Vec::len),
+        Some(40),
+        "{actions}"
+    );
+
+    // A few seconds short of the advertised wait, an upload is held until it fits, not refused.
+    tokio::time::sleep(Duration::from_secs(retry_after - 4)).await;
+    assert_eq!(upload(greedy, "tablet", 40, 1).await.0, 200);
+}

@@ -4,7 +4,7 @@
 //! simple API in every format, and bad inputs (bad device type, a URL in both lists, an invalid
 //! URL among valid ones, a gzip bomb).
 
-use crate::helpers::{Stack, binary, python, repo_root};
+use crate::helpers::{Stack, binary, python, repo_root, unlimited_writes};
 use std::time::Duration;
 
 /// `balados admin …` against the stack's database; its standard output.
@@ -82,7 +82,9 @@ async fn run_script(stack: &Stack, script: &str, args: &[&str], limit: Duration)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mygpoclient_syncs_devices_and_subscriptions_through_the_gpodder_api() {
     require_mygpoclient().await;
-    let stack = Stack::start(true).await;
+    // A 10,000-action history for one user on purpose: beyond the writes budget's default pace.
+    let mut stack = Stack::start(false).await;
+    stack.start_server(&unlimited_writes()).await;
     let alice = account_with_app_password(&stack, "GpAlice");
     let bob = account_with_app_password(&stack, "gpbob");
     let url = stack.server().url.clone();

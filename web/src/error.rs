@@ -17,6 +17,20 @@ pub enum PageError {
     NotFound,
     #[error("the service is busy or unavailable: try again in a moment")]
     Unavailable,
+    #[error("you are making changes faster than the service takes them: try again in {0} s")]
+    TooMany(u64),
+}
+
+impl From<balados_platform::http::ApiError> for PageError {
+    /// A command the pipeline could not take: the user's writes budget spent, a request it
+    /// refuses, or the service unavailable.
+    fn from(e: balados_platform::http::ApiError) -> Self {
+        match (e.status.as_u16(), e.retry_after) {
+            (429, retry_after) => Self::TooMany(retry_after.unwrap_or(1)),
+            (400..=499, _) => Self::Invalid(e.message),
+            _ => Self::Unavailable,
+        }
+    }
 }
 
 impl From<sqlx::Error> for PageError {
@@ -44,6 +58,7 @@ impl IntoResponse for PageError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
         };
         let page = Page::anonymous(status.canonical_reason().unwrap_or("Error")).render(&format!(
             "{}<p><a href=\"/account\">Back to your account</a></p>",

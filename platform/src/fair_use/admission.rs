@@ -36,6 +36,34 @@ impl Budget {
         }
         Ok(())
     }
+
+    /// Charges `cells` commands to `user` alone, waiting up to `patience` for them to fit. For
+    /// the writers without a token: gpodder and Nextcloud clients take a 429 as a failed sync
+    /// and try again only at the next one (they are slowed down rather than refused), and neither
+    /// they nor the account's pages have an app of their own to charge (the name they share would
+    /// let one user's writes refuse another's). A wait beyond `patience` is a 429.
+    pub async fn pace_user(
+        &self,
+        user: &str,
+        cells: u64,
+        patience: Duration,
+    ) -> Result<(), ApiError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match self.users.charge(user.to_owned(), cells) {
+                Admission::Limited(wait) if tokio::time::Instant::now() + wait <= deadline => {
+                    tokio::time::sleep(wait).await;
+                }
+                Admission::Limited(wait) => {
+                    return Err(ApiError::rate_limited(
+                        "too many requests for this user",
+                        seconds(wait),
+                    ));
+                }
+                Admission::Allowed | Admission::Untracked => return Ok(()),
+            }
+        }
+    }
 }
 
 /// Verifies with `inner`, then admits the caller within `budget`.

@@ -111,6 +111,7 @@ pub async fn through_pipeline(
 ) -> Result<(StatusCode, String), PageError> {
     let user =
         UserId::parse(&who.session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
+    state.ingest.pace(&user, 1).await?;
     let outcome = balados_ingest::submit_for_user(&state.ingest, user, web_origin(), payload, WAIT)
         .await
         .map_err(|_| PageError::Unavailable)?;

@@ -89,7 +89,8 @@ pub async fn delete(
     tokio::time::sleep(balados_accounts::REFRESH * 2 + Duration::from_millis(100)).await;
     // Once the broker has the command the deletion stands (it is decided even if the outcome is
     // late); if it could not be stored, the account stays (its apps revoked) and the user may
-    // try again.
+    // try again. Not paced by the writes budget: leaving is never refused for having written
+    // too much.
     let decided = balados_ingest::submit_for_user(
         &state.ingest,
         user,

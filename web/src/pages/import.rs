@@ -72,11 +72,6 @@ pub async fn upload(
     who.check(&upload.csrf)?;
     let user =
         UserId::parse(&who.session.user_id).map_err(|e| PageError::Invalid(e.to_string()))?;
-    let report = import(&state.ingest, &user, web_origin(), &upload.opml, true)
-        .await
-        .map_err(|e| match e.status.as_u16() {
-            400..=499 => PageError::Invalid(e.message.clone()),
-            _ => PageError::Unavailable,
-        })?;
+    let report = import(&state.ingest, &user, web_origin(), &upload.opml, true).await?;
     Ok(form(&who, &summary(&report)))
 }
