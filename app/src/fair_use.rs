@@ -52,6 +52,11 @@ impl Limits {
         self.writes.clone()
     }
 
+    /// The reads budget, for the readers without a token (gpodder, the pages).
+    pub fn reads(&self) -> Arc<Budget> {
+        self.reads.clone()
+    }
+
     /// `verifier`, admitting callers within the reads budget (the query API's).
     pub fn for_reads(&self, verifier: Arc<dyn TokenVerifier>) -> Arc<dyn TokenVerifier> {
         Arc::new(LimitedVerifier::new(

@@ -381,12 +381,14 @@ async fn api(
                     consistency.clone(),
                     secure,
                 )
-                .with_public_url(&settings.http.public_url),
+                .with_public_url(&settings.http.public_url)
+                .with_reads(limits.reads()),
             ));
             let mut state =
                 balados_web::WebState::new(accounts.clone(), readers.clone(), ingest, secure);
             state.grants = Some(grants);
             state.consistency = Some(consistency);
+            state.reads = Some(limits.reads());
             api = api.merge(balados_web::router(state));
         }
     }

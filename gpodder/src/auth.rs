@@ -210,6 +210,16 @@ pub async fn authenticate(
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
+    // A read counts in its user's reads budget; a write pays per command when it sends them.
+    let read = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if let (true, Some(reads)) = (read, &state.reads)
+        && let Err(limited) = reads.admit_user(caller.user_id.as_str())
+    {
+        return GpodderError::from(limited).into_response();
+    }
     request.extensions_mut().insert(caller.clone());
     let mut response = next.run(request).await;
     if give_cookie && response.status().is_success() {

@@ -39,6 +39,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use balados_accounts::LoginFlows;
 use balados_accounts::{AppPasswords, Sessions};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct GpodderState {
@@ -57,6 +58,8 @@ pub struct GpodderState {
     pub login_flows: LoginFlows,
     /// Where users reach the server (setting http.public_url): Login Flow v2's URLs are absolute.
     pub public_url: String,
+    /// The users' reads budget (fair use), which every read of an authenticated caller counts in.
+    pub reads: Option<Arc<balados_platform::fair_use::Budget>>,
 }
 
 impl GpodderState {
@@ -76,6 +79,7 @@ impl GpodderState {
             consistency,
             secure_cookies,
             public_url: String::new(),
+            reads: None,
         }
     }
 }
@@ -84,6 +88,12 @@ impl GpodderState {
     /// The server's public URL (setting http.public_url), for Login Flow v2.
     pub fn with_public_url(mut self, public_url: &str) -> Self {
         self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Counts every authenticated read in `reads`, per user.
+    pub fn with_reads(mut self, reads: Arc<balados_platform::fair_use::Budget>) -> Self {
+        self.reads = Some(reads);
         self
     }
 }

@@ -227,3 +227,61 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
     tokio::time::sleep(Duration::from_secs(retry_after - 4)).await;
     assert_eq!(upload(greedy, "tablet", 40, 1).await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpodder_and_page_reads_count_in_their_users_reads_budget() {
+    let mut stack = Stack::start(false).await;
+    let env = [
+        ("BALADOS__FAIR_USE__USER_READS__PER_SECOND", "0.1"),
+        ("BALADOS__FAIR_USE__USER_READS__BURST", "3"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let url = stack.start_server(&env).await.url.clone();
+    let reader = crate::gpodder::account_with_app_password(&stack, "fairreader");
+    let other = crate::gpodder::account_with_app_password(&stack, "fairquiet");
+    let devices = |user: &'static str, password: String| {
+        let url = url.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .get(format!("{url}/api/2/devices/{user}.json"))
+                .basic_auth(user, Some(password))
+                .send()
+                .await
+                .expect("reachable");
+            let retry_after = response.headers().contains_key("retry-after");
+            (response.status().as_u16(), retry_after)
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(devices("fairreader", reader.clone()).await);
+    }
+    assert_eq!(
+        &statuses[..3],
+        &[(200, false); 3],
+        "the burst: {statuses:?}"
+    );
+    assert_eq!(
+        &statuses[3..],
+        &[(429, true); 2],
+        "then refused: {statuses:?}"
+    );
+    assert_eq!(
+        devices("fairquiet", other).await,
+        (200, false),
+        "another user"
+    );
+
+    // The account's pages read from the same budget (logging in is not a read of it).
+    let mut browser = crate::accounts::client::Browser::new(&url);
+    let csrf = browser.csrf("/login").await;
+    let credentials = [
+        ("csrf", csrf.as_str()),
+        ("username", "fairreader"),
+        ("password", "a long enough password"),
+        ("next", "/account"),
+    ];
+    assert_eq!(browser.post("/login", &credentials).await.status, 303);
+    let page = browser.get("/account").await;
+    assert_eq!(page.status, 429, "{}", page.body);
+}

@@ -38,6 +38,8 @@ pub struct WebState {
     pub grants: Option<Arc<balados_accounts::GrantCache>>,
     /// The read models' progress: a page that changed something shows it only once they have it.
     pub consistency: Option<balados_query_api::Consistency>,
+    /// The users' reads budget (fair use), which every page a logged-in user opens counts in.
+    pub reads: Option<Arc<balados_platform::fair_use::Budget>>,
 }
 
 impl WebState {
@@ -60,6 +62,7 @@ impl WebState {
             readers,
             grants: None,
             consistency: None,
+            reads: None,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::WebState;
 use crate::error::PageError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use balados_accounts::{SESSION_LIFETIME, Session};
 
 pub const SESSION_COOKIE: &str = "balados_session";
@@ -82,10 +82,17 @@ impl FromRequestParts<WebState> for LoggedIn {
             .find(cookie, balados_accounts::SessionKind::Web)
             .await?
         {
-            Some(session) => Ok(Self {
-                session,
-                cookie: cookie.to_owned(),
-            }),
+            Some(session) => {
+                // A page opened counts in its user's reads budget; a change pays as a command.
+                let read = matches!(parts.method, Method::GET | Method::HEAD);
+                if let (true, Some(reads)) = (read, &state.reads) {
+                    reads.admit_user(&session.user_id)?;
+                }
+                Ok(Self {
+                    session,
+                    cookie: cookie.to_owned(),
+                })
+            }
             None => Err(login()),
         }
     }

@@ -37,6 +37,18 @@ impl Budget {
         Ok(())
     }
 
+    /// Admits one request of `user` alone, or refuses it (429): the reads of the callers without
+    /// a token (gpodder, Nextcloud, the account's pages), which have no app of their own to count.
+    pub fn admit_user(&self, user: &str) -> Result<(), ApiError> {
+        match self.users.check(user.to_owned()) {
+            Admission::Limited(wait) => Err(ApiError::rate_limited(
+                "too many requests for this user",
+                seconds(wait),
+            )),
+            Admission::Allowed | Admission::Untracked => Ok(()),
+        }
+    }
+
     /// Charges `cells` commands to `user` alone, waiting up to `patience` for them to fit. For
     /// the writers without a token: gpodder and Nextcloud clients take a 429 as a failed sync
     /// and try again only at the next one (they are slowed down rather than refused), and neither
