@@ -216,7 +216,7 @@ pub async fn authenticate(
         axum::http::Method::GET | axum::http::Method::HEAD
     );
     if let (true, Some(reads)) = (read, &state.reads)
-        && let Err(limited) = reads.admit_user(caller.user_id.as_str())
+        && let Err(limited) = reads.admit_user(caller.user_id.as_str(), &state.ingest.metrics)
     {
         return GpodderError::from(limited).into_response();
     }

@@ -48,7 +48,7 @@ impl IngestState {
         };
         let cells = u64::try_from(commands).unwrap_or(u64::MAX);
         budget
-            .pace_user(user.as_str(), cells, PACING_PATIENCE)
+            .pace_user(user.as_str(), cells, PACING_PATIENCE, &self.metrics)
             .await
     }
 }

@@ -86,7 +86,7 @@ impl FromRequestParts<WebState> for LoggedIn {
                 // A page opened counts in its user's reads budget; a change pays as a command.
                 let read = matches!(parts.method, Method::GET | Method::HEAD);
                 if let (true, Some(reads)) = (read, &state.reads) {
-                    reads.admit_user(&session.user_id)?;
+                    reads.admit_user(&session.user_id, &state.ingest.metrics)?;
                 }
                 Ok(Self {
                     session,

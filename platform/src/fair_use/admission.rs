@@ -39,8 +39,11 @@ impl Budget {
 
     /// Admits one request of `user` alone, or refuses it (429): the reads of the callers without
     /// a token (gpodder, Nextcloud, the account's pages), which have no app of their own to count.
-    pub fn admit_user(&self, user: &str) -> Result<(), ApiError> {
-        match self.users.check(user.to_owned()) {
+    /// A refusal is counted in `metrics` as the verifier's are.
+    pub fn admit_user(&self, user: &str, metrics: &Metrics) -> Result<(), ApiError> {
+        let admission = self.users.check(user.to_owned());
+        count(metrics, self.name, "user", admission);
+        match admission {
             Admission::Limited(wait) => Err(ApiError::rate_limited(
                 "too many requests for this user",
                 seconds(wait),
@@ -53,26 +56,33 @@ impl Budget {
     /// the writers without a token: gpodder and Nextcloud clients take a 429 as a failed sync
     /// and try again only at the next one (they are slowed down rather than refused), and neither
     /// they nor the account's pages have an app of their own to charge (the name they share would
-    /// let one user's writes refuse another's). A wait beyond `patience` is a 429.
+    /// let one user's writes refuse another's). A wait beyond `patience` is a 429, counted in
+    /// `metrics` (the waits are not).
     pub async fn pace_user(
         &self,
         user: &str,
         cells: u64,
         patience: Duration,
+        metrics: &Metrics,
     ) -> Result<(), ApiError> {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            match self.users.charge(user.to_owned(), cells) {
+            let admission = self.users.charge(user.to_owned(), cells);
+            match admission {
                 Admission::Limited(wait) if tokio::time::Instant::now() + wait <= deadline => {
                     tokio::time::sleep(wait).await;
                 }
                 Admission::Limited(wait) => {
+                    count(metrics, self.name, "user", admission);
                     return Err(ApiError::rate_limited(
                         "too many requests for this user",
                         seconds(wait),
                     ));
                 }
-                Admission::Allowed | Admission::Untracked => return Ok(()),
+                Admission::Allowed | Admission::Untracked => {
+                    count(metrics, self.name, "user", admission);
+                    return Ok(());
+                }
             }
         }
     }

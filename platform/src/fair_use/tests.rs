@@ -104,25 +104,32 @@ fn budget(per_second: f64, burst: u32) -> Budget {
 async fn a_paced_writer_waits_within_its_patience_and_is_refused_beyond_it() {
     let b = budget(20.0, 1);
     let patience = Duration::from_secs(1);
-    b.pace_user("u", 1, patience).await.expect("the burst");
+    let metrics = crate::metrics::Metrics::default();
+    let pace = |user: &'static str, cells: u64, patience: Duration| {
+        let (b, metrics) = (&b, &metrics);
+        async move { b.pace_user(user, cells, patience, metrics).await }
+    };
+    pace("u", 1, patience).await.expect("the burst");
     // The next command fits 50 ms later: waited for, not refused.
     let started = std::time::Instant::now();
-    b.pace_user("u", 1, patience).await.expect("waited for");
+    pace("u", 1, patience).await.expect("waited for");
     assert!(
         started.elapsed() >= Duration::from_millis(40),
         "{:?}",
         started.elapsed()
     );
     // 100 commands at once pass, and leave the user owing ~5 s: beyond the patience, a 429.
-    b.pace_user("u", 100, patience)
-        .await
-        .expect("one cell fits");
-    let refused = b.pace_user("u", 1, patience).await.expect_err("over");
+    pace("u", 100, patience).await.expect("one cell fits");
+    let refused = pace("u", 1, patience).await.expect_err("over");
     assert_eq!(refused.status.as_u16(), 429);
     assert!(refused.retry_after.is_some_and(|s| s >= 4), "{refused:?}");
     // Another user, and the apps, owe nothing.
-    b.pace_user("v", 1, Duration::ZERO)
-        .await
-        .expect("another user");
+    pace("v", 1, Duration::ZERO).await.expect("another user");
     assert_eq!(b.apps.check("web".to_owned()), Admission::Allowed);
+    let counted = metrics.render();
+    assert!(
+        counted
+            .contains(r#"balados_rate_limit_total{budget="writes",by="user",outcome="limited"} 1"#),
+        "the refusal counted, the wait not: {counted}"
+    );
 }
