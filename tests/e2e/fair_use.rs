@@ -178,18 +178,7 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
     assert!(retry_after >= 10, "Retry-After {retry_after}");
     // The account's pages write from the same budget.
     let mut browser = crate::accounts::client::Browser::new(&url);
-    let csrf = browser.csrf("/login").await;
-    let logged_in = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("username", "fairgreedy"),
-                ("password", "a long enough password"),
-                ("next", "/account"),
-            ],
-        )
-        .await;
+    let logged_in = browser.log_in("fairgreedy", "a long enough password").await;
     assert_eq!(logged_in.status, 303, "{}", logged_in.body);
     let csrf = browser.csrf("/account/subscriptions").await;
     let page = browser
@@ -274,14 +263,8 @@ async fn gpodder_and_page_reads_count_in_their_users_reads_budget() {
 
     // The account's pages read from the same budget (logging in is not a read of it).
     let mut browser = crate::accounts::client::Browser::new(&url);
-    let csrf = browser.csrf("/login").await;
-    let credentials = [
-        ("csrf", csrf.as_str()),
-        ("username", "fairreader"),
-        ("password", "a long enough password"),
-        ("next", "/account"),
-    ];
-    assert_eq!(browser.post("/login", &credentials).await.status, 303);
+    let logged_in = browser.log_in("fairreader", "a long enough password").await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
     let page = browser.get("/account").await;
     assert_eq!(page.status, 429, "{}", page.body);
 }

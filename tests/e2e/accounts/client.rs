@@ -102,6 +102,19 @@ impl Browser {
         csrf_of(&page.body)
     }
 
+    /// Logs in as `username` through the log-in form; its answer (303 to `/account` when it
+    /// worked).
+    pub async fn log_in(&mut self, username: &str, password: &str) -> Answer {
+        let csrf = self.csrf("/login").await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", "/account"),
+        ];
+        self.post("/login", &form).await
+    }
+
     /// Registers `username` and stays logged in; the new account's user id.
     pub async fn register(&mut self, username: &str, password: &str) -> String {
         let csrf = self.csrf("/register").await;
