@@ -131,12 +131,12 @@ pub async fn through_pipeline(
 
 /// Whether the read models show the events of `result` (true when it produced none).
 async fn visible(state: &WebState, result: &balados_schemas::CommandResult) -> bool {
-    let Some(consistency) = &state.consistency else {
-        return false;
-    };
     if result.events_next_offset < 0 {
         return true;
     }
+    let Some(consistency) = &state.consistency else {
+        return false;
+    };
     let token = balados_query_api::consistency::Token {
         partition: result.events_partition,
         next_offset: result.events_next_offset,
