@@ -57,16 +57,14 @@ impl<'a> Page<'a> {
         let mut nav = String::new();
         match (self.username, self.csrf) {
             (Some(name), Some(csrf)) => {
+                // The pages used most; the account's page links every one.
                 for (href, label) in [
                     ("/account", "Account"),
                     ("/account/subscriptions", "Subscriptions"),
                     ("/account/listening", "Listening"),
                     ("/account/devices", "Devices"),
                     ("/account/privacy", "Privacy"),
-                    ("/account/apps", "Apps"),
                     ("/account/app-passwords", "App passwords"),
-                    ("/account/play-tokens", "Play tokens"),
-                    ("/account/export", "Export"),
                 ] {
                     let _ = write!(nav, r#"<a href="{href}">{label}</a>"#);
                 }
