@@ -388,6 +388,23 @@ class Steps:
         self.open_until("/account/listening", f"document.body.innerText.includes('{EPISODE}')")
         self.expect_text("at 12:34 of 1:02:05")
         self.done("listening")
+        # 100 newer plays: the first goes to the second page of the history.
+        plays = [{"rss_source_feed": feed, "position": 60,
+                  "rss_source_item": base64.urlsafe_b64encode(
+                      f"later-{n},https://feeds.example/browser/later-{n}.mp3".encode()
+                  ).decode().rstrip("=")} for n in range(100)]
+        status = self.api("POST", "/api/v1/play/batch", token, {"plays": plays})
+        if status != 202:
+            raise Failure(f"POST /api/v1/play/batch with the app's token: {status}, not 202")
+        self.open_until("/account/listening",
+                        "!!document.querySelector('a[href=\"/account/listening?page=2\"]')")
+        if EPISODE in self.text():
+            raise Failure("the oldest play is still on the first page of 100 newer ones")
+        self.click("a[href='/account/listening?page=2']")
+        self.expect_text("this is page 2")
+        if EPISODE not in self.text() or "later-" in self.text():
+            raise Failure(f"the second page holds more than the oldest play: {self.text()}")
+        self.done("listening-older")
         status = self.api("PUT", f"/api/v1/devices/{DEVICE}", token,
                           {"caption": "My phone", "type": "mobile"})
         if status != 202:

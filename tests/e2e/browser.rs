@@ -13,7 +13,7 @@ use std::time::Duration;
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// Pages every run must have a screenshot of (play tokens only where the server has the page).
-const PAGES: [&str; 19] = [
+const PAGES: [&str; 20] = [
     "register",
     "account",
     "login",
@@ -23,6 +23,7 @@ const PAGES: [&str; 19] = [
     "subscription-added",
     "subscription-removed",
     "listening",
+    "listening-older",
     "devices",
     "privacy",
     "app-passwords",

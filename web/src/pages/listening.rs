@@ -4,12 +4,16 @@ use crate::WebState;
 use crate::error::PageError;
 use crate::html::esc;
 use crate::session::LoggedIn;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
-/// Plays the history page shows: the latest, newest first (the export has every one).
-const LATEST_PLAYS: i64 = 100;
+/// Plays a page of the history shows, newest first.
+const PAGE: usize = 100;
+/// The pages there can be: a user keeps at most 20,000 episodes (the domain's `MAX_EPISODES`).
+const MAX_PAGE: u32 = 200;
 
 #[derive(sqlx::FromRow)]
 struct Play {
@@ -23,32 +27,42 @@ struct Play {
     saved: bool,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    /// 1 for the newest plays.
+    page: Option<u32>,
+}
+
 pub async fn history(
     State(state): State<WebState>,
     who: LoggedIn,
+    paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Html<String>, PageError> {
-    let plays: Vec<Play> = sqlx::query_as(
+    let Query(paging) = paging.map_err(|_| PageError::Invalid("page must be a number".into()))?;
+    let page = paging.page.unwrap_or(1).clamp(1, MAX_PAGE);
+    let offset = i64::from(page - 1) * PAGE as i64;
+    // One more than a page: whether there is an older one.
+    let mut plays: Vec<Play> = sqlx::query_as(
         "SELECT feed_url, guid, enclosure_url, position, duration, played, updated_at,
                 saved_at IS NOT NULL AS saved
          FROM users.play_statuses
          WHERE user_id = $1 AND updated_at IS NOT NULL
          ORDER BY updated_at DESC, item_id
-         LIMIT $2",
+         LIMIT $2 OFFSET $3",
     )
     .bind(&who.session.user_id)
-    .bind(LATEST_PLAYS)
+    .bind(PAGE as i64 + 1)
+    .bind(offset)
     .fetch_all(&state.readers)
     .await?;
-    if plays.is_empty() {
+    let older = plays.len() > PAGE;
+    plays.truncate(PAGE);
+    if plays.is_empty() && page == 1 {
         let body = "<p>Nothing played yet: what your podcast apps report playing appears here.</p>";
         return Ok(who.page("Listening history").render(body));
     }
-    let count = match plays.len() {
-        1 => "Your one play".to_owned(),
-        n => format!("Your latest {n} plays, newest first"),
-    };
     let mut body = format!(
-        r#"<p>{count} (<a href="/account/export">your export</a> has them all).</p><ul class="items">"#
+        r#"<p>Newest first, {PAGE} a page; this is page {page} (<a href="/account/export">your export</a> has every play).</p><ul class="items">"#
     );
     for play in &plays {
         let progress = if play.played {
@@ -67,7 +81,20 @@ pub async fn history(
             when = play.updated_at.format("%Y-%m-%d %H:%M"),
         ));
     }
-    body.push_str("</ul>");
+    body.push_str("</ul><p>");
+    if page > 1 {
+        body.push_str(&format!(
+            r#"<a href="/account/listening?page={}">Newer plays</a> "#,
+            page - 1
+        ));
+    }
+    if older && page < MAX_PAGE {
+        body.push_str(&format!(
+            r#"<a href="/account/listening?page={}">Older plays</a>"#,
+            page + 1
+        ));
+    }
+    body.push_str("</p>");
     Ok(who.page("Listening history").render(&body))
 }
 
