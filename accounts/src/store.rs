@@ -240,6 +240,19 @@ impl Accounts {
         }
         Ok(())
     }
+
+    /// Undoes [`Accounts::disable`]: the account logs in again (its app passwords too).
+    pub async fn enable(&self, username: &Username) -> Result<(), AccountError> {
+        let done =
+            sqlx::query("UPDATE accounts.users SET disabled_at = NULL WHERE username_key = $1")
+                .bind(username.key())
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 /// The lock after `failed` failures in a row: none within the free attempts, then 1 minute,

@@ -1,5 +1,6 @@
 //! The accounts' table against the real PostgreSQL (`./dev/test` starts it; a fresh database per
-//! test): unique usernames whatever their case, log-in with lock-out, disabling.
+//! test): unique usernames whatever their case, log-in with lock-out, disabling and enabling, an
+//! operator's password reset.
 
 use balados_accounts::{AccountError, Accounts, FREE_ATTEMPTS, Password, Username};
 use chrono::{TimeDelta, Utc};
@@ -126,6 +127,92 @@ async fn a_disabled_account_cannot_log_in() {
     ));
     assert!(matches!(
         accounts.disable(&user("nobody")).await,
+        Err(AccountError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_disabled_account_enabled_again_logs_in() {
+    let accounts = accounts().await;
+    accounts
+        .create(&user("gail"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    accounts.disable(&user("gail")).await.expect("disabled");
+    accounts.enable(&user("GAIL")).await.expect("enabled");
+    let account = accounts
+        .log_in("gail", "correct horse battery", Utc::now())
+        .await
+        .expect("logs in again");
+    assert!(account.disabled_at.is_none());
+    assert!(matches!(
+        accounts.enable(&user("nobody")).await,
+        Err(AccountError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_reset_password_replaces_the_old_clears_the_lock_and_closes_every_session() {
+    let accounts = accounts().await;
+    let hal = accounts
+        .create(&user("hal"), &password("correct horse battery"), None)
+        .await
+        .expect("created");
+    let sessions = balados_accounts::Sessions::new(accounts.pool().clone());
+    let (cookie, _) = sessions
+        .open(&hal.user_id, balados_accounts::SessionKind::Web)
+        .await
+        .expect("a session");
+    let passwords = balados_accounts::AppPasswords::new(accounts.pool().clone());
+    let (_, app_secret) = passwords
+        .create(&hal.user_id, "phone")
+        .await
+        .expect("an app password");
+    let now = Utc::now();
+    for _ in 0..FREE_ATTEMPTS {
+        let _ = accounts.log_in("hal", "forgotten", now).await;
+    }
+    assert!(
+        matches!(
+            accounts.log_in("hal", "correct horse battery", now).await,
+            Err(AccountError::Locked(_))
+        ),
+        "locked out"
+    );
+
+    let id = accounts
+        .reset_password(&user("HAL"), &password("a brand new passphrase"))
+        .await
+        .expect("reset");
+    assert_eq!(id, hal.user_id);
+    assert!(
+        accounts
+            .log_in("hal", "a brand new passphrase", now)
+            .await
+            .is_ok(),
+        "the new password logs in at once: the lock is cleared"
+    );
+    assert!(matches!(
+        accounts.log_in("hal", "correct horse battery", now).await,
+        Err(AccountError::WrongCredentials)
+    ));
+    let found = sessions
+        .find(&cookie, balados_accounts::SessionKind::Web)
+        .await
+        .expect("query");
+    assert!(
+        found.is_none(),
+        "whoever knew the old password is logged out"
+    );
+    assert_eq!(
+        passwords.verify("hal", &app_secret).await.expect("query"),
+        Some(hal.user_id.clone()),
+        "the apps keep syncing"
+    );
+    assert!(matches!(
+        accounts
+            .reset_password(&user("nobody"), &password("a brand new passphrase"))
+            .await,
         Err(AccountError::NotFound)
     ));
 }

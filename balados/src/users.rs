@@ -1,4 +1,4 @@
-//! `balados admin user …`: accounts for operators and tests (the web pages come later).
+//! `balados admin user …`: accounts for operators and tests; users register on the pages.
 
 use balados_accounts::{Accounts, Password, Username};
 use balados_platform::Settings;
@@ -21,6 +21,20 @@ pub enum UserCommand {
     Disable {
         #[arg(long)]
         username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Reset a forgotten password: the lock-out is cleared and every session of the account is
+    /// logged out (its app passwords stay). Give the new one in BALADOS_ADMIN_PASSWORD rather than
+    /// on the command line, where other users of the machine can see it.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "BALADOS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
     },
 }
 
@@ -61,6 +75,20 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
                 Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
             accounts.disable(&username).await?;
             println!("disabled {username}");
+        }
+        UserCommand::Enable { username } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            accounts.enable(&username).await?;
+            println!("enabled {username}");
+        }
+        UserCommand::SetPassword { username, password } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            let password = Password::choose(&password, username.as_str())
+                .map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            accounts.reset_password(&username, &password).await?;
+            println!("new password set for {username}; its sessions are logged out");
         }
     }
     Ok(())
