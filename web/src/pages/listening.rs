@@ -1,4 +1,5 @@
-//! What the user's apps reported, as read models show it: the latest plays and the devices.
+//! What the user's apps reported, as the read models show it: the plays, newest first and paged,
+//! and the devices.
 
 use crate::WebState;
 use crate::error::PageError;
