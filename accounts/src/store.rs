@@ -228,26 +228,25 @@ impl Accounts {
     }
 
     pub async fn disable(&self, username: &Username) -> Result<(), AccountError> {
-        let done = sqlx::query(
-            "UPDATE accounts.users SET disabled_at = coalesce(disabled_at, now())
-             WHERE username_key = $1",
-        )
-        .bind(username.key())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(AccountError::NotFound);
-        }
-        Ok(())
+        self.set_disabled(username, true).await
     }
 
     /// Undoes [`Accounts::disable`]: the account logs in again (its app passwords too).
     pub async fn enable(&self, username: &Username) -> Result<(), AccountError> {
-        let done =
-            sqlx::query("UPDATE accounts.users SET disabled_at = NULL WHERE username_key = $1")
-                .bind(username.key())
-                .execute(&self.pool)
-                .await?;
+        self.set_disabled(username, false).await
+    }
+
+    /// Disabled since the first time it was (disabling twice keeps that time), or enabled.
+    async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<(), AccountError> {
+        let done = sqlx::query(
+            "UPDATE accounts.users
+             SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+             WHERE username_key = $1",
+        )
+        .bind(username.key())
+        .bind(disabled)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(AccountError::NotFound);
         }

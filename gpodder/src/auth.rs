@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use balados_accounts::SESSION_LIFETIME;
-use balados_platform::http::{ApiError, PathParams};
+use balados_platform::http::{ApiError, PathParams, is_read};
 use base64::Engine as _;
 
 /// The cookie name gpodder clients (AntennaPod) expect.
@@ -158,10 +158,7 @@ async fn open_session(state: &GpodderState, caller: &Caller, response: &mut Resp
 /// Basic challenge for this server sends those credentials with any site's form, and these routes
 /// read JSON whatever the Content-Type; podcast apps send no `Sec-Fetch-Site`.
 fn cross_site_write(request: &Request) -> Option<Response> {
-    let write = !matches!(
-        *request.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
+    let write = !is_read(request.method());
     let cross_site = request
         .headers()
         .get("sec-fetch-site")
@@ -211,11 +208,7 @@ pub async fn authenticate(
         Err(refused) => return refused.into_response(),
     };
     // A read counts in its user's reads budget; a write pays per command when it sends them.
-    let read = matches!(
-        *request.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
-    if let (true, Some(reads)) = (read, &state.reads)
+    if let (true, Some(reads)) = (is_read(request.method()), &state.reads)
         && let Err(limited) = reads.admit_user(caller.user_id.as_str(), &state.ingest.metrics)
     {
         return GpodderError::from(limited).into_response();

@@ -112,6 +112,11 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// A request that only reads (GET, HEAD): counted in the reads budget, never a cross-site write.
+pub fn is_read(method: &axum::http::Method) -> bool {
+    matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD)
+}
+
 /// The parser's message, which quotes what it refused (a value of any length), cut to a bound.
 pub fn bounded(message: &str) -> String {
     const MAX_CHARS: usize = 300;

@@ -4,6 +4,14 @@
 use crate::helpers::{Stack, feed_id, token};
 use std::time::Duration;
 
+/// The server's environment for `[fair_use]` settings (`("USER_WRITES__BURST", "3")`).
+fn limits(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .map(|(name, value)| (format!("BALADOS__FAIR_USE__{name}"), (*value).to_owned()))
+        .collect()
+}
+
 /// Sends `n` subscriptions as `user` at once; the statuses and the `Retry-After` of any 429.
 async fn burst(url: &str, user: &str, n: usize) -> (Vec<u16>, Vec<String>) {
     let http = reqwest::Client::new();
@@ -40,17 +48,14 @@ async fn burst(url: &str, user: &str, n: usize) -> (Vec<u16>, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_over_their_rate_gets_429_and_others_go_on() {
     let mut stack = Stack::start(false).await;
-    let limits = [
-        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "0.5"),
-        ("BALADOS__FAIR_USE__USER_WRITES__BURST", "3"),
-        ("BALADOS__FAIR_USE__ADDRESS_ANONYMOUS__PER_SECOND", "0.5"),
-        ("BALADOS__FAIR_USE__ADDRESS_ANONYMOUS__BURST", "2"),
-    ];
-    let env: Vec<(String, String)> = limits
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    stack.start_server(&env).await;
+    stack
+        .start_server(&limits(&[
+            ("USER_WRITES__PER_SECOND", "0.5"),
+            ("USER_WRITES__BURST", "3"),
+            ("ADDRESS_ANONYMOUS__PER_SECOND", "0.5"),
+            ("ADDRESS_ANONYMOUS__BURST", "2"),
+        ]))
+        .await;
     let url = stack.server().url.clone();
 
     let (greedy, retry_after) = burst(&url, "greedy", 8).await;
@@ -159,11 +164,10 @@ async fn upload(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_dropped() {
     let mut stack = Stack::start(false).await;
-    let env = [
-        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "2"),
-        ("BALADOS__FAIR_USE__USER_WRITES__BURST", "5"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let env = limits(&[
+        ("USER_WRITES__PER_SECOND", "2"),
+        ("USER_WRITES__BURST", "5"),
+    ]);
     let url = stack.start_server(&env).await.url.clone();
     let greedy = crate::gpodder::account_with_app_password(&stack, "fairgreedy");
     let other = crate::gpodder::account_with_app_password(&stack, "fairother");
@@ -220,11 +224,10 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpodder_and_page_reads_count_in_their_users_reads_budget() {
     let mut stack = Stack::start(false).await;
-    let env = [
-        ("BALADOS__FAIR_USE__USER_READS__PER_SECOND", "0.1"),
-        ("BALADOS__FAIR_USE__USER_READS__BURST", "3"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let env = limits(&[
+        ("USER_READS__PER_SECOND", "0.1"),
+        ("USER_READS__BURST", "3"),
+    ]);
     let url = stack.start_server(&env).await.url.clone();
     let reader = crate::gpodder::account_with_app_password(&stack, "fairreader");
     let other = crate::gpodder::account_with_app_password(&stack, "fairquiet");

@@ -7,8 +7,9 @@ use crate::WebState;
 use crate::error::PageError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue};
 use balados_accounts::{SESSION_LIFETIME, Session};
+use balados_platform::http::is_read;
 
 pub const SESSION_COOKIE: &str = "balados_session";
 pub const CSRF_COOKIE: &str = "balados_csrf";
@@ -84,8 +85,7 @@ impl FromRequestParts<WebState> for LoggedIn {
         {
             Some(session) => {
                 // A page opened counts in its user's reads budget; a change pays as a command.
-                let read = matches!(parts.method, Method::GET | Method::HEAD);
-                if let (true, Some(reads)) = (read, &state.reads) {
+                if let (true, Some(reads)) = (is_read(&parts.method), &state.reads) {
                     reads.admit_user(&session.user_id, &state.ingest.metrics)?;
                 }
                 Ok(Self {

@@ -28,10 +28,7 @@ impl Budget {
     pub fn charge(&self, user: &str, app: &str, cells: u64) -> Result<(), ApiError> {
         for (who, limiter, key) in [("user", &self.users, user), ("app", &self.apps, app)] {
             if let Admission::Limited(wait) = limiter.charge(key.to_owned(), cells) {
-                return Err(ApiError::rate_limited(
-                    format!("too many requests for this {who}"),
-                    seconds(wait),
-                ));
+                return Err(too_many(who, wait));
             }
         }
         Ok(())
@@ -44,10 +41,7 @@ impl Budget {
         let admission = self.users.check(user.to_owned());
         count(metrics, self.name, "user", admission);
         match admission {
-            Admission::Limited(wait) => Err(ApiError::rate_limited(
-                "too many requests for this user",
-                seconds(wait),
-            )),
+            Admission::Limited(wait) => Err(too_many("user", wait)),
             Admission::Allowed | Admission::Untracked => Ok(()),
         }
     }
@@ -74,10 +68,7 @@ impl Budget {
                 }
                 Admission::Limited(wait) => {
                     count(metrics, self.name, "user", admission);
-                    return Err(ApiError::rate_limited(
-                        "too many requests for this user",
-                        seconds(wait),
-                    ));
+                    return Err(too_many("user", wait));
                 }
                 Admission::Allowed | Admission::Untracked => {
                     count(metrics, self.name, "user", admission);
@@ -125,6 +116,11 @@ impl TokenVerifier for LimitedVerifier {
         }
         Ok(caller)
     }
+}
+
+/// The 429 of a caller (`user` or `app`) who must wait `wait`.
+fn too_many(who: &str, wait: Duration) -> ApiError {
+    ApiError::rate_limited(format!("too many requests for this {who}"), seconds(wait))
 }
 
 /// `Retry-After` is in whole seconds: rounded up, at least 1.

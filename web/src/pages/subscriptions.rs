@@ -134,6 +134,6 @@ async fn changed(
     who: &LoggedIn,
     payload: CommandPayload,
 ) -> Result<Response, PageError> {
-    let (status, top): (StatusCode, String) = through_pipeline(state, who, payload).await?;
+    let (status, top) = through_pipeline(state, who, payload).await?;
     Ok((status, page(state, who, &top, "").await?).into_response())
 }
