@@ -196,6 +196,13 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
         .await;
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.body.contains("faster than the service takes them"));
+    // So does an OPML import, refused whole: none of its feeds is subscribed below.
+    let csrf = browser.csrf("/account/import").await;
+    let opml = r#"<opml version="2.0"><body><outline xmlUrl="https://fair.example.com/imported.xml"/></body></opml>"#;
+    let import = browser
+        .post("/account/import", &[("csrf", &csrf), ("opml", opml)])
+        .await;
+    assert_eq!(import.status, 429, "{}", import.body);
     // Another user of the same protocol is not slowed down.
     let other = (url.as_str(), "fairother", other.as_str());
     assert_eq!(upload(other, "phone", 0, 5).await.0, 200);
@@ -214,6 +221,20 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
         actions["actions"].as_array().map(Vec::len),
         Some(40),
         "{actions}"
+    );
+    let subscriptions: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/subscriptions/fairgreedy.json"))
+        .basic_auth("fairgreedy", Some(greedy.2))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        subscriptions,
+        serde_json::json!([]),
+        "none of the refused changes"
     );
 
     // A few seconds short of the advertised wait, an upload is held until it fits, not refused.
