@@ -161,6 +161,19 @@ async fn upload(
     (response.status().as_u16(), retry_after)
 }
 
+/// A gpodder read as `user`: its JSON answer.
+async fn read((url, user, password): (&str, &str, &str), path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{url}{path}"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_dropped() {
     let mut stack = Stack::start(false).await;
@@ -208,29 +221,13 @@ async fn gpodder_uploads_and_pages_pay_for_their_commands_and_are_paced_not_drop
     assert_eq!(upload(other, "phone", 0, 5).await.0, 200);
 
     // What was refused was not applied: the user's actions are the first upload's 40.
-    let actions: serde_json::Value = reqwest::Client::new()
-        .get(format!("{url}/api/2/episodes/fairgreedy.json?since=0"))
-        .basic_auth("fairgreedy", Some(greedy.2))
-        .send()
-        .await
-        .expect("reachable")
-        .json()
-        .await
-        .expect("json");
+    let actions = read(greedy, "/api/2/episodes/fairgreedy.json?since=0").await;
     assert_eq!(
         actions["actions"].as_array().map(Vec::len),
         Some(40),
         "{actions}"
     );
-    let subscriptions: serde_json::Value = reqwest::Client::new()
-        .get(format!("{url}/subscriptions/fairgreedy.json"))
-        .basic_auth("fairgreedy", Some(greedy.2))
-        .send()
-        .await
-        .expect("reachable")
-        .json()
-        .await
-        .expect("json");
+    let subscriptions = read(greedy, "/subscriptions/fairgreedy.json").await;
     assert_eq!(
         subscriptions,
         serde_json::json!([]),
