@@ -10,8 +10,9 @@
 //! not depend on the broker's last stable offset (which a transaction left open holds back until
 //! it times out). The records of an aborted batch below the committed offset were decided again,
 //! identically, by its replay, whose records come later and win. (A restore once waited at its
-//! marker for minutes on tansu during a rolling restart; a foreign transaction left open did not
-//! reproduce that there, so its cause is not established.)
+//! marker for minutes on tansu during a rolling restart: most likely a last stable offset that
+//! tansu holds for good when two transactional instances write the same partitions, see
+//! docs/broker-compatibility.md.)
 //!
 //! Then the state is checked against the events it stands on: the last events of the users written
 //! most recently (where a broker crash would have lost acknowledged records) must be where their

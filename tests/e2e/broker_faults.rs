@@ -213,7 +213,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         .enumerate()
         .map(|(i, w)| (user(i), w.clone()))
         .collect();
-    let acked_total = every_acknowledged_write_visible(&url, &users, &work).await;
+    let acked_total = every_acknowledged_write_visible(&[&url], &users, &work).await;
     eprintln!("{acked_total} acknowledged writes, all visible; recoveries: {recoveries:?}");
     decided_once_without_gaps(
         (&infra.bootstrap(), &registry_url),

@@ -103,7 +103,7 @@ async fn growing_from_6_to_12_partitions_under_writes_loses_and_duplicates_nothi
         refused.iter().all(|s| *s == 503),
         "server errors: {refused:?}"
     );
-    let acked = every_acknowledged_write_visible(&url, &users, &stack.work_dir).await;
+    let acked = every_acknowledged_write_visible(&[&url], &users, &stack.work_dir).await;
     assert!(acked > USERS * 10, "writes were acknowledged: {acked}");
     decided_once_without_gaps(
         (&kafka_bootstrap(), &stack.registry_url),

@@ -196,12 +196,15 @@ pub async fn read_events(
 }
 
 /// Waits until every acknowledged subscription of each user is visible (and nothing nobody asked
-/// for); the number of acknowledged writes.
+/// for), read through the first of `urls`; the number of acknowledged writes. A failure reports
+/// what every instance's pipeline did and the end of the logs in `logs` (CI keeps only the test's
+/// output).
 pub async fn every_acknowledged_write_visible(
-    url: &str,
+    urls: &[&str],
     users: &[(String, Arc<Mutex<Writes>>)],
     logs: &std::path::Path,
 ) -> usize {
+    let url = urls[0];
     let http = reqwest::Client::new();
     let mut acked_total = 0;
     for (user, writes) in users {
@@ -240,16 +243,56 @@ pub async fn every_acknowledged_write_visible(
             if missing == 0 {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{user}: {missing} of {} acknowledged subscriptions never became visible (see {})",
-                writes.acked.len(),
-                logs.display()
-            );
+            if Instant::now() >= deadline {
+                panic!(
+                    "{user}: {missing} of {} acknowledged subscriptions never became visible\n{}",
+                    writes.acked.len(),
+                    pipeline_report(urls, logs).await
+                );
+            }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
     acked_total
+}
+
+/// What the pipeline of each instance at `urls` says (its aggregator's and materializers' metrics,
+/// histograms aside) and the last lines of each log in `logs`.
+async fn pipeline_report(urls: &[&str], logs: &std::path::Path) -> String {
+    const TAIL: usize = 20;
+    let mut report = String::new();
+    for url in urls {
+        let metrics = match reqwest::get(format!("{url}/metrics")).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(e) => e.to_string(),
+        };
+        report.push_str(&format!("== {url}/metrics (pipeline)\n"));
+        for line in metrics.lines().filter(|l| {
+            (l.starts_with("balados_aggregator_") || l.starts_with("balados_materializer_"))
+                && !l.contains("_bucket{")
+        }) {
+            report.push_str(line);
+            report.push('\n');
+        }
+    }
+    let mut files: Vec<_> = std::fs::read_dir(logs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    for file in files {
+        let log = std::fs::read_to_string(&file).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        report.push_str(&format!("== the end of {}\n", file.display()));
+        for line in &lines[lines.len().saturating_sub(TAIL)..] {
+            report.push_str(line);
+            report.push('\n');
+        }
+    }
+    report
 }
 
 /// Every acknowledged subscription decided once, in per-user event sequences without gap, as the
