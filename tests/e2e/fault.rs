@@ -8,7 +8,7 @@
 //! aggregator), FAULT_COMMANDS and FAULT_USERS (default 50,000 and 500); the stream is the same
 //! for the same parameters. A mismatching outcome prints the whole history of its user.
 
-use crate::helpers::{Stack, binary, decode_event, kafka_bootstrap, topic_reader};
+use crate::helpers::{Stack, binary, decode_event, kafka_bootstrap, uncommitted_topic_reader};
 use balados_aggregator::handle::handle;
 use balados_domain::UserState;
 use balados_schemas::{
@@ -259,7 +259,9 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
     }
 
     // Kill each process three times while the stream is being processed.
-    let results = topic_reader(
+    // Both aggregators write every reply partition in their transactions: read uncommitted (see
+    // `uncommitted_topic_reader`); copies of an outcome are compared below.
+    let results = uncommitted_topic_reader(
         &format!("{}-fault-results", stack.prefix),
         &topics.command_results,
     );
@@ -348,7 +350,8 @@ async fn two_aggregators_killed_mid_stream_lose_and_duplicate_nothing() {
         );
     }
 
-    let events = topic_reader(&format!("{}-fault-events", stack.prefix), &topics.events);
+    let events =
+        uncommitted_topic_reader(&format!("{}-fault-events", stack.prefix), &topics.events);
     let mut seen: BTreeMap<(String, u64), EventEnvelope> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while seen.len() < expected_events.len() {

@@ -414,13 +414,24 @@ pub async fn metrics(url: &str) -> String {
 
 /// A consumer of `topic` from its beginning, read_committed, in its own group `group`.
 pub fn topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer {
+    reader(group, topic, "read_committed")
+}
+
+/// [`topic_reader`], read_uncommitted: for topics that several transactional producers write at
+/// once, whose last stable offset tansu can hold for good (docs/broker-compatibility.md). tansu
+/// shows aborted records to read_committed readers anyway.
+pub fn uncommitted_topic_reader(group: &str, topic: &str) -> rdkafka::consumer::BaseConsumer {
+    reader(group, topic, "read_uncommitted")
+}
+
+fn reader(group: &str, topic: &str, isolation: &str) -> rdkafka::consumer::BaseConsumer {
     use rdkafka::consumer::Consumer as _;
     let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
+        .set("isolation.level", isolation)
         .set("session.timeout.ms", "10000")
         .create()
         .expect("consumer");
