@@ -134,9 +134,19 @@ pub fn run(
             unrestored = Some(assigned);
         }
         // Ready means restored: the partitions just assigned are restored before anything else
-        // (retried at the next poll if the broker fails meanwhile).
+        // (retried at the next poll if the broker fails meanwhile), then read from the offset
+        // their state is at. What was polled of them came from before the rebalance or from the
+        // offset the group read at the assignment; a broker that lets a committed offset move
+        // back (tansu takes commits from former members) can put either apart from the state,
+        // and a command decided on a state that lacks the ones before it would reuse their
+        // sequences.
         if let Some(partitions) = &unrestored {
-            match writer.prepare(&consumer, &restorer, &mut store, partitions) {
+            batch.retain(|m| !partitions.contains(&m.partition()));
+            let prepared = writer
+                .prepare(&consumer, &restorer, &mut store, partitions)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| seek_to_state(&consumer, &topics.commands, &store, partitions));
+            match prepared {
                 Ok(()) => {
                     unrestored = None;
                     readiness.set(READINESS, true);
@@ -301,6 +311,35 @@ fn count_rare_events_from_zero(metrics: &Metrics) {
     }
 }
 
+/// Seeks `partitions` to the offsets their state in `store` is at.
+fn seek_to_state(
+    consumer: &CommandConsumer,
+    topic: &str,
+    store: &StateStore,
+    partitions: &[i32],
+) -> anyhow::Result<()> {
+    // librdkafka refuses an empty seek (an assignment of no partition).
+    if partitions.is_empty() {
+        return Ok(());
+    }
+    let mut seek = TopicPartitionList::new();
+    for partition in partitions {
+        let offset = store
+            .committed(*partition)
+            .ok_or_else(|| anyhow::anyhow!("partition {partition} is not restored"))?;
+        seek.add_partition_offset(topic, *partition, Offset::Offset(offset))?;
+    }
+    checked(consumer.seek_partitions(seek, Duration::from_secs(10))?)
+}
+
+/// A seek's per-partition errors as one error.
+fn checked(sought: TopicPartitionList) -> anyhow::Result<()> {
+    match sought.elements().iter().find_map(|e| e.error().err()) {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
+
 /// Seeks every assigned partition back to its committed offset; returns those offsets (0 where
 /// nothing is committed).
 fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32, i64>> {
@@ -319,7 +358,7 @@ fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32
         let offset = offset.map_or(Offset::Beginning, Offset::Offset);
         seek.add_partition_offset(topic, *partition, offset)?;
     }
-    consumer.seek_partitions(seek, Duration::from_secs(10))?;
+    checked(consumer.seek_partitions(seek, Duration::from_secs(10))?)?;
     Ok(committed
         .into_iter()
         .map(|(p, o)| (p, o.unwrap_or(0)))
