@@ -85,6 +85,7 @@ pub fn decide(state: &UserState, command: &CommandEnvelope) -> Decision {
             duration,
             played,
         } => episodes::record_play(state, feed, item, *position, *duration, *played, at),
+        CommandPayload::StartPlay { feed, item } => episodes::start_play(state, feed, item, at),
         CommandPayload::UpdatePosition { item, position } => {
             episodes::update_position(state, item, *position, at)
         }

@@ -58,6 +58,33 @@ pub fn record_play(
     }])
 }
 
+/// A listen began without a position (the play gateway): the user's episode (found as a gpodder
+/// action finds it, by GUID else by media URL) is recorded again as it stands — a player
+/// fetching the media says nothing of where it will resume, and the apps' positions must not go
+/// back to 0 — or from the start when the user has not played it yet.
+pub fn start_play(
+    state: &UserState,
+    feed: &FeedUrl,
+    reported: &ItemId,
+    at: DateTime<Utc>,
+) -> Ruling {
+    let item = super::episode_actions::resolve(state, feed, reported);
+    let (position, duration, played) = state
+        .episodes
+        .get(&item)
+        .filter(|e| e.updated_at.is_some())
+        .map_or((0, None, false), |e| (e.position, e.duration, e.played));
+    record_play(
+        state,
+        feed,
+        &item,
+        Seconds::clamped(position),
+        duration.map(Seconds::clamped),
+        played,
+        at,
+    )
+}
+
 /// Moves the position of an episode the user has played; its feed is the play status's.
 pub fn update_position(
     state: &UserState,

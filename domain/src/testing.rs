@@ -45,7 +45,7 @@ pub fn arb_payload() -> impl Strategy<Value = CommandPayload> {
 
 /// Any command but a sync.
 fn arb_single() -> impl Strategy<Value = CommandPayload> {
-    (0u8..25, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
+    (0u8..26, 0u32..3, 0u32..3, 0i64..700, any::<bool>()).prop_map(|(kind, a, b, n, flag)| {
         let (f, i) = (feed(a), item(b));
         let playlist = local(&format!("p{b}"));
         let collection = if a == 0 {
@@ -150,6 +150,15 @@ fn arb_single() -> impl Strategy<Value = CommandPayload> {
                 started: None,
                 position: Some(secs(n)),
                 total: flag.then(|| secs(600)),
+            },
+            // The gateway's listen, by GUID or under the URL alone.
+            25 => CommandPayload::StartPlay {
+                feed: f,
+                item: if flag {
+                    i
+                } else {
+                    ItemId::new(i.enclosure_url(), i.enclosure_url()).expect("valid")
+                },
             },
             _ => CommandPayload::UpsertDevice {
                 device_id: DeviceId::parse(&format!("d{a}")).expect("valid"),

@@ -104,5 +104,9 @@ avro_union! {
             plays: Vec<SyncPlay>,
             playlists: Vec<SyncPlaylist>,
         }
+        /// A listen began where the client reports no position (the play gateway): the play
+        /// status is recorded again as it stands, or from the start for an episode not played
+        /// yet; it counts as a play.
+        25 StartPlay "start_play" { feed: FeedUrl, item: ItemId }
     }
 }

@@ -1,7 +1,7 @@
 //! Plays, positions, saved and shared episodes.
 
 use super::*;
-use balados_schemas::FeedUrl;
+use balados_schemas::{FeedUrl, ItemId};
 use proptest::prelude::*;
 
 fn play(n: u32, position: i64, duration: Option<i64>, played: bool, at: i64) -> CommandEnvelope {
@@ -194,4 +194,63 @@ proptest! {
         prop_assert_eq!(e.updated_at, Some(t(latest)));
         prop_assert_eq!(i64::try_from(e.position).ok(), Some(winner));
     }
+}
+
+fn start(item: ItemId, at: i64) -> CommandEnvelope {
+    command(
+        CommandPayload::StartPlay {
+            feed: feed(1),
+            item,
+        },
+        at,
+    )
+}
+
+#[test]
+fn a_listen_through_the_gateway_starts_an_episode_not_played_yet_from_the_start() {
+    let mut state = UserState::default();
+    let d = run(&mut state, &start(item(1), 0));
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::PlayRecorded {
+            feed: feed(1),
+            item: item(1),
+            position: 0,
+            duration: None,
+            played: false
+        }]
+    );
+}
+
+#[test]
+fn a_listen_through_the_gateway_keeps_the_position_an_app_recorded() {
+    let mut state = UserState::default();
+    run(&mut state, &play(1, 1234, Some(3600), false, 0));
+    run(&mut state, &play(2, 600, Some(600), true, 1));
+    // Reported by its media URL alone, as a feed without GUIDs gives it: the same episode.
+    let by_url = ItemId::new(item(1).enclosure_url(), item(1).enclosure_url()).expect("valid");
+    let d = run(&mut state, &start(by_url, 5));
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::PlayRecorded {
+            feed: feed(1),
+            item: item(1),
+            position: 1234,
+            duration: Some(3600),
+            played: false
+        }]
+    );
+    let d = run(&mut state, &start(item(2), 6));
+    assert_eq!(
+        events(&d),
+        vec![EventPayload::PlayRecorded {
+            feed: feed(1),
+            item: item(2),
+            position: 600,
+            duration: Some(600),
+            played: true
+        }]
+    );
+    let e = &state.episodes[&item(1)];
+    assert_eq!((e.position, e.updated_at), (1234, Some(t(5))));
 }
