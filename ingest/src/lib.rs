@@ -12,8 +12,9 @@ mod routes;
 
 pub use producer::{CommandProducer, CommandSink, ProduceError};
 pub use replies::Replies;
+pub use routes::ids::{parse_feed, parse_item};
 pub use routes::sync::{SyncState, router as sync_router};
-pub use routes::{Origin, router, submit_for_user};
+pub use routes::{Origin, router, submit_for_user, submit_once};
 
 use balados_auth::TokenVerifier;
 use balados_platform::http::ApiError;

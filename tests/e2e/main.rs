@@ -28,6 +28,7 @@ mod monitoring;
 mod nextcloud;
 mod outcomes;
 mod partition_growth;
+mod play_gateway;
 mod prune;
 mod quarantine;
 mod read_models;

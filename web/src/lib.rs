@@ -5,6 +5,7 @@
 mod api;
 mod error;
 mod form;
+mod gateway;
 mod html;
 mod pages;
 mod session;
@@ -82,7 +83,13 @@ impl Verifies for WebState {
     }
 }
 
-/// The pages and the apps API.
+/// The pages, the apps API and the play gateway.
 pub fn router(state: WebState) -> axum::Router {
-    pages::router().merge(api::router()).with_state(state)
+    pages::router()
+        .merge(api::router())
+        .route(
+            "/play/{token}/{feed}/{item}",
+            axum::routing::get(gateway::play),
+        )
+        .with_state(state)
 }

@@ -29,7 +29,7 @@ pub(crate) fn seconds(code: &'static str, name: &str, raw: i64) -> Result<Second
     field(code, name, Seconds::parse(raw))
 }
 
-pub(crate) fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
+pub fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
     FeedUrl::from_id(id).map_err(|e| match e {
         IdError::InvalidBase64 | IdError::InvalidUtf8 => ApiError::validation(
             "invalid_feed_id",
@@ -39,7 +39,7 @@ pub(crate) fn parse_feed(id: &str) -> Result<FeedUrl, ApiError> {
     })
 }
 
-pub(crate) fn parse_item(id: &str) -> Result<ItemId, ApiError> {
+pub fn parse_item(id: &str) -> Result<ItemId, ApiError> {
     ItemId::from_id(id).map_err(|e| {
         ApiError::validation(
             "invalid_item_id",

@@ -5,7 +5,7 @@ mod batch;
 mod collections;
 mod devices;
 mod episodes;
-mod ids;
+pub(crate) mod ids;
 mod opml;
 mod playlists;
 mod privacy;
@@ -350,6 +350,45 @@ impl<'a> Origin<'a> {
     }
 }
 
+/// [`submit_for_user`] under `command_id`, once the broker holds it, without awaiting its
+/// outcome: the same id again is the same command, decided once (the play gateway names a
+/// listen by its user, episode and hour, so that a player's many requests count once).
+pub async fn submit_once(
+    state: &IngestState,
+    command_id: Uuid,
+    user: balados_schemas::UserId,
+    origin: Origin<'_>,
+    payload: CommandPayload,
+) -> Result<(), ApiError> {
+    let command = own_command(state, command_id, user, origin, payload);
+    produce(state, &command, false).await.map(|_| ())
+}
+
+/// The envelope of a command one of the service's own front ends sends.
+fn own_command(
+    state: &IngestState,
+    command_id: Uuid,
+    user: balados_schemas::UserId,
+    origin: Origin<'_>,
+    payload: CommandPayload,
+) -> CommandEnvelope {
+    let now = Utc::now();
+    let (device_id, device_name) = origin
+        .device
+        .map_or((None, None), |(id, name)| (Some(id), name));
+    CommandEnvelope {
+        command_id,
+        user_id: user,
+        occurred_at: origin.occurred_at.unwrap_or(now),
+        received_at: now,
+        app_id: Some(origin.app_id.to_owned()),
+        device_id,
+        device_name,
+        reply_to: Some(state.replies.address().to_owned()),
+        payload,
+    }
+}
+
 /// A command one of the service's own front ends sends for a user it authenticated itself (the
 /// account's pages as app `web`, the gpodder API as app `gpodder` for one of the user's devices):
 /// produced like an app's, then its outcome awaited up to `wait` (`None` when it did not come in
@@ -361,21 +400,7 @@ pub async fn submit_for_user(
     payload: CommandPayload,
     wait: std::time::Duration,
 ) -> Result<Option<balados_schemas::CommandResult>, ApiError> {
-    let now = Utc::now();
-    let (device_id, device_name) = origin
-        .device
-        .map_or((None, None), |(id, name)| (Some(id), name));
-    let command = CommandEnvelope {
-        command_id: Uuid::new_v4(),
-        user_id: user,
-        occurred_at: origin.occurred_at.unwrap_or(now),
-        received_at: now,
-        app_id: Some(origin.app_id.to_owned()),
-        device_id,
-        device_name,
-        reply_to: Some(state.replies.address().to_owned()),
-        payload,
-    };
+    let command = own_command(state, Uuid::new_v4(), user, origin, payload);
     let Some(waiter) = produce(state, &command, true).await? else {
         return Ok(None);
     };
