@@ -1,4 +1,4 @@
-//! Play tokens: what the play gateway and private RSS feeds will carry in their URLs, where no
+//! Play tokens: what the play gateway's media links carry in their URLs (`web`'s gateway), where no
 //! app can sign a request and no password may appear. Random (256 bits, prefix `bpt_` for leak
 //! scanners), opaque, shown once, stored as a SHA-256 digest (see [`crate::secret`]), named by
 //! their user, and bounded in time: a URL gets copied into players and feed readers, so a leaked
