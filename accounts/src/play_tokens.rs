@@ -136,7 +136,7 @@ impl PlayTokens {
     /// account is disabled.
     pub async fn verify(&self, token: &str) -> Result<Option<String>, PlayTokenError> {
         // Anything else in a URL is no play token: not worth a query.
-        if !token.starts_with(PLAY_TOKEN_PREFIX) {
+        if !crate::secret::is_shaped(PLAY_TOKEN_PREFIX, token) {
             return Ok(None);
         }
         let found: Option<(String,)> = sqlx::query_as(
