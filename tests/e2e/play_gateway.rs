@@ -5,7 +5,7 @@
 //! and refuses a token that is not live — no redirect for anyone without one.
 
 use crate::accounts::client::Browser;
-use crate::helpers::{Stack, feed_id, token};
+use crate::helpers::{Api, Stack, feed_id};
 use std::time::{Duration, Instant};
 
 const FEED: &str = "https://gateway.example/feed.xml";
@@ -33,18 +33,10 @@ async fn play_token(browser: &mut Browser, name: &str) -> String {
 
 /// The user's play statuses by guid: (position, duration, played, updated_at).
 async fn statuses(
-    url: &str,
-    user: &str,
+    api: &Api,
 ) -> std::collections::HashMap<String, (i64, Option<i64>, bool, String)> {
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(format!("{url}/api/v1/play"))
-        .bearer_auth(token(user, 600))
-        .send()
-        .await
-        .expect("query API")
-        .json()
-        .await
-        .expect("json");
+    let (status, body) = api.read("/play", None).await;
+    assert_eq!(status, 200, "{body}");
     body["play_statuses"]
         .as_array()
         .expect("statuses")
@@ -78,23 +70,17 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
         .expect("client");
 
     // An app recorded where Gail stopped in episode 1.
+    let api = Api::new(&url, &user);
     let media_1 = "https://cdn.gateway.example/one.mp3";
-    let played = http
-        .post(format!("{url}/api/v1/play"))
-        .bearer_auth(token(&user, 600))
-        .header("Prefer", "wait=5")
-        .json(&serde_json::json!({
-            "rss_source_feed": feed_id(FEED),
-            "rss_source_item": item_id("one", media_1),
-            "position": 1234,
-            "duration": 3600,
-        }))
-        .send()
-        .await
-        .expect("play");
-    assert!(played.status().is_success(), "{:?}", played.text().await);
+    let play = serde_json::json!({
+        "rss_source_feed": feed_id(FEED),
+        "rss_source_item": item_id("one", media_1),
+        "position": 1234,
+        "duration": 3600,
+    });
+    api.ok("POST", "/play", Some(play), 1).await;
     let before = loop {
-        let now = statuses(&url, &user).await;
+        let now = statuses(&api).await;
         if let Some(one) = now.get("one") {
             break one.clone();
         }
@@ -148,7 +134,7 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
-        let now = statuses(&url, &user).await;
+        let now = statuses(&api).await;
         let one_again = now.get("one").is_some_and(|one| one.3 != before.3);
         if one_again && now.contains_key("two") {
             break now;
