@@ -44,21 +44,22 @@ pub async fn play(
 ) -> Result<Response, ApiError> {
     let feed = parse_feed(&feed)?;
     let item = parse_item(&item)?;
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_play_token",
+            "this play link's token is unknown, expired or revoked",
+        )
+    };
     let user = state
         .play_tokens
         .verify(&token)
         .await
         .map_err(|_| ApiError::unavailable("the play link cannot be checked now; retry shortly"))?
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "invalid_play_token",
-                "this play link's token is unknown, expired or revoked",
-            )
-        })?;
+        .ok_or_else(invalid)?;
     if let Some(reads) = &state.reads {
         reads.admit_user(&user, &state.ingest.metrics)?;
     }
-    let user = UserId::parse(&user).map_err(|_| ApiError::unavailable("unknown user"))?;
+    let user = UserId::parse(&user).map_err(|_| invalid())?;
     let location = media_location(&item)?;
     // A HEAD is a player looking before it plays: nothing to record.
     if method == Method::GET {
