@@ -34,8 +34,9 @@ async fn play_token(browser: &mut Browser, name: &str) -> String {
 /// The user's play statuses by guid: (position, duration, played, updated_at).
 async fn statuses(
     api: &Api,
+    consistency: Option<&str>,
 ) -> std::collections::HashMap<String, (i64, Option<i64>, bool, String)> {
-    let (status, body) = api.read("/play", None).await;
+    let (status, body) = api.read("/play", consistency).await;
     assert_eq!(status, 200, "{body}");
     body["play_statuses"]
         .as_array()
@@ -78,14 +79,9 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
         "position": 1234,
         "duration": 3600,
     });
-    api.ok("POST", "/play", Some(play), 1).await;
-    let before = loop {
-        let now = statuses(&api).await;
-        if let Some(one) = now.get("one") {
-            break one.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let played = api.ok("POST", "/play", Some(play), 1).await;
+    let consistency = played["consistency_token"].as_str();
+    let before = statuses(&api, consistency).await["one"].clone();
 
     let link = |guid: &str, media: &str| {
         format!(
@@ -134,7 +130,7 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
-        let now = statuses(&api).await;
+        let now = statuses(&api, None).await;
         let one_again = now.get("one").is_some_and(|one| one.3 != before.3);
         if one_again && now.contains_key("two") {
             break now;
