@@ -40,7 +40,7 @@ async fn render(state: &WebState, who: &LoggedIn, top: &str) -> Result<Html<Stri
         })
         .collect();
     let body = format!(
-        r#"{top}<p>A play token lets a podcast player or an RSS reader record your plays without your password: a media link <code>/play/TOKEN/FEED_ID/EPISODE_ID</code> on this server plays the episode and records the listen, keeping the position your apps saved. Each token is shown once and stops working when it expires or is revoked.</p>
+        r#"{top}<p>A play token lets a podcast player or an RSS reader record your plays without your password: a media link <code>/play/TOKEN/FEED_ID/EPISODE_ID</code> on this server (the ids are base64url of the feed's address, and of the episode's GUID, a comma and its media address) plays the episode and records the listen, keeping the position your apps saved. Each token is shown once and stops working when it expires or is revoked.</p>
 <form method="post" action="/account/play-tokens">{csrf}<label for="name">Name (where you will use it)</label><input type="text" id="name" name="name" required maxlength="100">
 <label for="days">Valid for (days, 1 to {MAX_PLAY_TOKEN_DAYS})</label><input type="text" inputmode="numeric" id="days" name="days" value="{DEFAULT_PLAY_TOKEN_DAYS}" pattern="[0-9]+" required>
 <button type="submit">Create a play token</button></form>
