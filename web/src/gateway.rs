@@ -1,5 +1,5 @@
 //! The play gateway: `GET /play/{token}/{feed}/{item}`, a media link for the players that cannot
-//! sign a request (a feed reader, a podcast app fed a private feed). It records the listen as the
+//! sign a request (a feed reader, a podcast app given the link). It records the listen as the
 //! token's user's — a `StartPlay` through the pipeline, like an app's play, which keeps any
 //! position an app recorded — and answers 302 to the episode's media URL, taken from the item id
 //! (`guid,enclosure_url`: no feed is fetched).
@@ -54,7 +54,10 @@ pub async fn play(
         .play_tokens
         .verify(&token)
         .await
-        .map_err(|_| ApiError::unavailable("the play link cannot be checked now; retry shortly"))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "a play token could not be checked");
+            ApiError::unavailable("the play link cannot be checked now; retry shortly")
+        })?
         .ok_or_else(invalid)?;
     if let Some(reads) = &state.reads {
         reads.admit_user(&user, &state.ingest.metrics)?;
