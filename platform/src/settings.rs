@@ -22,6 +22,7 @@ pub struct Settings {
     pub materializer: MaterializerSettings,
     pub query: QuerySettings,
     pub fair_use: FairUseSettings,
+    pub feeds: FeedsSettings,
     pub log: LogSettings,
 }
 
@@ -112,6 +113,20 @@ pub struct QuerySettings {
     pub public_cache_ms: u64,
     /// Public answers kept at most (distinct paths and query strings).
     pub public_cache_entries: usize,
+}
+
+/// Fetching podcast feeds for the private feeds (`/rss/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedsSettings {
+    pub fetch_timeout_ms: u64,
+    pub max_bytes: usize,
+    pub cache_seconds: u64,
+    pub cache_entries: usize,
+    pub max_feeds: usize,
+    pub concurrency: usize,
+    /// Lets feeds be fetched from loopback and private networks: for tests and a server of one's
+    /// own, never for a public instance (anyone could make it fetch from inside its network).
+    pub allow_private_addresses: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -324,6 +339,24 @@ impl Settings {
                 "query.public_cache_entries",
                 "must be between 1 and 100000 (turn the cache off with query.public_cache_ms = 0)",
             );
+        }
+        if !(1_000..=60_000).contains(&self.feeds.fetch_timeout_ms) {
+            return invalid("feeds.fetch_timeout_ms", "must be between 1000 and 60000");
+        }
+        if !(65_536..=67_108_864).contains(&self.feeds.max_bytes) {
+            return invalid(
+                "feeds.max_bytes",
+                "must be between 65536 and 67108864 (64 MiB)",
+            );
+        }
+        if !(1..=100_000).contains(&self.feeds.cache_entries) {
+            return invalid("feeds.cache_entries", "must be between 1 and 100000");
+        }
+        if !(1..=1_000).contains(&self.feeds.max_feeds) {
+            return invalid("feeds.max_feeds", "must be between 1 and 1000");
+        }
+        if !(1..=64).contains(&self.feeds.concurrency) {
+            return invalid("feeds.concurrency", "must be between 1 and 64");
         }
         Ok(())
     }
