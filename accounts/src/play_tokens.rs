@@ -1,5 +1,5 @@
-//! Play tokens: what the play gateway's media links carry in their URLs (`web`'s gateway), where no
-//! app can sign a request and no password may appear. Random (256 bits, prefix `bpt_` for leak
+//! Play tokens: what the play gateway's media links and the private feeds carry in their URLs,
+//! where no app can sign a request and no password may appear. Random (256 bits, prefix `bpt_` for leak
 //! scanners), opaque, shown once, stored as a SHA-256 digest (see [`crate::secret`]), named by
 //! their user, and bounded in time: a URL gets copied into players and feed readers, so a leaked
 //! one must stop working on its own, and its user can revoke it sooner.

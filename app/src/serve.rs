@@ -389,6 +389,10 @@ async fn api(
             state.grants = Some(grants);
             state.consistency = Some(consistency);
             state.reads = Some(limits.reads());
+            state.public_url = settings.http.public_url.clone();
+            state.feeds = Some(Arc::new(balados_web::feeds::fetch::Fetcher::new(
+                &settings.feeds,
+            )?));
             api = api.merge(balados_web::router(state));
         }
     }

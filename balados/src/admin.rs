@@ -67,7 +67,7 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: crate::users::AppPasswordCommand,
     },
-    /// Play tokens (what the play gateway's media links carry): create, list, revoke.
+    /// Play tokens (what the play gateway's media links and the private feeds carry): create, list, revoke.
     PlayToken {
         #[command(subcommand)]
         command: crate::users::PlayTokenCommand,

@@ -29,6 +29,7 @@ mod nextcloud;
 mod outcomes;
 mod partition_growth;
 mod play_gateway;
+mod private_feeds;
 mod prune;
 mod quarantine;
 mod read_models;

@@ -44,25 +44,7 @@ pub async fn play(
 ) -> Result<Response, ApiError> {
     let feed = parse_feed(&feed)?;
     let item = parse_item(&item)?;
-    let invalid = || {
-        ApiError::unauthorized(
-            "invalid_play_token",
-            "this play link's token is unknown, expired or revoked",
-        )
-    };
-    let user = state
-        .play_tokens
-        .verify(&token)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "a play token could not be checked");
-            ApiError::unavailable("the play link cannot be checked now; retry shortly")
-        })?
-        .ok_or_else(invalid)?;
-    if let Some(reads) = &state.reads {
-        reads.admit_user(&user, &state.ingest.metrics)?;
-    }
-    let user = UserId::parse(&user).map_err(|_| invalid())?;
+    let user = user_of(&state, &token).await?;
     let location = media_location(&item)?;
     // A HEAD is a player looking before it plays: nothing to record.
     if method == Method::GET {
@@ -84,6 +66,30 @@ pub async fn play(
         ],
     )
         .into_response())
+}
+
+/// The user of a live play `token` (401 `invalid_play_token` otherwise), admitted in their reads
+/// budget.
+pub async fn user_of(state: &WebState, token: &str) -> Result<UserId, ApiError> {
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_play_token",
+            "this link's play token is unknown, expired or revoked",
+        )
+    };
+    let user = state
+        .play_tokens
+        .verify(token)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "a play token could not be checked");
+            ApiError::unavailable("the link cannot be checked now; retry shortly")
+        })?
+        .ok_or_else(invalid)?;
+    if let Some(reads) = &state.reads {
+        reads.admit_user(&user, &state.ingest.metrics)?;
+    }
+    UserId::parse(&user).map_err(|_| invalid())
 }
 
 /// Records the listen (see the module's comment); what became of it (an `outcome` of [`GATEWAY`]).

@@ -4,6 +4,7 @@
 
 mod api;
 mod error;
+pub mod feeds;
 mod form;
 mod gateway;
 mod html;
@@ -41,6 +42,11 @@ pub struct WebState {
     pub consistency: Option<balados_query_api::Consistency>,
     /// The users' reads budget (fair use), which every page a logged-in user opens counts in.
     pub reads: Option<Arc<balados_platform::fair_use::Budget>>,
+    /// Where users reach the server (setting http.public_url): the private feeds' links are
+    /// absolute.
+    pub public_url: String,
+    /// What fetches the podcasts' feeds for the private feeds (none: they are not served).
+    pub feeds: Option<Arc<feeds::fetch::Fetcher>>,
 }
 
 impl WebState {
@@ -64,6 +70,8 @@ impl WebState {
             grants: None,
             consistency: None,
             reads: None,
+            public_url: String::new(),
+            feeds: None,
         }
     }
 
@@ -90,6 +98,10 @@ pub fn router(state: WebState) -> axum::Router {
         .route(
             "/play/{token}/{feed}/{item}",
             axum::routing::get(gateway::play),
+        )
+        .route(
+            "/rss/{token}/subscriptions",
+            axum::routing::get(feeds::subscriptions),
         )
         .with_state(state)
 }

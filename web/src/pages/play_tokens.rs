@@ -1,4 +1,5 @@
-//! Play tokens: for the play gateway's media links, where a player cannot sign a request.
+//! Play tokens: for the play gateway's media links and the private feed, where a player cannot
+//! sign a request.
 //! Created with a lifetime (shown once), listed with their expiry, revoked.
 
 use crate::WebState;
@@ -40,7 +41,7 @@ async fn render(state: &WebState, who: &LoggedIn, top: &str) -> Result<Html<Stri
         })
         .collect();
     let body = format!(
-        r#"{top}<p>A play token lets a podcast player or an RSS reader record your plays without your password: a media link <code>/play/TOKEN/FEED_ID/EPISODE_ID</code> on this server (the ids are base64url of the feed's address, and of the episode's GUID, a comma and its media address) plays the episode and records the listen, keeping the position your apps saved. Each token is shown once and stops working when it expires or is revoked.</p>
+        r#"{top}<p>A play token lets a podcast app or an RSS reader that does not sync record your plays without your password. Give it your private feed, <code>/rss/TOKEN/subscriptions</code> on this server: the newest episodes of your subscriptions, and playing one records the listen. Or use a media link <code>/play/TOKEN/FEED_ID/EPISODE_ID</code> on this server (the ids are base64url of the feed's address, and of the episode's GUID, a comma and its media address) plays the episode and records the listen, keeping the position your apps saved. Each token is shown once and stops working when it expires or is revoked.</p>
 <form method="post" action="/account/play-tokens">{csrf}<label for="name">Name (where you will use it)</label><input type="text" id="name" name="name" required maxlength="100">
 <label for="days">Valid for (days, 1 to {MAX_PLAY_TOKEN_DAYS})</label><input type="text" inputmode="numeric" id="days" name="days" value="{DEFAULT_PLAY_TOKEN_DAYS}" pattern="[0-9]+" required>
 <button type="submit">Create a play token</button></form>

@@ -1,0 +1,213 @@
+//! Private feeds as a podcast app that syncs nothing itself uses them: the user subscribes (here
+//! through the API), makes a play token on the account's page, and gives the app
+//! `/rss/{token}/subscriptions`. The server fetches the podcasts' feeds (served here on loopback,
+//! which the test's server is allowed to read) and answers one RSS feed of their newest episodes,
+//! each linked through the play gateway; a feed that cannot be read is left out.
+
+use crate::accounts::client::Browser;
+use crate::helpers::{Api, Stack, feed_id, public_address_env};
+use std::collections::HashMap;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+fn podcast(title: &str, items: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+<title>{title}</title><link>https://example.org/</link>{items}</channel></rss>"#
+    )
+}
+
+fn item(title: &str, guid: Option<&str>, media: &str, date: &str) -> String {
+    let guid = guid.map_or(String::new(), |g| format!("<guid>{g}</guid>"));
+    format!(
+        r#"<item><title>{title}</title>{guid}<pubDate>{date}</pubDate>
+<enclosure url="{media}" type="audio/mpeg" length="1000"/><itunes:duration>30:00</itunes:duration></item>"#
+    )
+}
+
+/// Serves `documents` (path → (status, body)) on loopback, as the podcasts' hosts; its address.
+async fn podcast_hosts(documents: HashMap<String, (u16, String)>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let documents = documents.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 8192];
+                let read = socket.read(&mut request).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&request[..read]).into_owned();
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (status, body) = documents
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or((404, "not found".to_owned()));
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_the_gateway() {
+    let documents = HashMap::from([
+        (
+            "/a.xml".to_owned(),
+            (
+                200,
+                podcast(
+                    "Podcast A &amp; friends",
+                    &[
+                        item(
+                            "First",
+                            Some("a-1"),
+                            "https://cdn.example/a1.mp3",
+                            "Mon, 02 Nov 2026 08:00:00 GMT",
+                        ),
+                        item(
+                            "Second",
+                            Some("a-2"),
+                            "https://cdn.example/a2.mp3",
+                            "Mon, 16 Nov 2026 08:00:00 GMT",
+                        ),
+                    ]
+                    .concat(),
+                ),
+            ),
+        ),
+        (
+            "/b.xml".to_owned(),
+            (
+                200,
+                podcast(
+                    "Podcast B",
+                    &item(
+                        "Newest",
+                        None,
+                        "https://cdn.example/b1.mp3?x=1&amp;y=2",
+                        "Mon, 30 Nov 2026 08:00:00 GMT",
+                    ),
+                ),
+            ),
+        ),
+        ("/down.xml".to_owned(), (500, "oops".to_owned())),
+        (
+            "/page.html".to_owned(),
+            (200, "<html><body>no feed</body></html>".to_owned()),
+        ),
+    ]);
+    let hosts = podcast_hosts(documents).await;
+
+    let mut stack = Stack::start(false).await;
+    let mut env = public_address_env();
+    env.push((
+        "BALADOS__FEEDS__ALLOW_PRIVATE_ADDRESSES".into(),
+        "true".into(),
+    ));
+    let url = stack.start_server(&env).await.url.clone();
+    let mut browser = Browser::new(&url);
+    let user = browser.register("feeds_fay", "correct horse battery").await;
+    let csrf = browser.csrf("/account/play-tokens").await;
+    let created = browser
+        .post(
+            "/account/play-tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "my old podcast app"),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    let start = created.body.find("bpt_").expect("the token is shown");
+    let token: String = created.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect();
+
+    let api = Api::new(&url, &user);
+    let mut last = None;
+    for path in ["/a.xml", "/b.xml", "/down.xml", "/page.html"] {
+        let body = serde_json::json!({ "rss_source_feed": feed_id(&format!("{hosts}{path}")) });
+        let (status, answer) = api.call("POST", "/subscriptions", Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+        last = answer["consistency_token"].as_str().map(str::to_owned);
+    }
+    // The read models have the subscriptions before the feed is asked for.
+    let (status, _) = api.read("/subscriptions", last.as_deref()).await;
+    assert_eq!(status, 200);
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let answer = http
+        .get(format!("{url}/rss/{token}/subscriptions"))
+        .send()
+        .await
+        .expect("private feed");
+    assert_eq!(answer.status(), 200);
+    let header = |name: &str| {
+        answer
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/rss+xml; charset=utf-8")
+    );
+    assert_eq!(
+        header("cache-control").as_deref(),
+        Some("private, no-store")
+    );
+    let document = answer.bytes().await.expect("body");
+    let channel = balados_feeds::parse(&document).expect("the private feed is RSS");
+    let titles: Vec<&str> = channel.episodes.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Podcast B — Newest",
+            "Podcast A & friends — Second",
+            "Podcast A & friends — First"
+        ],
+        "newest first, the unreadable feeds left out"
+    );
+    assert_eq!(channel.episodes[1].duration_seconds, Some(1800));
+    let gateway = format!("{url}/play/{token}/");
+    for episode in &channel.episodes {
+        assert!(
+            episode.media_url.starts_with(&gateway),
+            "{}",
+            episode.media_url
+        );
+    }
+
+    // Playing the newest in the app goes through the gateway to the podcast's own media.
+    let played = http
+        .get(&channel.episodes[0].media_url)
+        .send()
+        .await
+        .expect("gateway");
+    assert_eq!(played.status(), 302);
+    assert_eq!(
+        played
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://cdn.example/b1.mp3?x=1&y=2")
+    );
+
+    let refused = http
+        .get(format!("{url}/rss/bpt_unknown/subscriptions"))
+        .send()
+        .await
+        .expect("private feed");
+    assert_eq!(refused.status(), 401);
+}

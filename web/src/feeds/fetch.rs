@@ -1,0 +1,314 @@
+//! Fetching the podcasts' own feeds for the private feeds, as a server that fetches what users
+//! name must: only from public addresses (a user could otherwise make it read its own network —
+//! a name is checked after it is resolved, and at every redirect), within a time and a size, a
+//! bounded number at once, and each feed once for everybody for a while.
+
+use balados_feeds::Channel;
+use balados_platform::settings::FeedsSettings;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    #[error("the feed's address is not a public http(s) address")]
+    Forbidden,
+    #[error("the feed could not be fetched: {0}")]
+    Http(String),
+    #[error("the feed answered {0}")]
+    Status(u16),
+    #[error("the feed is not an RSS document: {0}")]
+    NotRss(String),
+}
+
+#[derive(Debug)]
+struct Cached {
+    at: Instant,
+    value: Result<Arc<Channel>, FetchError>,
+}
+
+#[derive(Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    settings: FeedsSettings,
+    permits: Semaphore,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl Fetcher {
+    pub fn new(settings: &FeedsSettings) -> Result<Self, reqwest::Error> {
+        let allow_private = settings.allow_private_addresses;
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if !allowed_url(attempt.url(), allow_private) {
+                attempt.error("a redirect to an address that is not public")
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            // A proxy would resolve the names itself, past the check.
+            .no_proxy()
+            .dns_resolver(Arc::new(PublicOnly { allow_private }))
+            .redirect(redirects)
+            .timeout(Duration::from_millis(settings.fetch_timeout_ms))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!(
+                "BaladosSync/",
+                env!("CARGO_PKG_VERSION"),
+                " (private feeds)"
+            ))
+            .build()?;
+        Ok(Self {
+            client,
+            settings: settings.clone(),
+            permits: Semaphore::new(settings.concurrency),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The feeds one private feed reads at most.
+    pub fn max_feeds(&self) -> usize {
+        self.settings.max_feeds
+    }
+
+    /// The channel of the feed at `url`, from the cache while it is fresh.
+    pub async fn channel(&self, url: &str) -> Result<Arc<Channel>, FetchError> {
+        if let Some(value) = self.cached(url) {
+            return value;
+        }
+        let value = self.fetch(url).await;
+        self.keep(url, value.clone());
+        value
+    }
+
+    fn cached(&self, url: &str) -> Option<Result<Arc<Channel>, FetchError>> {
+        let cache = self.cache.lock().ok()?;
+        let entry = cache.get(url)?;
+        let life = Duration::from_secs(self.settings.cache_seconds);
+        // A failure is tried again sooner: a feed down for a minute is not gone for a quarter hour.
+        let life = if entry.value.is_ok() { life } else { life / 10 };
+        (entry.at.elapsed() < life).then(|| entry.value.clone())
+    }
+
+    fn keep(&self, url: &str, value: Result<Arc<Channel>, FetchError>) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.len() >= self.settings.cache_entries && !cache.contains_key(url) {
+            let oldest = cache
+                .iter()
+                .min_by_key(|(_, c)| c.at)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(
+            url.to_owned(),
+            Cached {
+                at: Instant::now(),
+                value,
+            },
+        );
+    }
+
+    async fn fetch(&self, url: &str) -> Result<Arc<Channel>, FetchError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::Forbidden)?;
+        if !allowed_url(&parsed, self.settings.allow_private_addresses) {
+            return Err(FetchError::Forbidden);
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| FetchError::Http(e.to_string()))?;
+        let mut response = self
+            .client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| FetchError::Http(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        // Read up to the bound: a longer document is cut and read as far as it goes.
+        let mut body = Vec::new();
+        while body.len() < self.settings.max_bytes {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(FetchError::Http(e.without_url().to_string())),
+            }
+        }
+        body.truncate(self.settings.max_bytes);
+        balados_feeds::parse(&body)
+            .map(Arc::new)
+            .map_err(|e| FetchError::NotRss(e.to_string()))
+    }
+}
+
+/// An http(s) URL whose host, when it is an address, is a public one.
+fn allowed_url(url: &reqwest::Url, allow_private: bool) -> bool {
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => allow_private || is_public(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => allow_private || is_public(IpAddr::V6(ip)),
+        Some(url::Host::Domain(_)) => true,
+        None => false,
+    }
+}
+
+/// Resolves names to their public addresses only: a name with none is not fetched.
+#[derive(Debug)]
+struct PublicOnly {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allow_private || is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Whether an address is one of the public Internet's (not loopback, private, link-local, shared,
+/// documentation, benchmarking, multicast, reserved or unspecified).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 192 && b == 0 && c == 0))
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        || (first & 0xffc0) == 0xfec0
+        || first == 0x2001 && ip.segments()[1] == 0x0db8
+        // NAT64 and other translations of IPv4 addresses name a v4 host: not checked here.
+        || first == 0x0064
+        || first == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "100.128.0.1",
+        ] {
+            assert!(is_public(ip(public)), "{public}");
+        }
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(!is_public(ip(inside)), "{inside}");
+        }
+    }
+
+    #[test]
+    fn only_http_urls_to_public_or_named_hosts_are_fetched() {
+        let url = |u: &str| reqwest::Url::parse(u).expect("a URL");
+        assert!(allowed_url(&url("https://feeds.example.org/a.xml"), false));
+        assert!(allowed_url(&url("http://93.184.216.34/a.xml"), false));
+        assert!(!allowed_url(&url("http://127.0.0.1:8080/a.xml"), false));
+        assert!(!allowed_url(&url("http://[::1]/a.xml"), false));
+        assert!(!allowed_url(&url("http://169.254.169.254/latest"), false));
+        assert!(!allowed_url(&url("file:///etc/passwd"), false));
+        assert!(!allowed_url(&url("ftp://feeds.example.org/a.xml"), false));
+        assert!(allowed_url(&url("http://127.0.0.1:8080/a.xml"), true));
+    }
+
+    #[tokio::test]
+    async fn a_name_of_a_private_address_is_not_resolved() {
+        use reqwest::dns::Resolve as _;
+        let name: reqwest::dns::Name = "localhost".parse().expect("a name");
+        let refused = PublicOnly {
+            allow_private: false,
+        }
+        .resolve(name)
+        .await;
+        assert!(refused.is_err());
+        let name: reqwest::dns::Name = "localhost".parse().expect("a name");
+        let allowed = PublicOnly {
+            allow_private: true,
+        }
+        .resolve(name)
+        .await;
+        assert!(allowed.is_ok_and(|mut a| a.next().is_some()));
+    }
+}
