@@ -5,7 +5,7 @@
 
 use balados_feeds::Channel;
 use balados_platform::settings::FeedsSettings;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +13,10 @@ use tokio::sync::Semaphore;
 
 /// Redirects followed at most.
 const MAX_REDIRECTS: usize = 5;
+
+/// What the cached feeds may hold together (their texts): each feed is kept with only the
+/// episodes a private feed can show, and the oldest go first past this.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
@@ -29,7 +33,14 @@ pub enum FetchError {
 #[derive(Debug)]
 struct Cached {
     at: Instant,
+    bytes: usize,
     value: Result<Arc<Channel>, FetchError>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    entries: HashMap<String, Cached>,
+    bytes: usize,
 }
 
 #[derive(Debug)]
@@ -37,7 +48,24 @@ pub struct Fetcher {
     client: reqwest::Client,
     settings: FeedsSettings,
     permits: Semaphore,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<Cache>,
+    /// The users whose private feed is being made: one at a time each.
+    building: Mutex<HashSet<String>>,
+}
+
+/// A user's private feed being made; dropped when it is done.
+#[derive(Debug)]
+pub struct Building<'a> {
+    fetcher: &'a Fetcher,
+    user: String,
+}
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut building) = self.fetcher.building.lock() {
+            building.remove(&self.user);
+        }
+    }
 }
 
 impl Fetcher {
@@ -69,13 +97,30 @@ impl Fetcher {
             client,
             settings: settings.clone(),
             permits: Semaphore::new(settings.concurrency),
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
+            building: Mutex::new(HashSet::new()),
         })
     }
 
     /// The feeds one private feed reads at most.
     pub fn max_feeds(&self) -> usize {
         self.settings.max_feeds
+    }
+
+    /// Feeds one private feed fetches at once: a share of the instance's fetches, so that one
+    /// user's slow podcasts leave room for other users'.
+    pub fn per_request(&self) -> usize {
+        (self.settings.concurrency / 4).max(1)
+    }
+
+    /// Marks `user`'s private feed as being made, or `None` when it already is: one user's
+    /// requests never take more than one share of the fetches.
+    pub fn start(&self, user: &str) -> Option<Building<'_>> {
+        let mut building = self.building.lock().ok()?;
+        building.insert(user.to_owned()).then(|| Building {
+            fetcher: self,
+            user: user.to_owned(),
+        })
     }
 
     /// The channel of the feed at `url`, from the cache while it is fresh.
@@ -90,30 +135,41 @@ impl Fetcher {
 
     fn cached(&self, url: &str) -> Option<Result<Arc<Channel>, FetchError>> {
         let cache = self.cache.lock().ok()?;
-        let entry = cache.get(url)?;
+        let entry = cache.entries.get(url)?;
         let life = Duration::from_secs(self.settings.cache_seconds);
         // A failure is tried again sooner: a feed down for a minute is not gone for a quarter hour.
         let life = if entry.value.is_ok() { life } else { life / 10 };
         (entry.at.elapsed() < life).then(|| entry.value.clone())
     }
 
+    /// Keeps `value`, the oldest going first past the cache's count or bytes.
     fn keep(&self, url: &str, value: Result<Arc<Channel>, FetchError>) {
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        if cache.len() >= self.settings.cache_entries && !cache.contains_key(url) {
+        if let Some(replaced) = cache.entries.remove(url) {
+            cache.bytes -= replaced.bytes;
+        }
+        let bytes = url.len() + value.as_ref().map_or(0, |c| size(c));
+        while cache.entries.len() >= self.settings.cache_entries
+            || (!cache.entries.is_empty() && cache.bytes + bytes > CACHE_BYTES)
+        {
             let oldest = cache
+                .entries
                 .iter()
                 .min_by_key(|(_, c)| c.at)
                 .map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                cache.remove(&oldest);
-            }
+            let Some(gone) = oldest.and_then(|k| cache.entries.remove(&k)) else {
+                break;
+            };
+            cache.bytes -= gone.bytes;
         }
-        cache.insert(
+        cache.bytes += bytes;
+        cache.entries.insert(
             url.to_owned(),
             Cached {
                 at: Instant::now(),
+                bytes,
                 value,
             },
         );
@@ -148,10 +204,26 @@ impl Fetcher {
             }
         }
         body.truncate(self.settings.max_bytes);
-        balados_feeds::parse(&body)
-            .map(Arc::new)
-            .map_err(|e| FetchError::NotRss(e.to_string()))
+        let mut channel =
+            balados_feeds::parse(&body).map_err(|e| FetchError::NotRss(e.to_string()))?;
+        // Only the newest can be shown: the rest would fill the cache for nothing.
+        channel
+            .episodes
+            .sort_by_key(|e| std::cmp::Reverse(e.published));
+        channel.episodes.truncate(super::EPISODES);
+        Ok(Arc::new(channel))
     }
+}
+
+/// What a channel's texts take, roughly.
+fn size(channel: &Channel) -> usize {
+    let episode = |e: &balados_feeds::Episode| {
+        64 + e.title.len()
+            + e.media_url.len()
+            + e.guid.as_ref().map_or(0, String::len)
+            + e.media_type.as_ref().map_or(0, String::len)
+    };
+    channel.title.len() + channel.episodes.iter().map(episode).sum::<usize>()
 }
 
 /// An http(s) URL whose host, when it is an address, is a public one.
@@ -291,6 +363,59 @@ mod tests {
         assert!(!allowed_url(&url("file:///etc/passwd"), false));
         assert!(!allowed_url(&url("ftp://feeds.example.org/a.xml"), false));
         assert!(allowed_url(&url("http://127.0.0.1:8080/a.xml"), true));
+    }
+
+    fn settings(cache_entries: usize) -> FeedsSettings {
+        FeedsSettings {
+            fetch_timeout_ms: 1_000,
+            max_bytes: 65_536,
+            cache_seconds: 60,
+            cache_entries,
+            max_feeds: 10,
+            concurrency: 8,
+            allow_private_addresses: false,
+        }
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_feeds_within_its_count() {
+        let fetcher = Fetcher::new(&settings(2)).expect("a client");
+        let channel = Arc::new(Channel {
+            title: "A podcast".into(),
+            episodes: Vec::new(),
+        });
+        for url in [
+            "https://a.example/",
+            "https://b.example/",
+            "https://c.example/",
+        ] {
+            fetcher.keep(url, Ok(channel.clone()));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(
+            fetcher.cached("https://a.example/").is_none(),
+            "the oldest went"
+        );
+        assert!(fetcher.cached("https://b.example/").is_some());
+        assert!(fetcher.cached("https://c.example/").is_some());
+        fetcher.keep("https://d.example/", Err(FetchError::Status(500)));
+        assert!(matches!(
+            fetcher.cached("https://d.example/"),
+            Some(Err(FetchError::Status(500)))
+        ));
+        assert!(fetcher.cached("https://b.example/").is_none());
+    }
+
+    #[test]
+    fn a_user_makes_one_private_feed_at_a_time_with_a_share_of_the_fetches() {
+        let fetcher = Fetcher::new(&settings(10)).expect("a client");
+        assert_eq!(fetcher.per_request(), 2);
+        let first = fetcher.start("ann");
+        assert!(first.is_some());
+        assert!(fetcher.start("ann").is_none(), "ann's second request waits");
+        assert!(fetcher.start("bob").is_some(), "other users do not");
+        drop(first);
+        assert!(fetcher.start("ann").is_some(), "done: ann may again");
     }
 
     #[tokio::test]

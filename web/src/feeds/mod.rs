@@ -33,6 +33,15 @@ pub async fn subscriptions(
         return Err(ApiError::not_found("private feeds are not served here"));
     };
     let user = crate::gateway::user_of(&state, &token).await?;
+    let Some(_building) = fetcher.start(user.as_str()) else {
+        let mut busy = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "feed_in_progress",
+            "this private feed is being made; retry in a few seconds",
+        );
+        busy.retry_after = Some(5);
+        return Err(busy);
+    };
     let feeds: Vec<(String,)> = sqlx::query_as(
         "SELECT feed_url FROM users.subscriptions
          WHERE user_id = $1 AND subscribed_at IS NOT NULL
@@ -79,17 +88,19 @@ pub async fn subscriptions(
         .into_response())
 }
 
-/// Each subscribed feed's channel, those that could be read, fetched at once (the fetcher bounds
-/// how many are in flight).
+/// Each subscribed feed's channel, those that could be read: a few fetched at once (a share of
+/// the instance's fetches, see [`fetch::Fetcher::per_request`]).
 async fn channels_of(
     state: &WebState,
     fetcher: &Arc<fetch::Fetcher>,
     feeds: Vec<(String,)>,
 ) -> Vec<(FeedUrl, Arc<Channel>)> {
+    let share = Arc::new(tokio::sync::Semaphore::new(fetcher.per_request()));
     let mut tasks = tokio::task::JoinSet::new();
     for (url,) in feeds {
-        let fetcher = fetcher.clone();
+        let (fetcher, share) = (fetcher.clone(), share.clone());
         tasks.spawn(async move {
+            let _turn = share.acquire_owned().await;
             let channel = fetcher.channel(&url).await;
             (url, channel)
         });
