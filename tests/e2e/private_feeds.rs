@@ -204,6 +204,14 @@ async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_t
         Some("https://cdn.example/b1.mp3?x=1&y=2")
     );
 
+    // The two feeds left out are counted, by why.
+    let metrics = crate::helpers::metrics(&url).await;
+    for (outcome, count) in [("read", 2), ("status", 1), ("not_rss", 1)] {
+        let series =
+            format!("balados_private_feed_sources_total{{outcome=\"{outcome}\"}} {count}\n");
+        assert!(metrics.contains(&series), "{series} in\n{metrics}");
+    }
+
     let refused = http
         .get(format!("{url}/rss/bpt_unknown/subscriptions"))
         .send()
