@@ -403,6 +403,15 @@ pub async fn subscriptions(server_url: &str, user: &str) -> Vec<String> {
 }
 
 /// The Prometheus text of the server at `url`.
+/// A response's header as text (`None` when absent or not text).
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 pub async fn metrics(url: &str) -> String {
     reqwest::get(format!("{url}/metrics"))
         .await

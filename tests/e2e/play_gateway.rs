@@ -5,7 +5,7 @@
 //! and refuses a token that is not live — no redirect for anyone without one.
 
 use crate::accounts::client::Browser;
-use crate::helpers::{Api, Stack, feed_id};
+use crate::helpers::{Api, Stack, feed_id, header};
 use std::time::{Duration, Instant};
 
 const FEED: &str = "https://gateway.example/feed.xml";
@@ -15,7 +15,7 @@ fn item_id(guid: &str, media: &str) -> String {
 }
 
 /// The play token shown once on the page that creates it.
-async fn play_token(browser: &mut Browser, name: &str) -> String {
+pub(crate) async fn play_token(browser: &mut Browser, name: &str) -> String {
     let csrf = browser.csrf("/account/play-tokens").await;
     let created = browser
         .post(
@@ -101,16 +101,15 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
     ] {
         let answer = http.get(link(guid, media)).send().await.expect("gateway");
         assert_eq!(answer.status(), 302, "{:?}", answer.text().await);
-        let header = |name: &str| {
-            answer
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        assert_eq!(header("location").as_deref(), Some(location));
-        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
-        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(header(&answer, "location").as_deref(), Some(location));
+        assert_eq!(
+            header(&answer, "cache-control").as_deref(),
+            Some("no-store")
+        );
+        assert_eq!(
+            header(&answer, "referrer-policy").as_deref(),
+            Some("no-referrer")
+        );
     }
     // A later part of episode 3's file (a seek), and a look before playing: no listen.
     let media_3 = "https://cdn.gateway.example/three.mp3";

@@ -5,7 +5,8 @@
 //! each linked through the play gateway; a feed that cannot be read is left out.
 
 use crate::accounts::client::Browser;
-use crate::helpers::{Api, Stack, feed_id, public_address_env};
+use crate::helpers::{Api, Stack, feed_id, header, public_address_env};
+use crate::play_gateway::play_token;
 use std::collections::HashMap;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -113,22 +114,7 @@ async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_t
     let url = stack.start_server(&env).await.url.clone();
     let mut browser = Browser::new(&url);
     let user = browser.register("feeds_fay", "correct horse battery").await;
-    let csrf = browser.csrf("/account/play-tokens").await;
-    let created = browser
-        .post(
-            "/account/play-tokens",
-            &[
-                ("csrf", &csrf),
-                ("name", "my old podcast app"),
-                ("days", "30"),
-            ],
-        )
-        .await;
-    let start = created.body.find("bpt_").expect("the token is shown");
-    let token: String = created.body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .collect();
+    let token = play_token(&mut browser, "my old podcast app").await;
 
     let api = Api::new(&url, &user);
     let mut last = None;
@@ -152,19 +138,12 @@ async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_t
         .await
         .expect("private feed");
     assert_eq!(answer.status(), 200);
-    let header = |name: &str| {
-        answer
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
     assert_eq!(
-        header("content-type").as_deref(),
+        header(&answer, "content-type").as_deref(),
         Some("application/rss+xml; charset=utf-8")
     );
     assert_eq!(
-        header("cache-control").as_deref(),
+        header(&answer, "cache-control").as_deref(),
         Some("private, no-store")
     );
     let document = answer.bytes().await.expect("body");
