@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-/// Episodes kept per channel, the first in document order.
+/// Episodes kept per channel: the newest by date (undated ones count as oldest, in document
+/// order) — a long-running podcast may list hundreds, oldest first.
 pub const MAX_EPISODES: usize = 500;
 /// Channel and episode titles are truncated to this many characters.
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -136,7 +137,7 @@ struct Builder {
     channel_seen: bool,
     channel_title: Option<String>,
     episodes: Vec<Episode>,
-    /// `None` outside an item, and inside one once [`MAX_EPISODES`] are kept.
+    /// `None` outside an item.
     item: Option<ItemDraft>,
     /// Text of the open [`Node::Field`]; fields cannot nest, so one buffer serves them all.
     text: String,
@@ -148,9 +149,7 @@ impl Builder {
         let node = self.classify(name.as_ref())?;
         match node {
             Node::Channel => self.channel_seen = true,
-            Node::Item => {
-                self.item = (self.episodes.len() < MAX_EPISODES).then(ItemDraft::default);
-            }
+            Node::Item => self.item = Some(ItemDraft::default()),
             Node::Field(_) => self.text.clear(),
             Node::Rss | Node::Other => {}
         }
@@ -239,18 +238,41 @@ impl Builder {
             && let Some(episode) = draft.into_episode()
         {
             self.episodes.push(episode);
+            // Trimmed now and then rather than at each item: memory stays within twice the bound.
+            if self.episodes.len() >= 2 * MAX_EPISODES {
+                keep_newest(&mut self.episodes);
+            }
         }
     }
 
-    fn finish(self) -> Result<Channel, ParseError> {
+    fn finish(mut self) -> Result<Channel, ParseError> {
         if !self.channel_seen {
             return Err(ParseError::NotRss);
         }
+        keep_newest(&mut self.episodes);
         Ok(Channel {
             title: self.channel_title.unwrap_or_default(),
             episodes: self.episodes,
         })
     }
+}
+
+/// The newest [`MAX_EPISODES`], in document order (a stable sort keeps the order of equal dates).
+fn keep_newest(episodes: &mut Vec<Episode>) {
+    if episodes.len() <= MAX_EPISODES {
+        return;
+    }
+    let mut order: Vec<usize> = (0..episodes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(episodes[i].published));
+    let mut kept = vec![false; episodes.len()];
+    for &i in &order[..MAX_EPISODES] {
+        kept[i] = true;
+    }
+    let mut index = 0;
+    episodes.retain(|_| {
+        index += 1;
+        kept[index - 1]
+    });
 }
 
 impl ItemDraft {

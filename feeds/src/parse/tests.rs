@@ -127,7 +127,29 @@ fn item(title: &str, guid: &str) -> String {
 }
 
 #[test]
-fn keeps_only_the_first_episodes() {
+fn keeps_the_newest_episodes_of_a_feed_listed_oldest_first() {
+    let items: String = (0..700)
+        .map(|i| {
+            let day = chrono::DateTime::from_timestamp(1_600_000_000 + i * 86_400, 0).unwrap();
+            format!(
+                "<item><title>ep {i}</title><pubDate>{}</pubDate>\
+                 <enclosure url=\"https://example.org/{i}.mp3\"/></item>",
+                day.to_rfc2822()
+            )
+        })
+        .collect();
+    let channel = parse(feed_with_items(&items).as_bytes()).unwrap();
+    assert_eq!(channel.episodes.len(), MAX_EPISODES);
+    assert_eq!(channel.episodes[0].title, "ep 200", "in document order");
+    assert_eq!(
+        channel.episodes[MAX_EPISODES - 1].title,
+        "ep 699",
+        "the newest kept"
+    );
+}
+
+#[test]
+fn keeps_only_the_first_episodes_when_undated() {
     let items: String = (0..601).map(|i| item(&format!("ep {i}"), "g")).collect();
     let channel = parse(feed_with_items(&items).as_bytes()).unwrap();
     assert_eq!(channel.episodes.len(), MAX_EPISODES);
