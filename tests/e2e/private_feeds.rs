@@ -191,10 +191,88 @@ async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_t
         assert!(metrics.contains(&series), "{series} in\n{metrics}");
     }
 
+    // A collection's feed: its podcasts only.
+    let a = feed_id(&format!("{hosts}/a.xml"));
+    let morning = serde_json::json!({ "id": "morning", "title": "Morning" });
+    api.call("POST", "/collections", Some(morning)).await;
+    let add = serde_json::json!({ "rss_source_feed": a });
+    let (status, added) = api
+        .call("POST", "/collections/morning/feeds", Some(add))
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let shown = added["consistency_token"].as_str();
+    assert_eq!(api.read("/collections/morning", shown).await.0, 200);
+    let collection = private_feed(&http, &format!("{url}/rss/{token}/collections/morning")).await;
+    assert_eq!(collection.title, "Balados Sync — Morning");
+    let titles: Vec<&str> = collection
+        .episodes
+        .iter()
+        .map(|e| e.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Podcast A & friends — Second",
+            "Podcast A & friends — First"
+        ]
+    );
+
+    // A playlist's feed: its episodes in its order, one of a feed that cannot be read named by
+    // its media file.
+    let commute = serde_json::json!({ "id": "commute", "name": "Commute" });
+    api.call("POST", "/playlists", Some(commute)).await;
+    for (path, guid, media) in [
+        (
+            "/b.xml",
+            "https://cdn.example/b1.mp3?x=1&y=2",
+            "https://cdn.example/b1.mp3?x=1&y=2",
+        ),
+        (
+            "/down.xml",
+            "down-1",
+            "https://cdn.example/down/episode-9.mp3",
+        ),
+        ("/a.xml", "a-1", "https://cdn.example/a1.mp3"),
+    ] {
+        let item = serde_json::json!({
+            "rss_source_feed": feed_id(&format!("{hosts}{path}")),
+            "rss_source_item": feed_id(&format!("{guid},{media}")),
+        });
+        let (status, added) = api
+            .call("POST", "/playlists/commute/items", Some(item))
+            .await;
+        assert_eq!(status, 201, "{added}");
+        last = added["consistency_token"].as_str().map(str::to_owned);
+    }
+    assert_eq!(api.read("/playlists/commute", last.as_deref()).await.0, 200);
+    let playlist = private_feed(&http, &format!("{url}/rss/{token}/playlists/commute")).await;
+    let titles: Vec<&str> = playlist.episodes.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Podcast B — Newest",
+            "episode-9.mp3",
+            "Podcast A & friends — First"
+        ]
+    );
+    let missing = http
+        .get(format!("{url}/rss/{token}/collections/nope"))
+        .send()
+        .await
+        .expect("private feed");
+    assert_eq!(missing.status(), 404);
+
     let refused = http
         .get(format!("{url}/rss/bpt_unknown/subscriptions"))
         .send()
         .await
         .expect("private feed");
     assert_eq!(refused.status(), 401);
+}
+
+/// The private feed at `address`, read as RSS.
+async fn private_feed(http: &reqwest::Client, address: &str) -> balados_feeds::Channel {
+    let answer = http.get(address).send().await.expect("private feed");
+    assert_eq!(answer.status(), 200, "{address}");
+    balados_feeds::parse(&answer.bytes().await.expect("body")).expect("RSS")
 }

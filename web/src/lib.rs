@@ -103,5 +103,13 @@ pub fn router(state: WebState) -> axum::Router {
             "/rss/{token}/subscriptions",
             axum::routing::get(feeds::subscriptions),
         )
+        .route(
+            "/rss/{token}/collections/{id}",
+            axum::routing::get(feeds::collection),
+        )
+        .route(
+            "/rss/{token}/playlists/{id}",
+            axum::routing::get(feeds::playlist),
+        )
         .with_state(state)
 }

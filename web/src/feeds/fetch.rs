@@ -50,19 +50,19 @@ pub struct Fetcher {
     permits: Semaphore,
     cache: Mutex<Cache>,
     /// The users whose private feed is being made: one at a time each.
-    building: Mutex<HashSet<String>>,
+    building: Arc<Mutex<HashSet<String>>>,
 }
 
 /// A user's private feed being made; dropped when it is done.
 #[derive(Debug)]
-pub struct Building<'a> {
-    fetcher: &'a Fetcher,
+pub struct Building {
+    building: Arc<Mutex<HashSet<String>>>,
     user: String,
 }
 
-impl Drop for Building<'_> {
+impl Drop for Building {
     fn drop(&mut self) {
-        if let Ok(mut building) = self.fetcher.building.lock() {
+        if let Ok(mut building) = self.building.lock() {
             building.remove(&self.user);
         }
     }
@@ -98,7 +98,7 @@ impl Fetcher {
             settings: settings.clone(),
             permits: Semaphore::new(settings.concurrency),
             cache: Mutex::new(Cache::default()),
-            building: Mutex::new(HashSet::new()),
+            building: Arc::default(),
         })
     }
 
@@ -115,10 +115,10 @@ impl Fetcher {
 
     /// Marks `user`'s private feed as being made, or `None` when it already is: one user's
     /// requests never take more than one share of the fetches.
-    pub fn start(&self, user: &str) -> Option<Building<'_>> {
+    pub fn start(&self, user: &str) -> Option<Building> {
         let mut building = self.building.lock().ok()?;
         building.insert(user.to_owned()).then(|| Building {
-            fetcher: self,
+            building: self.building.clone(),
             user: user.to_owned(),
         })
     }
