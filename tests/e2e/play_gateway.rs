@@ -14,8 +14,8 @@ fn item_id(guid: &str, media: &str) -> String {
     feed_id(&format!("{guid},{media}"))
 }
 
-/// The play token shown once on the page that creates it.
-pub(crate) async fn play_token(browser: &mut Browser, name: &str) -> String {
+/// The play token shown once on the page that creates it, and that page.
+pub(crate) async fn play_token(browser: &mut Browser, name: &str) -> (String, String) {
     let csrf = browser.csrf("/account/play-tokens").await;
     let created = browser
         .post(
@@ -25,10 +25,11 @@ pub(crate) async fn play_token(browser: &mut Browser, name: &str) -> String {
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let start = created.body.find("bpt_").expect("the token is shown");
-    created.body[start..]
+    let token = created.body[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .collect()
+        .collect();
+    (token, created.body)
 }
 
 /// The user's play statuses by guid: (position, duration, played, updated_at).
@@ -64,7 +65,7 @@ async fn a_player_plays_through_the_gateway_and_the_listen_is_recorded_without_m
     let user = browser
         .register("gateway_gail", "correct horse battery")
         .await;
-    let play_token = play_token(&mut browser, "my feed reader").await;
+    let (play_token, _) = play_token(&mut browser, "my feed reader").await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

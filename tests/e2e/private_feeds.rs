@@ -114,7 +114,12 @@ async fn a_private_feed_lists_the_newest_episodes_of_the_subscriptions_through_t
     let url = stack.start_server(&env).await.url.clone();
     let mut browser = Browser::new(&url);
     let user = browser.register("feeds_fay", "correct horse battery").await;
-    let token = play_token(&mut browser, "my old podcast app").await;
+    let (token, page) = play_token(&mut browser, "my old podcast app").await;
+    let shown = format!("{url}/rss/{token}/subscriptions");
+    assert!(
+        page.contains(&shown),
+        "the page gives the private feed: {page}"
+    );
 
     let api = Api::new(&url, &user);
     let mut last = None;

@@ -83,7 +83,15 @@ pub async fn create(
         record.name,
         record.expires_at.format("%Y-%m-%d")
     );
-    let top = shown_once(&created, &token, "The new play token");
+    let feed = format!(
+        "{}/rss/{token}/subscriptions",
+        state.public_url.trim_end_matches('/')
+    );
+    let top = format!(
+        r#"{}<p>Your private feed, to give to a podcast app that does not sync:</p><p><output class="secret" aria-label="Your private feed">{}</output></p>"#,
+        shown_once(&created, &token, "The new play token"),
+        esc(&feed)
+    );
     let page = render(&state, &who, &top).await?;
     Ok(no_store(page.into_response()))
 }
