@@ -207,8 +207,11 @@ pub async fn run_play_tokens(settings: &Settings, command: PlayTokenCommand) -> 
             let account = accounts.find(&owner(&user)?).await?;
             let (record, token) = tokens.create(&account.user_id, &name, days).await?;
             eprintln!(
-                "play token {} for {}, until {} (shown once):",
-                record.id, account.username, record.expires_at
+                "play token {} for {}, until {} (shown once; the private feed is {}/rss/TOKEN/subscriptions):",
+                record.id,
+                account.username,
+                record.expires_at,
+                settings.http.public_url.trim_end_matches('/')
             );
             println!("{token}");
         }
