@@ -188,7 +188,7 @@ impl Builder {
             let value = text::unescape(&String::from_utf8_lossy(&attribute.value));
             match attribute.key.as_ref() {
                 b"url" => url = text::media_url(&value),
-                b"type" => media_type = text::non_empty(&value),
+                b"type" => media_type = text::media_type(&value),
                 b"length" => length = value.trim().parse().ok(),
                 _ => {}
             }

@@ -261,3 +261,18 @@ proptest! {
         prop_assert!(text::title(&text).chars().count() <= MAX_TITLE_CHARS);
     }
 }
+
+#[test]
+fn a_media_type_longer_than_one_can_be_is_dropped() {
+    let long = "audio/".to_owned() + &"x".repeat(300);
+    let items = format!(
+        "<item><enclosure url=\"https://example.org/a.mp3\" type=\"{long}\"/></item>\
+         <item><enclosure url=\"https://example.org/b.mp3\" type=\"audio/mpeg\"/></item>"
+    );
+    let channel = parse(feed_with_items(&items).as_bytes()).unwrap();
+    assert_eq!(channel.episodes[0].media_type, None);
+    assert_eq!(
+        channel.episodes[1].media_type.as_deref(),
+        Some("audio/mpeg")
+    );
+}

@@ -110,10 +110,13 @@ pub(super) fn media_url(raw: &str) -> Option<String> {
     acceptable.then(|| url.to_owned())
 }
 
-/// Non-empty cleaned text, for optional attributes such as the enclosure type.
-pub(super) fn non_empty(raw: &str) -> Option<String> {
+/// The longest media type kept (RFC 6838: 127 characters for the type and the subtype each).
+const MAX_TYPE_BYTES: usize = 255;
+
+/// A media type: cleaned text, `None` when empty or longer than a media type can be.
+pub(super) fn media_type(raw: &str) -> Option<String> {
     let text = clean(raw);
-    (!text.is_empty()).then_some(text)
+    (!text.is_empty() && text.len() <= MAX_TYPE_BYTES).then_some(text)
 }
 
 /// An RFC 2822 date. Feeds often write the zone as `UTC` or `Z`, which RFC 2822 lacks, or omit
