@@ -31,9 +31,16 @@ pub fn command_id(headers: &HeaderMap, user_id: &str, app_id: &str) -> Result<Uu
                 format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} printable ASCII characters"),
             )
         })?;
+    Ok(keyed_command_id(user_id, app_id, key))
+}
+
+/// The command id of `key` for a user and an app: the same triple, the same command. Also how
+/// the service's own front ends name a command that must count once (the play gateway's listen
+/// of an episode in an hour).
+pub fn keyed_command_id(user_id: &str, app_id: &str, key: &str) -> Uuid {
     // Lengths first, so that no two (user, app, key) triples share a name.
     let name = format!("{}:{user_id}{}:{app_id}{key}", user_id.len(), app_id.len());
-    Ok(Uuid::new_v5(&NAMESPACE, name.as_bytes()))
+    Uuid::new_v5(&NAMESPACE, name.as_bytes())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod replies;
 pub mod retired;
 mod routes;
 
+pub use idempotency::keyed_command_id;
 pub use producer::{CommandProducer, CommandSink, ProduceError};
 pub use replies::Replies;
 pub use routes::ids::{parse_feed, parse_item};

@@ -139,8 +139,8 @@ fn from_the_start(range: Option<&HeaderValue>) -> bool {
 /// The command id of a listen: one per user, episode and hour (UTC).
 fn listen_id(user: &UserId, item: &ItemId, now: DateTime<Utc>) -> Uuid {
     let hour = now.timestamp().div_euclid(3600);
-    let name = format!("play-gateway\n{}\n{}\n{hour}", user.as_str(), item.id());
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())
+    let key = format!("listen {} {hour}", item.id());
+    balados_ingest::keyed_command_id(user.as_str(), APP, &key)
 }
 
 /// The media URL as a `Location`: percent-encoded, so that any URL a feed gives is a valid header.
