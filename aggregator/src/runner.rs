@@ -318,22 +318,31 @@ fn seek_to_state(
     store: &StateStore,
     partitions: &[i32],
 ) -> anyhow::Result<()> {
-    // librdkafka refuses an empty seek (an assignment of no partition).
-    if partitions.is_empty() {
-        return Ok(());
-    }
-    let mut seek = TopicPartitionList::new();
+    let mut offsets = Vec::with_capacity(partitions.len());
     for partition in partitions {
         let offset = store
             .committed(*partition)
             .ok_or_else(|| anyhow::anyhow!("partition {partition} is not restored"))?;
-        seek.add_partition_offset(topic, *partition, Offset::Offset(offset))?;
+        offsets.push((*partition, Offset::Offset(offset)));
     }
-    checked(consumer.seek_partitions(seek, Duration::from_secs(10))?)
+    seek(consumer, topic, offsets)
 }
 
-/// A seek's per-partition errors as one error.
-fn checked(sought: TopicPartitionList) -> anyhow::Result<()> {
+/// Seeks each partition to its offset; a partition's error fails the whole.
+fn seek(
+    consumer: &CommandConsumer,
+    topic: &str,
+    offsets: impl IntoIterator<Item = (i32, Offset)>,
+) -> anyhow::Result<()> {
+    let mut list = TopicPartitionList::new();
+    for (partition, offset) in offsets {
+        list.add_partition_offset(topic, partition, offset)?;
+    }
+    // librdkafka refuses an empty seek (an assignment of no partition).
+    if list.count() == 0 {
+        return Ok(());
+    }
+    let sought = consumer.seek_partitions(list, Duration::from_secs(10))?;
     match sought.elements().iter().find_map(|e| e.error().err()) {
         Some(error) => Err(error.into()),
         None => Ok(()),
@@ -353,12 +362,10 @@ fn rewind(consumer: &CommandConsumer, topic: &str) -> anyhow::Result<HashMap<i32
         return Ok(HashMap::new());
     }
     let committed = committed_offsets(consumer, topic, &assigned)?;
-    let mut seek = TopicPartitionList::new();
-    for (partition, offset) in &committed {
-        let offset = offset.map_or(Offset::Beginning, Offset::Offset);
-        seek.add_partition_offset(topic, *partition, offset)?;
-    }
-    checked(consumer.seek_partitions(seek, Duration::from_secs(10))?)?;
+    let offsets = committed
+        .iter()
+        .map(|(p, o)| (*p, o.map_or(Offset::Beginning, Offset::Offset)));
+    seek(consumer, topic, offsets)?;
     Ok(committed
         .into_iter()
         .map(|(p, o)| (p, o.unwrap_or(0)))
