@@ -30,6 +30,18 @@ pub enum FetchError {
     NotRss(String),
 }
 
+impl FetchError {
+    /// Why the feed was left out, as the `outcome` of the sources metric.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Http(_) => "unreachable",
+            Self::Status(_) => "status",
+            Self::NotRss(_) => "not_rss",
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Cached {
     at: Instant,

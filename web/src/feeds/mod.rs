@@ -116,13 +116,9 @@ impl Request {
         let mut channels = HashMap::new();
         while let Some(done) = tasks.join_next().await {
             let Ok((url, channel)) = done else { continue };
-            let outcome = match &channel {
-                Ok(_) => "read",
-                Err(fetch::FetchError::Forbidden) => "forbidden",
-                Err(fetch::FetchError::Http(_)) => "unreachable",
-                Err(fetch::FetchError::Status(_)) => "status",
-                Err(fetch::FetchError::NotRss(_)) => "not_rss",
-            };
+            let outcome = channel
+                .as_ref()
+                .map_or_else(fetch::FetchError::outcome, |_| "read");
             let metrics = &self.state.ingest.metrics;
             metrics.count(FETCHES, &[("outcome", outcome)], 1.0);
             if let (Ok(feed), Ok(channel)) = (FeedUrl::parse(&url), channel) {
