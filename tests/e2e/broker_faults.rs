@@ -8,7 +8,10 @@
 //! FAULT_BROKER_KILLS (default 5) sets the number of broker kills (bench/README.md reports a
 //! run of 50); FAULT_SEED replays a schedule.
 
-use crate::helpers::{APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn};
+use crate::helpers::{
+    APP, REGISTRY_PASSWORD, REGISTRY_PASSWORD_VAR, metrics, spawn, unlimited_writes,
+    without_transactions,
+};
 use crate::infra::Infra;
 use std::process::Child;
 use std::sync::Arc;
@@ -91,7 +94,7 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     let prefix = "faults";
     let registry_addr = format!("127.0.0.1:{}", free_port());
     let registry_url = format!("http://{registry_addr}");
-    let env: Vec<(String, String)> = [
+    let mut env: Vec<(String, String)> = [
         ("BALADOS__DATABASE__URL", infra.database_url()),
         ("BALADOS__SCHEMA_REGISTRY__LISTEN", registry_addr.clone()),
         ("BALADOS__SCHEMA_REGISTRY__URL", registry_url.clone()),
@@ -99,13 +102,8 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
         ("BALADOS__KAFKA__BOOTSTRAP", infra.bootstrap()),
         ("BALADOS__KAFKA__TOPIC_PREFIX", prefix.into()),
         ("BALADOS__KAFKA__PARTITIONS", PARTITIONS.to_string()),
-        // As ./dev/up runs it.
-        ("BALADOS__KAFKA__IDEMPOTENCE", "false".into()),
-        ("BALADOS__AGGREGATOR__TRANSACTIONAL", "false".into()),
         ("BALADOS__KAFKA__FETCH_WAIT_MAX_MS", "100".into()),
         ("BALADOS__KAFKA__GROUP_INSTANCE_ID", "faults".into()),
-        // Each writer is one user writing as fast as it can: not what the rate limits are about.
-        ("BALADOS__FAIR_USE__USER_WRITES__PER_SECOND", "0".into()),
         // A fixed port: the writers keep their address across the server's restart.
         ("BALADOS__HTTP__ADDR", format!("127.0.0.1:{}", free_port())),
         (
@@ -116,6 +114,10 @@ async fn crashes_of_the_broker_its_storage_postgres_and_the_registry_lose_nothin
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // As ./dev/up runs it; each writer is one user writing as fast as it can, which is not what
+    // the rate limits are about.
+    env.extend(without_transactions());
+    env.extend(unlimited_writes());
     let start_registry = |n: usize| {
         spawn(
             &["schema-registry"],

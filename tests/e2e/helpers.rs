@@ -125,6 +125,16 @@ pub fn unlimited_writes() -> Vec<(String, String)> {
     )]
 }
 
+/// The environment of a server run as `./dev/up` runs it on tansu: without transactions nor
+/// idempotent producers (docs/broker-compatibility.md) — for several instances at once, whose
+/// transactions would overlap on the reply partitions, and for crashes of the broker.
+pub fn without_transactions() -> Vec<(String, String)> {
+    vec![
+        ("BALADOS__KAFKA__IDEMPOTENCE".into(), "false".into()),
+        ("BALADOS__AGGREGATOR__TRANSACTIONAL".into(), "false".into()),
+    ]
+}
+
 /// The environment of a server on a port chosen now, with `http.public_url` naming it: for the
 /// routes that answer absolute URLs (Login Flow v2), which port 0 would leave unknown. (The port
 /// is free when chosen; another process taking it before the server binds fails the start.)

@@ -15,7 +15,9 @@ use crate::broker_faults::workload::{
     Writes, decided_once_without_gaps, every_acknowledged_write_visible, free_port,
     write_stream_balanced,
 };
-use crate::helpers::{Server, Stack, kafka_bootstrap, unlimited_writes, wait_ready_within};
+use crate::helpers::{
+    Server, Stack, kafka_bootstrap, unlimited_writes, wait_ready_within, without_transactions,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,9 +27,8 @@ const USERS: usize = 6;
 
 fn instance_env(n: usize, port: u16) -> Vec<(String, String)> {
     let mut env = unlimited_writes();
+    env.extend(without_transactions());
     env.extend([
-        ("BALADOS__KAFKA__IDEMPOTENCE".into(), "false".into()),
-        ("BALADOS__AGGREGATOR__TRANSACTIONAL".into(), "false".into()),
         ("BALADOS__HTTP__ADDR".into(), format!("127.0.0.1:{port}")),
         (
             "BALADOS__AGGREGATOR__INSTANCE_ID".into(),
