@@ -6,6 +6,7 @@
 //! listen (`crate::gateway`). The podcasts' feeds are fetched by the server (`fetch`); one that
 //! cannot be read is left out (a playlist's episode stays, with what the playlist knows of it).
 
+mod addresses;
 pub mod fetch;
 mod lists;
 
